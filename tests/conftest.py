@@ -1,0 +1,66 @@
+"""Which implementation the tests import, and the task markers.
+
+By default the tests import the top level (``nn``, ``act``, ``loss``: what a
+participant wrote). With ``KIT_IMPL=solutions`` (what ``make test`` sets) they
+import the reference in ``solutions/`` instead.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+IMPL = os.environ.get("KIT_IMPL", "participant")
+if IMPL not in ("participant", "solutions"):
+    raise pytest.UsageError(f"KIT_IMPL must be 'participant' or 'solutions', got {IMPL!r}")
+IMPL_ROOT = ROOT / "solutions" if IMPL == "solutions" else ROOT
+SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+
+# Before anything imports nn: put the chosen implementation first on the path.
+for name in ("nn", "act", "loss"):
+    if name in sys.modules and not str(sys.modules[name].__file__).startswith(str(IMPL_ROOT)):
+        raise RuntimeError(f"{name} was imported from {sys.modules[name].__file__} before conftest chose {IMPL_ROOT}")
+sys.path.insert(0, str(IMPL_ROOT))
+
+
+def load_tools_module(name: str):
+    """Import tools/<name>.py by path (tools/ is not a package on sys.path)."""
+    spec = importlib.util.spec_from_file_location(f"kit_tools_{name}", ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+TASKS = load_tools_module("tasks")
+
+
+def pytest_configure(config):
+    for task in TASKS.TASKS:
+        config.addinivalue_line("markers", f"{task.marker}: Task {task.id} — {task.title}")
+
+
+def pytest_collection_modifyitems(items):
+    """Every test with a task marker also gets the generic ``task`` marker."""
+    for item in items:
+        if any(mark.name in TASKS.TASKS_BY_MARKER for mark in item.iter_markers()):
+            item.add_marker(pytest.mark.task)
+
+
+@pytest.fixture
+def impl_root() -> Path:
+    """The folder the tests import nn, act and loss from (the top level or solutions/)."""
+    return IMPL_ROOT
+
+
+@pytest.fixture
+def shared_mnist() -> Path:
+    """../shared/data/mnist (the four official IDX files); skips the test when absent."""
+    if not (SHARED_MNIST / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"the official MNIST files are not at {SHARED_MNIST} (organizers/CI only)")
+    return SHARED_MNIST
