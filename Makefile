@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 MNIST_DIR ?= ../shared/data/mnist
 
 .DEFAULT_GOAL := help
-.PHONY: help lab test check train slides handout sync bench data figures clean-venv
+.PHONY: help venv lab test check train slides handout sync bench data figures clean-venv
 
 help: ## list the commands
 	@echo "Workshop kit commands (run from the kit's folder):"
@@ -29,13 +29,41 @@ lab: $(STAMP) ## open JupyterLab on the kit (the notebooks are in notebooks/)
 	$(PY) -m jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 # The reference is tested with KIT_IMPL=solutions; notebook kernels find it through PYTHONPATH.
-REFERENCE_ENV := KIT_IMPL=solutions PYTHONPATH="$(CURDIR)/solutions"
+# NN_MNIST=sample: notebooks use the committed offline sample, identical on every machine.
+REFERENCE_ENV := KIT_IMPL=solutions PYTHONPATH="$(CURDIR)/solutions" NN_MNIST=sample
 
 test: $(STAMP) ## run the whole test suite (reference, participant version, notebooks, slides)
-	$(REFERENCE_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+	$(REFERENCE_ENV) $(PY) -m pytest tests solutions/notebooks --nbval --nbval-current-env \
+		--nbval-sanitize-with solutions/notebooks/nbval_sanitize.cfg $(PYTEST_ARGS)
 
-check: $(STAMP) ## show my progress: which tasks are done, and what to do next
-	$(PY) tools/check.py $(TASKS)
+check: $(STAMP) ## show my progress: which tasks are done, and what to do next (TASKS="3.2 3.3": only those)
+	@$(PY) tools/check.py $(TASKS)
+
+sync: $(STAMP) ## organizers: regenerate the participant version (nn/ act/ loss/ notebooks/) from solutions/
+	$(PY) tools/sync.py $(if $(FORCE),--force)
+
+handout: $(STAMP) ## organizers: copy the kit without solutions/ into DEST (make handout DEST=../kit-handout)
+	@test -n "$(DEST)" || { echo "make handout needs a destination folder: make handout DEST=../kit-handout"; exit 2; }
+	$(PY) tools/sync.py --handout "$(DEST)"
 
 clean-venv: ## delete .venv (the next command recreates it)
 	rm -rf $(VENV)
+
+train: $(STAMP) ## train the reference MLP on MNIST in the terminal (progress bar, test accuracy)
+	$(PY) tools/train.py $(TRAIN_ARGS)
+
+bench: $(STAMP) ## speed: one MNIST epoch, reference vs hand-written NumPy vs PyTorch; scalar engine
+	$(PY) bench/bench_mlp.py
+	$(PY) bench/bench_scalar.py
+
+# MNIST_DIR may name any local folder with the four official files (a USB stick); missing → download.
+data: $(STAMP) ## download and verify the full MNIST set into data/mnist (organizers: before the workshop)
+	$(PY) tools/fetch_data.py --from "$(MNIST_DIR)"
+
+# presenterm is a separate program (not a Python package): see README, "Presenting the slides".
+slides: ## present slides.md in the terminal with presenterm (SLIDES_ARGS=--present, --export-pdf, ...)
+	@command -v presenterm >/dev/null 2>&1 || { echo "make slides: presenterm is not installed; install it with 'cargo install --locked presenterm', 'brew install presenterm', your distribution's package or a release archive (README: Presenting the slides)" >&2; exit 127; }
+	presenterm $(SLIDES_ARGS) slides.md
+
+figures: $(STAMP) ## redraw the figures of the slides and notebooks into img/ (tools/figures.py)
+	$(PY) tools/figures.py img

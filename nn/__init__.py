@@ -1,1 +1,16 @@
-"""Placeholder package; filled by the framework issue."""
+"""nn — a small autodiff framework on NumPy, built in the workshop.
+
+``Tensor`` records the operations applied to it and ``backward()`` computes
+gradients; ``Linear``, ``Sequential`` and the optimizers build on it.
+"""
+
+from . import functions, optim
+from .functions import Function, sum_to
+from .gradcheck import GradcheckError, central_difference, gradcheck
+from .graph import topological_order
+from .linear import Linear, he_uniform, xavier_uniform
+from .module import Module, Sequential
+from .optim import SGD, Adam, Optimizer, RMSProp
+from .scalar import Scalar, ScalarFunction
+from .tensor import Tensor, no_grad
+from .data import load_mnist, batches

@@ -21,6 +21,9 @@ if IMPL not in ("participant", "solutions"):
 IMPL_ROOT = ROOT / "solutions" if IMPL == "solutions" else ROOT
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
+# No test downloads MNIST: unless a test says otherwise, loaders use the committed sample.
+os.environ.setdefault("NN_MNIST", "sample")
+
 # Before anything imports nn: put the chosen implementation first on the path.
 for name in ("nn", "act", "loss"):
     if name in sys.modules and not str(sys.modules[name].__file__).startswith(str(IMPL_ROOT)):

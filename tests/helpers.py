@@ -17,7 +17,7 @@ def run_function(function, *inputs: np.ndarray, grad_out: np.ndarray | None = No
     Returns ``(output, input_grads)``; ``grad_out`` defaults to ones. Does not
     use ``Tensor.backward``, so a task's test depends only on that task.
     """
-    ctx = SimpleNamespace()
+    ctx = SimpleNamespace(needs_input_grad=(True,) * len(inputs))
     output = function.forward(ctx, *[np.array(x) for x in inputs], **options)
     if grad_out is None:
         grad_out = np.ones_like(output)
@@ -65,7 +65,7 @@ def assert_function_gradients(function, *inputs, rtol=1e-5, atol=1e-7, seed=0, w
     )
 
     def forward(*xs):
-        return function.forward(SimpleNamespace(), *xs, **options)
+        return function.forward(SimpleNamespace(needs_input_grad=(True,) * len(xs)), *xs, **options)
 
     which = range(len(inputs)) if wrt is None else wrt
     expected_grads = numerical_grads(forward, inputs, grad_out, wrt=set(which))

@@ -50,8 +50,10 @@ TASKS: tuple[Task, ...] = (
          "depth-first search with an explicit stack: a node goes into the list after all of its parents()",
          "Go ahead: backpropagation"),
     Task("2.3", "Scalar backward pass", ("nn/scalar.py:Scalar.backward",),
-         "seed self.grad = 1, then for each node in reversed(topological_order(self)) "
-         "add d_out times each local derivative to the parents' grad (+=)",
+         "order = topological_order(self); set grad = 0.0 on computed nodes (node.op is not None); "
+         "self.grad = 1.0; for each computed node in reversed(order): add the grads from "
+         "node._function.backward(node._ctx, node.grad) to its inputs' grad (+=), then, unless "
+         "retain_graph, release it (node._ctx = node._inputs = None)",
          "Go ahead: backpropagation"),
     Task("3.1", "Undo broadcasting", ("nn/functions.py:sum_to",),
          "sum grad over the leading axes broadcasting added and over axes where shape has size 1 "
@@ -72,8 +74,11 @@ TASKS: tuple[Task, ...] = (
     Task("4.1", "Step", ("act/functions.py:Step.forward", "act/functions.py:Step.backward"),
          "forward: 1 where x > 0 else 0; backward: the derivative is 0 everywhere (return zeros)",
          "Go ahead: activation functions"),
-    Task("4.2", "Sigmoid", ("act/functions.py:Sigmoid.forward", "act/functions.py:Sigmoid.backward"),
-         "σ(x) = 1 / (1 + e^-x), computed without overflow for large |x|; σ'(x) = σ(x)(1 - σ(x))",
+    Task("4.2", "Sigmoid", ("act/functions.py:stable_sigmoid", "act/functions.py:Sigmoid.forward",
+                            "act/functions.py:Sigmoid.backward"),
+         "stable_sigmoid: with e = np.exp(-np.abs(x)), σ = 1/(1+e) where x >= 0 and e/(1+e) elsewhere "
+         "(np.where; no overflow); Sigmoid.forward saves and returns stable_sigmoid(x); "
+         "backward: grad * σ(x)(1 - σ(x))",
          "Go ahead: activation functions"),
     Task("4.3", "Tanh", ("act/functions.py:Tanh.forward", "act/functions.py:Tanh.backward"),
          "forward: np.tanh(x); backward: grad * (1 - tanh(x)²)",
@@ -85,17 +90,21 @@ TASKS: tuple[Task, ...] = (
          "forward: x where x > 0 else alpha * x; backward: grad times 1 or alpha",
          "Go ahead: activation functions"),
     Task("4.6", "Swish", ("act/functions.py:Swish.forward", "act/functions.py:Swish.backward"),
-         "swish(x) = x σ(x); derivative σ(x) + x σ(x)(1 - σ(x))",
+         "forward: x * stable_sigmoid(x) (from task 4.2), saving x and σ(x) on ctx; "
+         "backward: grad * (σ(x) + x σ(x)(1 - σ(x)))",
          "Go ahead: activation functions"),
     Task("4.7", "Softmax", ("act/functions.py:Softmax.forward", "act/functions.py:Softmax.backward"),
-         "subtract the max along axis before exp (stability); backward: s * (grad - (grad * s).sum(axis, keepdims=True))",
+         "forward: e = np.exp(x - x.max(axis, keepdims=True)) (the max shift: no overflow), return e / e.sum(axis, keepdims=True); "
+         "backward: s * (grad - (grad * s).sum(axis, keepdims=True))",
          "Go ahead: activation functions"),
     Task("5.1", "Cross-entropy", ("loss/functions.py:CrossEntropy.forward", "loss/functions.py:CrossEntropy.backward"),
-         "forward: mean of -log_softmax(logits)[i, label_i] with the max shift; "
-         "backward: (softmax - onehot) / N",
+         "forward: shifted = logits - row max; log_probs = shifted - log(sum(exp(shifted))) per row; "
+         "return the mean of -log_probs[i, labels[i]] (save the softmax exp(log_probs) on ctx); "
+         "backward: grad * (softmax - onehot) / N",
          "Go ahead: the loss"),
     Task("5.2", "Mean squared error", ("loss/functions.py:MSE.forward", "loss/functions.py:MSE.backward"),
-         "forward: mean((pred - target)²); backward: 2 (pred - target) / pred.size",
+         "forward: mean((pred - target)²) as an array (np.asarray); "
+         "backward: d = grad * 2 (pred - target) / pred.size; return d, -d (pred, target)",
          "Go ahead: the loss"),
     Task("5.3", "SGD update", ("nn/optim.py:SGD.update",),
          "p.data -= self.lr * direction  (in place, so the model sees the new values)",
@@ -104,11 +113,12 @@ TASKS: tuple[Task, ...] = (
          "return model(x): the logits, shape (batch, 10)",
          "Go ahead: train on MNIST"),
     Task("6.2", "forward_backward (train.ipynb)", ("notebooks/train.ipynb:forward_backward",),
-         "logits = forward(model, x); loss = cross_entropy(logits, y); loss.backward(); "
-         "optimizer.step(); optimizer.zero_grad(); return loss.item()",
+         "logits = forward(model, x); batch_loss = loss.cross_entropy(logits, y); batch_loss.backward(); "
+         "optimizer.step(); optimizer.zero_grad(); return batch_loss.item()",
          "Go ahead: train on MNIST"),
     Task("6.3", "accuracy (train.ipynb)", ("notebooks/train.ipynb:accuracy",),
-         "under nn.no_grad(): the fraction of rows where argmax of the logits equals the label",
+         "under `with nn.no_grad():` get the logits of forward(model, nn.Tensor(images)); return the "
+         "fraction (0 to 1) of rows whose argmax(axis=1) equals the label, as a float",
          "Go ahead: train on MNIST"),
     Task("7.1", "Momentum", ("nn/optim.py:SGD.momentum_direction",),
          "v = momentum * v + grad (in place, v[...] = ...); return v",

@@ -4,7 +4,13 @@
 gradients; ``Linear``, ``Sequential`` and the optimizers build on it.
 """
 
-from . import functions
+from . import functions, optim
 from .functions import Function, sum_to
+from .gradcheck import GradcheckError, central_difference, gradcheck
 from .graph import topological_order
+from .linear import Linear, he_uniform, xavier_uniform
+from .module import Module, Sequential
+from .optim import SGD, Adam, Optimizer, RMSProp
+from .scalar import Scalar, ScalarFunction
 from .tensor import Tensor, no_grad
+from .data import load_mnist, batches

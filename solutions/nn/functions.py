@@ -35,11 +35,13 @@ class Function:
         ``options`` (such as ``axis=``) go to ``forward`` unchanged.
         """
         tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
-        ctx = SimpleNamespace()
+        # backward may skip gradients nobody needs (e.g. of the input images)
+        needs_grad = tuple(t.requires_grad for t in tensors)
+        ctx = SimpleNamespace(needs_input_grad=needs_grad)
         output = Tensor.__new__(Tensor)
-        output.data = cls.forward(ctx, *(t.data for t in tensors), **options)
+        output.data = cls.forward(ctx, *[t.data for t in tensors], **options)
         output.grad = None
-        output.requires_grad = is_grad_enabled() and any(t.requires_grad for t in tensors)
+        output.requires_grad = is_grad_enabled() and any(needs_grad)
         output._ctx = (cls, ctx, tensors) if output.requires_grad else None
         return output
 
@@ -62,13 +64,13 @@ def sum_to(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _check_broadcast(name: str, a: np.ndarray, b: np.ndarray) -> None:
-    try:
-        np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise ValueError(
-            f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together "
-            f"(from the right, each pair of sizes must be equal or one of them 1)"
-        ) from None
+    """A clear error naming the operation and both shapes when they cannot be broadcast."""
+    for size_a, size_b in zip(reversed(a.shape), reversed(b.shape)):
+        if size_a != size_b and size_a != 1 and size_b != 1:
+            raise ValueError(
+                f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together "
+                f"(from the right, each pair of sizes must be equal or one of them 1)"
+            )
 
 
 # --- elementwise arithmetic ------------------------------------------------------
@@ -203,7 +205,10 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, grad):
         ### BEGIN SOLUTION
-        return grad @ ctx.b.T, ctx.a.T @ grad
+        needs_a, needs_b = ctx.needs_input_grad  # skip a product nobody needs
+        grad_a = grad @ ctx.b.T if needs_a else None
+        grad_b = ctx.a.T @ grad if needs_b else None
+        return grad_a, grad_b
         ### END SOLUTION
 
 
@@ -258,13 +263,13 @@ class Max(Function):
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
         out = a.max(axis=axis, keepdims=True)
-        ctx.a, ctx.out_keep = a, out
-        return out if keepdims else np.asarray(out.reshape(np.max(a, axis=axis).shape))
+        ctx.a, ctx.axis, ctx.out_keep = a, axis, out
+        return out if keepdims else np.squeeze(out, axis=axis)
 
     @staticmethod
     def backward(ctx, grad):
         is_max = ctx.a == ctx.out_keep
-        share = is_max / is_max.sum(axis=tuple(i for i, s in enumerate(ctx.out_keep.shape) if s == 1), keepdims=True)
+        share = is_max / is_max.sum(axis=ctx.axis, keepdims=True)
         return grad.reshape(ctx.out_keep.shape) * share
 
 

@@ -53,13 +53,20 @@ def as_float_array(data, dtype=None, what: str = "Tensor") -> np.ndarray:
             )
         return np.asarray(data, dtype=dtype)
     try:
-        array = np.asarray(data, dtype=dtype or DEFAULT_DTYPE)
-    except (TypeError, ValueError) as error:
+        array = np.asarray(data)
+    except ValueError as error:  # e.g. ragged nested lists
+        raise TypeError(f"{what} needs numbers (a float, a list of floats or a float array): {error}") from None
+    if array.dtype.kind not in "iuf":
         raise TypeError(
             f"{what} needs numbers (a float, a list of floats or a float array), "
-            f"got {type(data).__name__}: {error}"
-        ) from None
-    return array
+            f"got {type(data).__name__} {_short(data)} (NumPy reads it as dtype {array.dtype})"
+        )
+    return array.astype(dtype or DEFAULT_DTYPE, copy=False)
+
+
+def _short(data) -> str:
+    text = repr(data)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class Tensor:
@@ -155,7 +162,12 @@ class Tensor:
                 )
             grad = np.ones_like(self.data)
         else:
-            grad = np.broadcast_to(as_float_array(grad, self.dtype, "backward(grad=...)"), self.shape)
+            grad = as_float_array(grad, self.dtype, "backward(grad=...)")
+            if grad.shape != self.shape:
+                raise ValueError(
+                    f"backward(grad=...): grad has shape {grad.shape}, but the tensor has shape "
+                    f"{self.shape}; grad is d(loss)/d(this tensor), so it needs the tensor's shape."
+                )
 
         grads = {id(self): grad}  # d(final)/d(node) for nodes not yet processed
         for node in reversed(topological_order(self)):
@@ -163,25 +175,29 @@ class Tensor:
             ctx = node._ctx
             if ctx is _RELEASED:
                 raise RuntimeError(_released_message())
-            if node_grad is None:
-                continue  # no path from here to self carries a gradient
-            if ctx is None:  # a leaf: accumulate
-                if node.grad is None:
-                    node.grad = np.array(node_grad, dtype=node.dtype)  # own copy
-                else:
+            if ctx is None:  # a leaf: accumulate (node_grad is None if no path from it carries one)
+                if node_grad is not None and node.grad is None:
+                    node.grad = np.array(node_grad, dtype=node.dtype)  # own copy: node_grad may be shared
+                elif node_grad is not None:
                     node.grad += node_grad
                 continue
+            if not retain_graph:
+                node._ctx = _RELEASED  # frees the saved arrays as soon as we are done here
+            if node_grad is None:
+                continue  # e.g. every backward on the way returned None for it
             function, context, inputs = ctx
             input_grads = function.backward(context, node_grad)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
-            _check_input_grads(function, inputs, input_grads)
-            for tensor, tensor_grad in zip(inputs, input_grads):
-                if tensor.requires_grad and tensor_grad is not None:
-                    key = id(tensor)
-                    grads[key] = tensor_grad if key not in grads else grads[key] + tensor_grad
-            if not retain_graph:
-                node._ctx = _RELEASED
+            if len(input_grads) != len(inputs):
+                raise ValueError(_count_message(function, inputs, input_grads))
+            for position, (tensor, tensor_grad) in enumerate(zip(inputs, input_grads)):
+                if tensor_grad is None or not tensor.requires_grad:
+                    continue
+                if getattr(tensor_grad, "shape", ()) != tensor.shape:
+                    raise ValueError(_shape_message(function, position, tensor, tensor_grad))
+                key = id(tensor)
+                grads[key] = tensor_grad if key not in grads else grads[key] + tensor_grad
 
     # --- operators (defined in functions.py, attached below) ----------------------
     def __neg__(self) -> "Tensor":
@@ -238,13 +254,13 @@ class Tensor:
     __hash__ = object.__hash__  # tensors are graph nodes, hashed by identity
 
     def sum(self, axis=None, keepdims: bool = False) -> "Tensor":
-        return F.Sum.apply(self, axis=axis, keepdims=keepdims)
+        return F.Sum.apply(self, axis=_axis(axis), keepdims=keepdims)
 
     def mean(self, axis=None, keepdims: bool = False) -> "Tensor":
-        return F.Mean.apply(self, axis=axis, keepdims=keepdims)
+        return F.Mean.apply(self, axis=_axis(axis), keepdims=keepdims)
 
     def max(self, axis=None, keepdims: bool = False) -> "Tensor":
-        return F.Max.apply(self, axis=axis, keepdims=keepdims)
+        return F.Max.apply(self, axis=_axis(axis), keepdims=keepdims)
 
     def reshape(self, *shape) -> "Tensor":
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -275,6 +291,11 @@ class Tensor:
         return Tensor(value)
 
 
+def _axis(axis):
+    """``axis`` as NumPy wants it: None, an int, or a tuple of ints (a list becomes a tuple)."""
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
 def _value(x):
     return x.data if isinstance(x, Tensor) else x
 
@@ -286,20 +307,19 @@ def _released_message() -> str:
     )
 
 
-def _check_input_grads(function, inputs, input_grads) -> None:
-    """A backward must return one gradient per input, each of its input's shape."""
-    if len(input_grads) != len(inputs):
-        raise ValueError(
-            f"{function.__name__}.backward returned {len(input_grads)} gradient(s) "
-            f"for {len(inputs)} input(s); return one per input of forward (None for no gradient)."
-        )
-    for position, (tensor, tensor_grad) in enumerate(zip(inputs, input_grads)):
-        if tensor_grad is not None and np.shape(tensor_grad) != tensor.shape:
-            raise ValueError(
-                f"{function.__name__}.backward returned a gradient of shape {np.shape(tensor_grad)} "
-                f"for input {position}, which has shape {tensor.shape}: the gradient of an input "
-                f"always has the input's shape (undo broadcasting with sum_to)."
-            )
+def _count_message(function, inputs, input_grads) -> str:
+    return (
+        f"{function.__name__}.backward returned {len(input_grads)} gradient(s) "
+        f"for {len(inputs)} input(s); return one per input of forward (None for no gradient)."
+    )
+
+
+def _shape_message(function, position, tensor, tensor_grad) -> str:
+    return (
+        f"{function.__name__}.backward returned a gradient of shape {np.shape(tensor_grad)} "
+        f"for input {position}, which has shape {tensor.shape}: the gradient of an input "
+        f"always has the input's shape (undo broadcasting with sum_to)."
+    )
 
 
 from . import functions as F  # noqa: E402  (functions.py imports Tensor from here)

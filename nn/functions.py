@@ -1,0 +1,287 @@
+"""Differentiable primitives: each a ``Function`` with its forward rule and its derivative.
+
+A ``Function`` works on plain ndarrays. ``forward(ctx, *inputs)`` computes the
+output and saves on ``ctx`` what the derivative will need; ``backward(ctx, grad)``
+receives ``grad`` = dL/d(output) and returns dL/d(input) for every input
+(the chain rule: dL/dx = dL/dout · dout/dx). ``Function.apply`` connects them
+to ``Tensor`` and records the graph.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from .tensor import Tensor, is_grad_enabled
+
+
+class Function:
+    """Base class of the differentiable operations (the shape of ``torch.autograd.Function``)."""
+
+    @staticmethod
+    def forward(ctx, *inputs: np.ndarray, **options) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad: np.ndarray):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **options) -> Tensor:
+        """Run ``forward`` on the inputs' arrays; record the graph if any input requires grad.
+
+        Inputs that are not tensors (numbers, arrays) are wrapped as constants.
+        ``options`` (such as ``axis=``) go to ``forward`` unchanged.
+        """
+        tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+        # backward may skip gradients nobody needs (e.g. of the input images)
+        needs_grad = tuple(t.requires_grad for t in tensors)
+        ctx = SimpleNamespace(needs_input_grad=needs_grad)
+        output = Tensor.__new__(Tensor)
+        output.data = cls.forward(ctx, *[t.data for t in tensors], **options)
+        output.grad = None
+        output.requires_grad = is_grad_enabled() and any(needs_grad)
+        output._ctx = (cls, ctx, tensors) if output.requires_grad else None
+        return output
+
+
+def sum_to(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Undo broadcasting: sum ``grad`` over the axes along which an input of ``shape`` was broadcast.
+
+    If ``x`` of shape (3,) was added to ``y`` of shape (2, 3), each x[j] was used
+    in both rows, so dL/dx[j] = Σ_i dL/dout[i, j]: ``sum_to(grad, (3,))``.
+    """
+    # TODO Task 3.1: sum grad over the leading axes broadcasting added and over axes where shape has size 1 (keepdims=True), then reshape to shape
+    raise NotImplementedError("Task 3.1: Undo broadcasting (nn/functions.py: sum_to) — sum grad over the leading axes broadcasting added and over axes where shape has size 1 (keepdims=True), then reshape to shape. Check with: make check")
+
+
+def _check_broadcast(name: str, a: np.ndarray, b: np.ndarray) -> None:
+    """A clear error naming the operation and both shapes when they cannot be broadcast."""
+    for size_a, size_b in zip(reversed(a.shape), reversed(b.shape)):
+        if size_a != size_b and size_a != 1 and size_b != 1:
+            raise ValueError(
+                f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together "
+                f"(from the right, each pair of sizes must be equal or one of them 1)"
+            )
+
+
+# --- elementwise arithmetic ------------------------------------------------------
+class Add(Function):
+    """out = a + b;  dout/da = 1, dout/db = 1."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_broadcast("add (+)", a, b)
+        ctx.a_shape, ctx.b_shape = a.shape, b.shape
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return sum_to(grad, ctx.a_shape), sum_to(grad, ctx.b_shape)
+
+
+class Sub(Function):
+    """out = a − b;  dout/da = 1, dout/db = −1."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_broadcast("subtract (-)", a, b)
+        ctx.a_shape, ctx.b_shape = a.shape, b.shape
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return sum_to(grad, ctx.a_shape), -sum_to(grad, ctx.b_shape)
+
+
+class Neg(Function):
+    """out = −a;  dout/da = −1."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Mul(Function):
+    """out = a · b;  dout/da = b, dout/db = a."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_broadcast("multiply (*)", a, b)
+        ctx.a, ctx.b = a, b
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.a, ctx.b
+        return sum_to(grad * b, a.shape), sum_to(grad * a, b.shape)
+
+
+class Div(Function):
+    """out = a / b;  dout/da = 1/b, dout/db = −a/b²."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_broadcast("divide (/)", a, b)
+        ctx.a, ctx.b = a, b
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.a, ctx.b
+        grad_a = grad / b
+        return sum_to(grad_a, a.shape), sum_to(-grad_a * a / b, b.shape)
+
+
+class Pow(Function):
+    """out = aᵖ for a constant number p;  dout/da = p · aᵖ⁻¹."""
+
+    @staticmethod
+    def forward(ctx, a, exponent: float):
+        ctx.a, ctx.exponent = a, exponent
+        return a**exponent
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, p = ctx.a, ctx.exponent
+        return grad * p * a ** (p - 1)
+
+
+class Exp(Function):
+    """out = eᵃ;  dout/da = eᵃ = out."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.out = np.exp(a)
+        return ctx.out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.out
+
+
+class Log(Function):
+    """out = ln a (natural log);  dout/da = 1/a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.a = a
+        return np.log(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad / ctx.a
+
+
+# --- linear algebra ----------------------------------------------------------------
+class MatMul(Function):
+    """out = a @ b for a of shape (n, k) and b of shape (k, m);
+    dL/da = dL/dout @ bᵀ  (n, k),  dL/db = aᵀ @ dL/dout  (k, m)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+            raise ValueError(
+                f"matmul (@): needs shapes (n, k) @ (k, m), got {a.shape} @ {b.shape}"
+                + (" — the inner sizes differ" if a.ndim == 2 == b.ndim else "")
+            )
+        # TODO Task 3.2: forward: save a and b on ctx, return a @ b; backward: return grad @ b.T, a.T @ grad
+        raise NotImplementedError("Task 3.2: Matrix multiplication (nn/functions.py: MatMul.forward) — forward: save a and b on ctx, return a @ b; backward: return grad @ b.T, a.T @ grad. Check with: make check")
+
+    @staticmethod
+    def backward(ctx, grad):
+        # TODO Task 3.2: forward: save a and b on ctx, return a @ b; backward: return grad @ b.T, a.T @ grad
+        raise NotImplementedError("Task 3.2: Matrix multiplication (nn/functions.py: MatMul.backward) — forward: save a and b on ctx, return a @ b; backward: return grad @ b.T, a.T @ grad. Check with: make check")
+
+
+# --- reductions and shapes ------------------------------------------------------------
+def _reduced_shape_keepdims(shape: tuple[int, ...], axis) -> tuple[int, ...]:
+    """The shape of a reduction over ``axis`` with keepdims=True (axis None: all axes)."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+    return tuple(1 if i in axes else size for i, size in enumerate(shape))
+
+
+class Sum(Function):
+    """out = Σ a over ``axis``;  every element contributes with derivative 1,
+    so dL/da = dL/dout copied back over the summed axes."""
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False):
+        ctx.a_shape, ctx.axis = a.shape, axis
+        return np.asarray(a.sum(axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        # TODO Task 3.3: reshape grad to the keepdims shape, then np.broadcast_to the input's shape (mean: divide by the count)
+        raise NotImplementedError("Task 3.3: Sum and mean backward (nn/functions.py: Sum.backward) — reshape grad to the keepdims shape, then np.broadcast_to the input's shape (mean: divide by the count). Check with: make check")
+
+
+class Mean(Function):
+    """out = (1/n) Σ a over ``axis`` (n = number of elements averaged);
+    dL/da = dL/dout / n, copied back over the averaged axes."""
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False):
+        out = np.asarray(a.mean(axis=axis, keepdims=keepdims))
+        ctx.a_shape, ctx.axis, ctx.count = a.shape, axis, a.size // max(out.size, 1)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        # TODO Task 3.3: reshape grad to the keepdims shape, then np.broadcast_to the input's shape (mean: divide by the count)
+        raise NotImplementedError("Task 3.3: Sum and mean backward (nn/functions.py: Mean.backward) — reshape grad to the keepdims shape, then np.broadcast_to the input's shape (mean: divide by the count). Check with: make check")
+
+
+class Max(Function):
+    """out = max a over ``axis``;  the gradient flows to the maximal element(s),
+    shared equally between ties."""
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False):
+        out = a.max(axis=axis, keepdims=True)
+        ctx.a, ctx.axis, ctx.out_keep = a, axis, out
+        return out if keepdims else np.squeeze(out, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        is_max = ctx.a == ctx.out_keep
+        share = is_max / is_max.sum(axis=ctx.axis, keepdims=True)
+        return grad.reshape(ctx.out_keep.shape) * share
+
+
+class Reshape(Function):
+    """out = a with a new shape (same elements, same order); dL/da = dL/dout reshaped back."""
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.a_shape = a.shape
+        try:
+            return a.reshape(shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape {a.shape} ({a.size} elements) into {shape}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.a_shape)
+
+
+class Transpose(Function):
+    """out = a with its axes permuted (reversed by default); dL/da = dL/dout permuted back."""
+
+    @staticmethod
+    def forward(ctx, a, axes=None):
+        ctx.axes = axes
+        return a.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.axes is None:
+            return grad.transpose()
+        return grad.transpose(np.argsort(ctx.axes))

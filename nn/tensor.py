@@ -1,0 +1,325 @@
+"""``Tensor``: an ndarray that remembers how it was computed, and ``backward()``.
+
+A tensor made by a ``Function`` keeps a record ``(function, ctx, inputs)``;
+``backward()`` walks those records from the output back to the leaves (the
+tensors you created, such as weights) and applies the chain rule.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import numpy as np
+
+from .graph import topological_order
+
+DEFAULT_DTYPE = np.float32
+
+_grad_enabled = True
+
+#: Marks a tensor whose graph an earlier ``backward()`` released.
+_RELEASED = object()
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Inside ``with no_grad():`` operations record no graph (for evaluation and updates)."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+def as_float_array(data, dtype=None, what: str = "Tensor") -> np.ndarray:
+    """``data`` as a floating-point ndarray; integer or object arrays are an error.
+
+    Python numbers and lists become ``dtype`` (float32 unless given). A NumPy
+    array keeps its float dtype (float32 or float64) unless ``dtype`` is given.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+        if data.dtype.kind != "f" or data.dtype.itemsize < 4:
+            raise TypeError(
+                f"{what} needs floating-point data (float32 or float64), got an array of "
+                f"dtype {data.dtype}. Convert it first, e.g. x.astype(np.float32)."
+            )
+        return np.asarray(data, dtype=dtype)
+    try:
+        array = np.asarray(data)
+    except ValueError as error:  # e.g. ragged nested lists
+        raise TypeError(f"{what} needs numbers (a float, a list of floats or a float array): {error}") from None
+    if array.dtype.kind not in "iuf":
+        raise TypeError(
+            f"{what} needs numbers (a float, a list of floats or a float array), "
+            f"got {type(data).__name__} {_short(data)} (NumPy reads it as dtype {array.dtype})"
+        )
+    return array.astype(dtype or DEFAULT_DTYPE, copy=False)
+
+
+def _short(data) -> str:
+    text = repr(data)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class Tensor:
+    """An n-dimensional array of floats that can record the operations applied to it.
+
+    >>> w = Tensor([1.0, 2.0], requires_grad=True)
+    >>> (w * w).sum().backward()
+    >>> w.grad                     # d/dw sum(w²) = 2w
+    array([2., 4.], dtype=float32)
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    __array_priority__ = 1000  # ndarray (op) Tensor → Tensor's reflected operator
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        self.data: np.ndarray = as_float_array(data, dtype)
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self._ctx = None  # (Function subclass, ctx, input tensors) for computed tensors
+
+    # --- what it is -------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, precision=4, separator=", ", prefix="Tensor(")
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({body}{grad})"
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python float."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return float(self.data.reshape(()))
+
+    def numpy(self) -> np.ndarray:
+        """The underlying ndarray (shared, not copied)."""
+        return self.data
+
+    def detach(self) -> "Tensor":
+        """The same values, cut off from the graph (no gradient flows through it)."""
+        return Tensor(self.data)
+
+    def parents(self) -> tuple["Tensor", ...]:
+        """The tensors this one was computed from (empty for leaves and constants)."""
+        ctx = self._ctx
+        return ctx[2] if ctx is not None and ctx is not _RELEASED else ()
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # --- backpropagation ---------------------------------------------------------
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Compute d(self)/d(leaf) for every leaf that requires grad; add it to ``leaf.grad``.
+
+        ``grad`` is d(final)/d(self); it defaults to 1 for a one-element tensor.
+        Gradients accumulate (``+=``) in leaves, as in PyTorch: call
+        ``zero_grad()`` between steps. The graph is released afterwards unless
+        ``retain_graph=True``, so its intermediate arrays can be freed at once.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() was called on a tensor that does not require grad: nothing "
+                "it was computed from has requires_grad=True (or it was computed inside no_grad())."
+            )
+        if self._ctx is _RELEASED:
+            raise RuntimeError(_released_message())
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(
+                    f"backward() without a gradient needs a one-element tensor (a loss), got shape "
+                    f"{self.shape}. Reduce it first (e.g. .sum() or .mean()) or pass grad= of that shape."
+                )
+            grad = np.ones_like(self.data)
+        else:
+            grad = as_float_array(grad, self.dtype, "backward(grad=...)")
+            if grad.shape != self.shape:
+                raise ValueError(
+                    f"backward(grad=...): grad has shape {grad.shape}, but the tensor has shape "
+                    f"{self.shape}; grad is d(loss)/d(this tensor), so it needs the tensor's shape."
+                )
+
+        grads = {id(self): grad}  # d(final)/d(node) for nodes not yet processed
+        for node in reversed(topological_order(self)):
+            node_grad = grads.pop(id(node), None)
+            ctx = node._ctx
+            if ctx is _RELEASED:
+                raise RuntimeError(_released_message())
+            if ctx is None:  # a leaf: accumulate (node_grad is None if no path from it carries one)
+                if node_grad is not None and node.grad is None:
+                    node.grad = np.array(node_grad, dtype=node.dtype)  # own copy: node_grad may be shared
+                elif node_grad is not None:
+                    node.grad += node_grad
+                continue
+            if not retain_graph:
+                node._ctx = _RELEASED  # frees the saved arrays as soon as we are done here
+            if node_grad is None:
+                continue  # e.g. every backward on the way returned None for it
+            function, context, inputs = ctx
+            input_grads = function.backward(context, node_grad)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            if len(input_grads) != len(inputs):
+                raise ValueError(_count_message(function, inputs, input_grads))
+            for position, (tensor, tensor_grad) in enumerate(zip(inputs, input_grads)):
+                if tensor_grad is None or not tensor.requires_grad:
+                    continue
+                if getattr(tensor_grad, "shape", ()) != tensor.shape:
+                    raise ValueError(_shape_message(function, position, tensor, tensor_grad))
+                key = id(tensor)
+                grads[key] = tensor_grad if key not in grads else grads[key] + tensor_grad
+
+    # --- operators (defined in functions.py, attached below) ----------------------
+    def __neg__(self) -> "Tensor":
+        return F.Neg.apply(self)
+
+    def __add__(self, other) -> "Tensor":
+        return F.Add.apply(self, self._constant(other))
+
+    def __radd__(self, other) -> "Tensor":
+        return F.Add.apply(self._constant(other), self)
+
+    def __sub__(self, other) -> "Tensor":
+        return F.Sub.apply(self, self._constant(other))
+
+    def __rsub__(self, other) -> "Tensor":
+        return F.Sub.apply(self._constant(other), self)
+
+    def __mul__(self, other) -> "Tensor":
+        return F.Mul.apply(self, self._constant(other))
+
+    def __rmul__(self, other) -> "Tensor":
+        return F.Mul.apply(self._constant(other), self)
+
+    def __truediv__(self, other) -> "Tensor":
+        return F.Div.apply(self, self._constant(other))
+
+    def __rtruediv__(self, other) -> "Tensor":
+        return F.Div.apply(self._constant(other), self)
+
+    def __pow__(self, exponent) -> "Tensor":
+        if isinstance(exponent, Tensor):
+            raise TypeError("x ** y needs a number as the exponent y (a Python float or int), not a Tensor")
+        return F.Pow.apply(self, exponent=float(exponent))
+
+    def __matmul__(self, other) -> "Tensor":
+        return F.MatMul.apply(self, self._constant(other))
+
+    def __rmatmul__(self, other) -> "Tensor":
+        return F.MatMul.apply(self._constant(other), self)
+
+    # Comparisons give plain boolean arrays: they have no gradient.
+    def __lt__(self, other) -> np.ndarray:
+        return self.data < _value(other)
+
+    def __le__(self, other) -> np.ndarray:
+        return self.data <= _value(other)
+
+    def __gt__(self, other) -> np.ndarray:
+        return self.data > _value(other)
+
+    def __ge__(self, other) -> np.ndarray:
+        return self.data >= _value(other)
+
+    __hash__ = object.__hash__  # tensors are graph nodes, hashed by identity
+
+    def sum(self, axis=None, keepdims: bool = False) -> "Tensor":
+        return F.Sum.apply(self, axis=_axis(axis), keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims: bool = False) -> "Tensor":
+        return F.Mean.apply(self, axis=_axis(axis), keepdims=keepdims)
+
+    def max(self, axis=None, keepdims: bool = False) -> "Tensor":
+        return F.Max.apply(self, axis=_axis(axis), keepdims=keepdims)
+
+    def reshape(self, *shape) -> "Tensor":
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return F.Reshape.apply(self, shape=shape)
+
+    def transpose(self, *axes) -> "Tensor":
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return F.Transpose.apply(self, axes=axes or None)
+
+    @property
+    def T(self) -> "Tensor":
+        return self.transpose()
+
+    def exp(self) -> "Tensor":
+        return F.Exp.apply(self)
+
+    def log(self) -> "Tensor":
+        return F.Log.apply(self)
+
+    def _constant(self, value) -> "Tensor":
+        """``value`` as a Tensor; numbers take this tensor's dtype (float64 stays float64)."""
+        if isinstance(value, Tensor):
+            return value
+        if isinstance(value, (int, float)):
+            return Tensor(np.asarray(value, dtype=self.dtype))
+        return Tensor(value)
+
+
+def _axis(axis):
+    """``axis`` as NumPy wants it: None, an int, or a tuple of ints (a list becomes a tuple)."""
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _value(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _released_message() -> str:
+    return (
+        "backward() went through a graph that an earlier backward() already released. "
+        "Recompute the forward pass, or pass retain_graph=True to the first backward()."
+    )
+
+
+def _count_message(function, inputs, input_grads) -> str:
+    return (
+        f"{function.__name__}.backward returned {len(input_grads)} gradient(s) "
+        f"for {len(inputs)} input(s); return one per input of forward (None for no gradient)."
+    )
+
+
+def _shape_message(function, position, tensor, tensor_grad) -> str:
+    return (
+        f"{function.__name__}.backward returned a gradient of shape {np.shape(tensor_grad)} "
+        f"for input {position}, which has shape {tensor.shape}: the gradient of an input "
+        f"always has the input's shape (undo broadcasting with sum_to)."
+    )
+
+
+from . import functions as F  # noqa: E402  (functions.py imports Tensor from here)

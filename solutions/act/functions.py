@@ -1,0 +1,218 @@
+"""Activation functions: the nonlinearities between layers, each a ``Function``.
+
+Every activation works element by element (softmax: along one axis), so its
+backward is ``grad`` times the local derivative. Each one stays finite for
+inputs of any size: nothing here computes ``exp`` of a large positive number.
+
+The lower-case functions (``act.relu(x)``) are what you call on tensors; the
+``Function`` classes hold the math.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from nn.functions import Function
+from nn.tensor import Tensor
+
+
+def stable_sigmoid(x: np.ndarray) -> np.ndarray:
+    """σ(x) = 1 / (1 + e⁻ˣ), without overflow for any x.
+
+    For x < 0, e⁻ˣ overflows (e¹⁰⁰⁰⁰ = inf); the same value written as
+    σ(x) = eˣ / (1 + eˣ) only needs eˣ, which is small there. With e = e^-|x|
+    (always in (0, 1]): σ(x) = 1 / (1 + e) for x ≥ 0 and e / (1 + e) for x < 0.
+    """
+    ### BEGIN SOLUTION
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    ### END SOLUTION
+
+
+class Step(Function):
+    """step(x) = 1 if x > 0 else 0  (the perceptron's threshold);
+    d step/dx = 0 wherever it is defined, so no gradient passes through."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ### BEGIN SOLUTION
+        return (x > 0).astype(x.dtype)
+        ### END SOLUTION
+
+    @staticmethod
+    def backward(ctx, grad):
+        ### BEGIN SOLUTION
+        return np.zeros_like(grad)
+        ### END SOLUTION
+
+
+class Sigmoid(Function):
+    """σ(x) = 1 / (1 + e⁻ˣ);  dσ/dx = σ(x) (1 − σ(x))."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ### BEGIN SOLUTION
+        ctx.out = stable_sigmoid(x)
+        return ctx.out
+        ### END SOLUTION
+
+    @staticmethod
+    def backward(ctx, grad):
+        ### BEGIN SOLUTION
+        s = ctx.out
+        return grad * s * (1 - s)
+        ### END SOLUTION
+
+
+class Tanh(Function):
+    """tanh(x) = (eˣ − e⁻ˣ) / (eˣ + e⁻ˣ);  d tanh/dx = 1 − tanh(x)²."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ### BEGIN SOLUTION
+        ctx.out = np.tanh(x)
+        return ctx.out
+        ### END SOLUTION
+
+    @staticmethod
+    def backward(ctx, grad):
+        ### BEGIN SOLUTION
+        return grad * (1 - ctx.out**2)
+        ### END SOLUTION
+
+
+class ReLU(Function):
+    """relu(x) = max(x, 0);  d relu/dx = 1 for x > 0, 0 for x < 0 (we use 0 at x = 0)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ### BEGIN SOLUTION
+        ctx.positive = x > 0
+        return np.maximum(x, 0)
+        ### END SOLUTION
+
+    @staticmethod
+    def backward(ctx, grad):
+        ### BEGIN SOLUTION
+        return grad * ctx.positive
+        ### END SOLUTION
+
+
+class LeakyReLU(Function):
+    """leaky_relu(x) = x for x > 0, α·x otherwise;  derivative 1 for x > 0, α otherwise.
+
+    A small slope α (0.01) keeps a gradient flowing where ReLU would give none.
+    """
+
+    @staticmethod
+    def forward(ctx, x, alpha: float = 0.01):
+        check_alpha(alpha)
+        ### BEGIN SOLUTION
+        ctx.positive, ctx.alpha = x > 0, alpha
+        return np.where(ctx.positive, x, alpha * x)
+        ### END SOLUTION
+
+    @staticmethod
+    def backward(ctx, grad):
+        ### BEGIN SOLUTION
+        return np.where(ctx.positive, grad, ctx.alpha * grad)
+        ### END SOLUTION
+
+
+class Swish(Function):
+    """swish(x) = x σ(x);  d swish/dx = σ(x) + x σ(x) (1 − σ(x))  (product rule)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ### BEGIN SOLUTION
+        ctx.x, ctx.s = x, stable_sigmoid(x)
+        return x * ctx.s
+        ### END SOLUTION
+
+    @staticmethod
+    def backward(ctx, grad):
+        ### BEGIN SOLUTION
+        x, s = ctx.x, ctx.s
+        return grad * (s + x * s * (1 - s))
+        ### END SOLUTION
+
+
+class Softmax(Function):
+    """softmax(x)ᵢ = eˣⁱ / Σⱼ eˣʲ along ``axis``: positive, sums to 1.
+
+    Subtracting m = max x first gives the same result (the factor e⁻ᵐ cancels)
+    and keeps every exponent ≤ 0, so nothing overflows.
+    Backward (s = softmax(x), g = dL/ds): dL/dxᵢ = sᵢ (gᵢ − Σⱼ gⱼ sⱼ).
+    """
+
+    @staticmethod
+    def forward(ctx, x, axis: int = -1):
+        check_axis("softmax", x, axis)
+        ### BEGIN SOLUTION
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        ctx.out, ctx.axis = e / e.sum(axis=axis, keepdims=True), axis
+        return ctx.out
+        ### END SOLUTION
+
+    @staticmethod
+    def backward(ctx, grad):
+        ### BEGIN SOLUTION
+        s = ctx.out
+        return s * (grad - (grad * s).sum(axis=ctx.axis, keepdims=True))
+        ### END SOLUTION
+
+
+def check_alpha(alpha) -> None:
+    """The leaky slope must be a plain finite number."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not np.isfinite(alpha):
+        raise TypeError(f"leaky_relu: alpha (the slope for x ≤ 0) must be a finite number such as 0.01, got {alpha!r}")
+
+
+def check_axis_type(name: str, axis) -> None:
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"{name}: axis must be one integer (e.g. -1, the last axis), got {axis!r}")
+
+
+def check_axis(name: str, x: np.ndarray, axis) -> None:
+    """``axis`` must name one of the axes of ``x``."""
+    check_axis_type(name, axis)
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{name}: axis {axis} is out of range for an input of shape {x.shape} ({x.ndim} axes)")
+
+
+# --- what you call on tensors --------------------------------------------------------
+def step(x: Tensor) -> Tensor:
+    """1 where x > 0, else 0 (no gradient)."""
+    return Step.apply(x)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """σ(x) = 1 / (1 + e⁻ˣ), elementwise."""
+    return Sigmoid.apply(x)
+
+
+def tanh(x: Tensor) -> Tensor:
+    """tanh(x), elementwise."""
+    return Tanh.apply(x)
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0), elementwise."""
+    return ReLU.apply(x)
+
+
+def leaky_relu(x: Tensor, alpha: float = 0.01) -> Tensor:
+    """x where x > 0, alpha · x elsewhere."""
+    return LeakyReLU.apply(x, alpha=alpha)
+
+
+def swish(x: Tensor) -> Tensor:
+    """x · σ(x), elementwise (also called SiLU)."""
+    return Swish.apply(x)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """e^x / Σ e^x along ``axis`` (each row of a (batch, classes) input sums to 1)."""
+    return Softmax.apply(x, axis=axis)

@@ -1,0 +1,382 @@
+"""``Scalar``: autodiff on single numbers, the engine of the scalar autodiff notebook.
+
+Every arithmetic operation on a ``Scalar`` is a ``ScalarFunction``: its
+``forward`` computes the result from plain floats and saves on ``ctx`` what the
+derivative will need; its ``backward`` turns d_out = d(final)/d(result) into
+d(final)/d(input) for each input — the chain rule, one local derivative at a time.
+The result remembers which Function made it, that Function's ``ctx`` and its
+inputs; ``Scalar.backward()`` walks these records from the result back to the
+inputs.
+
+>>> a, b = Scalar(2.0, name="a"), Scalar(3.0, name="b")
+>>> c = a * b + a          # c = ab + a
+>>> c.backward()
+>>> a.grad, b.grad         # dc/da = b + 1, dc/db = a
+(4.0, 2.0)
+
+Memory: a record points only to the inputs (never to the result), so a graph
+has no reference cycles and is freed as soon as its result is no longer used —
+Python's cycle collector never has to look for it. ``backward()`` also drops
+the records it has used ("releases the graph"), so the intermediate Scalars are
+freed even while the result is still in a variable; ``backward(retain_graph=True)``
+keeps them, e.g. to draw the graph with its gradients. (Without cycles, even
+``gc.disable()`` leaks nothing; bench/bench_scalar.py measures both ways.)
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+from .graph import topological_order
+
+
+class Context:
+    """A blank object: ``forward`` saves values on it (``ctx.a = a``) for ``backward``."""
+
+
+class ScalarFunction:
+    """Base class of the Scalar operations: ``forward`` and ``backward`` side by side.
+
+    ``forward(ctx, *inputs)`` gets floats and returns a float.
+    ``backward(ctx, d_out)`` gets d(final)/d(output) and returns a tuple with
+    one float per input: d(final)/d(input) = d_out · d(output)/d(input).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, *inputs: float, **options) -> float:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, d_out: float) -> tuple[float, ...]:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Scalar, **options) -> Scalar:
+        """Run ``forward`` on the inputs' values; return the result with its record.
+
+        ``options`` (such as Pow's ``exponent=``) go to ``forward`` unchanged.
+        The inputs must be Scalars (the operators of Scalar wrap numbers as constants first).
+        """
+        ctx = Context()
+        # This runs once per operation: one and two inputs are spelled out (faster than a loop).
+        try:
+            if len(inputs) == 2:
+                value = cls.forward(ctx, inputs[0].value, inputs[1].value, **options)
+            elif len(inputs) == 1:
+                value = cls.forward(ctx, inputs[0].value, **options)
+            else:
+                value = cls.forward(ctx, *[x.value for x in inputs], **options)
+        except AttributeError:
+            if all(isinstance(x, Scalar) for x in inputs):
+                raise
+            got = ", ".join(type(x).__name__ for x in inputs)
+            raise TypeError(f"{cls.__name__}.apply needs Scalars, got ({got}); wrap numbers: Scalar(2.0)") from None
+        out = Scalar.__new__(Scalar)  # not Scalar(value): the value needs no checks
+        out.value, out.grad, out.name = value, 0.0, None
+        out._function, out._ctx, out._inputs = cls, ctx, inputs
+        return out
+
+
+# --- the primitives --------------------------------------------------------------------
+class Add(ScalarFunction):
+    """out = a + b;  dout/da = 1, dout/db = 1."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, d_out):
+        return d_out, d_out
+
+
+class Mul(ScalarFunction):
+    """out = a · b;  dout/da = b, dout/db = a."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return a * b
+
+    @staticmethod
+    def backward(ctx, d_out):
+        ### BEGIN SOLUTION
+        return d_out * ctx.b, d_out * ctx.a
+        ### END SOLUTION
+
+
+class Div(ScalarFunction):
+    """out = a / b;  dout/da = 1/b, dout/db = −a/b²."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if b == 0:
+            raise ZeroDivisionError(f"division by zero: {a} / {b} (the divisor is 0)")
+        ctx.a, ctx.b = a, b
+        return a / b
+
+    @staticmethod
+    def backward(ctx, d_out):
+        ### BEGIN SOLUTION
+        a, b = ctx.a, ctx.b
+        return d_out / b, -d_out * a / (b * b)
+        ### END SOLUTION
+
+
+class Pow(ScalarFunction):
+    """out = aᵖ for a constant number p;  dout/da = p · aᵖ⁻¹."""
+
+    @staticmethod
+    def forward(ctx, a, exponent: float):
+        if a < 0 and not float(exponent).is_integer():
+            raise ValueError(
+                f"{a} ** {exponent}: a negative number to a non-integer power is not a real number"
+            )
+        if a == 0 and exponent < 0:
+            raise ZeroDivisionError(f"{a} ** {exponent}: 0 to a negative power is 1/0")
+        ctx.a, ctx.exponent = a, exponent
+        return a**exponent
+
+    @staticmethod
+    def backward(ctx, d_out):
+        ### BEGIN SOLUTION
+        a, p = ctx.a, ctx.exponent
+        return (d_out * p * a ** (p - 1),)
+        ### END SOLUTION
+
+
+class Neg(ScalarFunction):
+    """out = −a;  dout/da = −1."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, d_out):
+        return (-d_out,)
+
+
+class Exp(ScalarFunction):
+    """out = eᵃ;  dout/da = eᵃ = out."""
+
+    @staticmethod
+    def forward(ctx, a):
+        try:
+            ctx.out = math.exp(a)
+        except OverflowError:
+            raise OverflowError(f"exp({a}) is too large for a float (exp overflows above a ≈ 709.78)") from None
+        return ctx.out
+
+    @staticmethod
+    def backward(ctx, d_out):
+        ### BEGIN SOLUTION
+        return (d_out * ctx.out,)
+        ### END SOLUTION
+
+
+class Log(ScalarFunction):
+    """out = ln a (natural log, a > 0);  dout/da = 1/a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        if a <= 0:
+            raise ValueError(f"log({a}): the logarithm needs a positive number")
+        ctx.a = a
+        return math.log(a)
+
+    @staticmethod
+    def backward(ctx, d_out):
+        ### BEGIN SOLUTION
+        return (d_out / ctx.a,)
+        ### END SOLUTION
+
+
+class Tanh(ScalarFunction):
+    """out = tanh a = (eᵃ − e⁻ᵃ) / (eᵃ + e⁻ᵃ);  dout/da = 1 − tanh² a = 1 − out²."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.out = math.tanh(a)
+        return ctx.out
+
+    @staticmethod
+    def backward(ctx, d_out):
+        ### BEGIN SOLUTION
+        out = ctx.out
+        return (d_out * (1.0 - out * out),)
+        ### END SOLUTION
+
+
+class Sigmoid(ScalarFunction):
+    """out = σ(a) = 1 / (1 + e⁻ᵃ);  dout/da = σ(a) (1 − σ(a)) = out (1 − out)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        if a >= 0:
+            out = 1.0 / (1.0 + math.exp(-a))
+        else:  # the same value, written so that exp cannot overflow for very negative a
+            e = math.exp(a)
+            out = e / (1.0 + e)
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, d_out):
+        ### BEGIN SOLUTION
+        out = ctx.out
+        return (d_out * out * (1.0 - out),)
+        ### END SOLUTION
+
+
+class ReLU(ScalarFunction):
+    """out = max(a, 0);  dout/da = 1 where a > 0, else 0 (we take 0 at the kink a = 0)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.a = a
+        return a if a > 0 else 0.0
+
+    @staticmethod
+    def backward(ctx, d_out):
+        ### BEGIN SOLUTION
+        return (d_out if ctx.a > 0 else 0.0,)
+        ### END SOLUTION
+
+
+# --- the number that remembers ------------------------------------------------------------
+class Scalar:
+    """A float that records how it was computed, so ``backward()`` can find its derivatives.
+
+    ``value`` is the number, ``grad`` is d(result)/d(this Scalar) after
+    ``result.backward()`` (0.0 before), ``name`` is an optional label for
+    printing and drawing. ``op`` names the Function that computed it (None for
+    an input or a constant) and ``parents()`` returns that Function's inputs.
+    """
+
+    # Fixed attributes (no per-object __dict__): a training step makes ~65,000 Scalars; this is faster and smaller.
+    __slots__ = ("value", "grad", "name", "_function", "_ctx", "_inputs", "__weakref__")
+
+    def __init__(self, value: float, name: str | None = None):
+        if not isinstance(value, Real):
+            raise TypeError(f"Scalar needs a real number (an int or a float), got {type(value).__name__}: {value!r}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Scalar's name must be a string (or None), got {type(name).__name__}: {name!r}")
+        self.value = float(value)
+        self.grad = 0.0
+        self.name = name
+        self._function: type[ScalarFunction] | None = None  # the Function that computed it
+        self._ctx: Context | None = None  # what that Function saved for backward
+        self._inputs: tuple[Scalar, ...] | None = ()  # its inputs; None once backward released them
+
+    # --- the graph -------------------------------------------------------------------------
+    def parents(self) -> tuple[Scalar, ...]:
+        """The Scalars this one was computed from (empty for inputs and constants)."""
+        if self._inputs is None:
+            raise RuntimeError(
+                f"this Scalar ({self!r}) was part of a graph that backward() already released. "
+                "Compute it again, or call backward(retain_graph=True) to keep the graph "
+                "(to draw it, or to backpropagate through it again)."
+            )
+        return self._inputs
+
+    @property
+    def op(self) -> str | None:
+        """The name of the Function that computed this Scalar ('Mul', 'Exp', ...); None for an input."""
+        return None if self._function is None else self._function.__name__
+
+    def backward(self, retain_graph: bool = False) -> None:
+        """Set ``node.grad`` = d(self)/d(node) on every Scalar that ``self`` was computed from.
+
+        The chain rule, applied in reverse topological order: when a node's turn
+        comes, every Scalar computed from it has already added its contribution
+        to ``node.grad`` (``+=``: a value used twice gets both contributions).
+        Computed Scalars start each backward from 0; inputs (no ``op``)
+        accumulate across backward calls, as in PyTorch: reset them with
+        ``p.grad = 0.0`` between training steps.
+
+        Afterwards the graph is released (each computed Scalar forgets its inputs
+        and saved values) unless ``retain_graph=True``; backpropagating again
+        through a released graph is an error.
+        """
+        ### BEGIN SOLUTION
+        order = topological_order(self)
+        for node in order:
+            if node._function is not None:
+                node.grad = 0.0  # a fresh start for computed values; inputs accumulate
+        self.grad = 1.0  # d(self)/d(self)
+        for node in reversed(order):
+            if node._function is None:
+                continue  # an input: nothing to pass on
+            parent_grads = node._function.backward(node._ctx, node.grad)  # one per input
+            for parent, parent_grad in zip(node._inputs, parent_grads):
+                parent.grad += parent_grad
+            if not retain_graph:
+                node._ctx = node._inputs = None  # release: this node's record is not needed any more
+        ### END SOLUTION
+
+    # --- operators -----------------------------------------------------------------------
+    def __add__(self, other: Scalar | float) -> Scalar:
+        return Add.apply(self, as_scalar(other))
+
+    def __radd__(self, other: float) -> Scalar:
+        return Add.apply(as_scalar(other), self)
+
+    def __sub__(self, other: Scalar | float) -> Scalar:
+        return Add.apply(self, Neg.apply(as_scalar(other)))
+
+    def __rsub__(self, other: float) -> Scalar:
+        return Add.apply(as_scalar(other), Neg.apply(self))
+
+    def __mul__(self, other: Scalar | float) -> Scalar:
+        return Mul.apply(self, as_scalar(other))
+
+    def __rmul__(self, other: float) -> Scalar:
+        return Mul.apply(as_scalar(other), self)
+
+    def __truediv__(self, other: Scalar | float) -> Scalar:
+        return Div.apply(self, as_scalar(other))
+
+    def __rtruediv__(self, other: float) -> Scalar:
+        return Div.apply(as_scalar(other), self)
+
+    def __pow__(self, exponent: float) -> Scalar:
+        if isinstance(exponent, Scalar) or not isinstance(exponent, Real):
+            raise TypeError(
+                f"x ** p needs a constant number p (an int or a float), got {type(exponent).__name__}: "
+                "a Scalar exponent would need d/dp, which Pow does not compute (use exp(p * log(x)))"
+            )
+        return Pow.apply(self, exponent=float(exponent))
+
+    def __rpow__(self, base: float) -> Scalar:
+        raise TypeError("p ** x with a Scalar x is not supported; write (x * math.log(p)).exp() for p > 0")
+
+    def __neg__(self) -> Scalar:
+        return Neg.apply(self)
+
+    def exp(self) -> Scalar:
+        return Exp.apply(self)
+
+    def log(self) -> Scalar:
+        return Log.apply(self)
+
+    def tanh(self) -> Scalar:
+        return Tanh.apply(self)
+
+    def sigmoid(self) -> Scalar:
+        return Sigmoid.apply(self)
+
+    def relu(self) -> Scalar:
+        return ReLU.apply(self)
+
+    def __repr__(self) -> str:
+        label = f", name={self.name!r}" if self.name is not None else ""
+        op = f", op={self.op!r}" if self._function is not None else ""
+        return f"Scalar({self.value:.6g}, grad={self.grad:.6g}{label}{op})"
+
+
+
+def as_scalar(x: Scalar | float) -> Scalar:
+    """``x`` itself if it is a Scalar, else a constant Scalar with value ``x``."""
+    return x if isinstance(x, Scalar) else Scalar(x)

@@ -1,0 +1,471 @@
+"""Activation functions (act/): values, gradients, stability, bad input.
+
+Task tests (tasks 4.1–4.7) call a Function's forward/backward directly on arrays.
+The other tests go through the public API and ``Tensor.backward`` and run
+against the reference only.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+from conftest import IMPL
+from helpers import assert_function_gradients, numerical_grads, run_function
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import act
+import nn
+from act import functions as F
+
+reference_only = pytest.mark.skipif(IMPL != "solutions", reason="tests the reference (KIT_IMPL=solutions)")
+generated = settings(max_examples=40, deadline=None)
+
+SMALL = np.array([-2.0, -0.5, 0.5, 3.0])
+
+
+# --- helpers for learner-friendly checks (test_loss.py uses them too) ------------------------
+def assert_values(name: str, x, got, expected, rtol: float = 1e-6, atol: float = 1e-7, hint: str = "") -> None:
+    """``got`` must equal ``expected`` (shape and values), with a message on the concrete input."""
+    got = np.asarray(got)
+    assert got.shape == np.shape(expected), (
+        f"{name} on an input of shape {np.shape(x)} should return shape {np.shape(expected)}, got shape {got.shape}"
+    )
+    if not np.allclose(got, expected, rtol=rtol, atol=atol):
+        raise AssertionError(
+            f"{name} is wrong.\ninput    = {np.array2string(np.asarray(x), precision=4)}\n"
+            f"expected = {np.array2string(np.asarray(expected), precision=6)}\n"
+            f"got      = {np.array2string(got, precision=6)}{hint}"
+        )
+
+
+def gradient_hint(function, inputs, wrt=None, factor_names: dict | None = None, **options) -> str:
+    """Why a backward may be wrong: a flipped sign, or a constant factor (e.g. N for sum vs mean)."""
+    inputs = [np.array(x, dtype=np.float64) if np.asarray(x).dtype.kind == "f" else np.array(x) for x in inputs]
+    output, _ = run_function(function, *inputs, **options)
+    grad_out = np.random.default_rng(0).normal(size=np.shape(output))  # as assert_function_gradients
+    _, grads = run_function(function, *inputs, grad_out=grad_out, **options)
+
+    def forward(*xs):
+        return function.forward(SimpleNamespace(needs_input_grad=(True,) * len(xs)), *xs, **options)
+
+    which = range(len(inputs)) if wrt is None else wrt
+    expected_grads = numerical_grads(forward, inputs, grad_out, wrt=set(which))
+    for k in which:
+        got, expected = grads[k], expected_grads[k]
+        if got is None or np.shape(got) != np.shape(expected):
+            continue
+        significant = np.abs(expected) > 1e-6
+        if not significant.any():
+            continue
+        ratios = np.asarray(got, dtype=np.float64)[significant] / expected[significant]
+        ratio = float(np.median(ratios))
+        if not np.allclose(ratios, ratio, rtol=1e-4):
+            continue
+        if np.isclose(ratio, -1, rtol=1e-4):
+            return "\nHint: your gradient has the right size but the wrong sign (check for a missing or extra minus)."
+        for factor, explanation in (factor_names or {}).items():
+            if np.isclose(ratio, factor, rtol=1e-4):
+                return f"\nHint: your gradient is {ratio:.6g} times the expected one: {explanation}"
+        if significant.sum() > 1 and not np.isclose(ratio, 1, rtol=1e-4):
+            return f"\nHint: your gradient is {ratio:.6g} times the expected one everywhere (a constant factor is off)."
+    return ""
+
+
+def assert_gradients(function, *inputs, wrt=None, factor_names: dict | None = None, **options) -> None:
+    """``assert_function_gradients`` (float64, central differences), plus a hint for typical slips."""
+    try:
+        assert_function_gradients(function, *inputs, wrt=wrt, **options)
+    except AssertionError as error:
+        hint = gradient_hint(function, inputs, wrt=wrt, factor_names=factor_names, **options)
+        raise AssertionError(f"{error}{hint}") from None
+
+
+def forward_backward_strict(function, *inputs, name: str, advice: str = "", **options):
+    """forward then backward (upstream gradient 1) with NumPy overflow, 0/0 and log(0) raised as errors.
+
+    Returns the output and the gradients after checking that all of them are finite.
+    """
+    shown = ", ".join(np.array2string(np.asarray(x), precision=4) for x in inputs)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        try:
+            output, grads = run_function(function, *inputs, **options)
+        except FloatingPointError as error:
+            raise AssertionError(
+                f"{name} on the float32 input {shown}: NumPy reported '{error}'. "
+                f"Large inputs must give finite results without overflow, 0/0 or log(0).{advice}"
+            ) from None
+    for what, array in [("output", output)] + [(f"gradient {k}", g) for k, g in enumerate(grads) if g is not None]:
+        if not np.all(np.isfinite(array)):
+            raise AssertionError(
+                f"{name} on the float32 input {shown}: the {what} contains NaN or inf: "
+                f"{np.array2string(np.asarray(array), precision=4)}.{advice}"
+            )
+    return output, grads
+
+
+def away_from_zero(low: float = 0.01, high: float = 5.0):
+    """Floats with low ≤ |x| ≤ high: no kink (ReLU, step) within the central difference's reach."""
+    return st.one_of(st.floats(-high, -low), st.floats(low, high))
+
+
+def float_arrays(elements=st.floats(-5, 5), max_dims: int = 3):
+    return hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=max_dims, max_side=4), elements=elements)
+
+
+def sigmoid64(x):
+    return 1 / (1 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+HUGE = np.array([-1e4, -100.0, 0.0, 100.0, 1e4], dtype=np.float32)
+
+
+# --- 4.1 step ---------------------------------------------------------------------------------
+@pytest.mark.task4_1
+def test_step_values():
+    x = np.array([-2.0, -0.1, 0.0, 0.1, 3.0])
+    output, _ = run_function(F.Step, x)
+    assert_values("Step.forward", x, output, [0.0, 0.0, 0.0, 1.0, 1.0],
+                  hint="\nstep(x) is 1 where x > 0 and 0 elsewhere (also 0 at x = 0)")
+
+
+@pytest.mark.task4_1
+def test_step_keeps_float_dtype_and_shape():
+    x = np.array([[-1.0, 2.0]], dtype=np.float32)
+    output, _ = run_function(F.Step, x)
+    assert np.asarray(output).dtype == np.float32, (
+        f"Step.forward should return floats of the input's dtype (float32), got {np.asarray(output).dtype} "
+        "(e.g. (x > 0).astype(x.dtype))"
+    )
+
+
+@pytest.mark.task4_1
+def test_step_gradient_is_zero():
+    x = np.array([[-2.0, 0.5], [3.0, -0.1]])
+    _, (grad,) = run_function(F.Step, x, grad_out=np.array([[1.0, 2.0], [3.0, 4.0]]))
+    assert_values("Step.backward (the derivative of a step is 0)", x, grad, np.zeros_like(x))
+
+
+@pytest.mark.task4_1
+@generated
+@given(float_arrays(away_from_zero()))
+def test_step_gradcheck(x):
+    assert_gradients(F.Step, x)
+
+
+# --- 4.2 sigmoid ------------------------------------------------------------------------------
+@pytest.mark.task4_2
+def test_sigmoid_values():
+    output, _ = run_function(F.Sigmoid, SMALL)
+    assert_values("Sigmoid.forward", SMALL, output, sigmoid64(SMALL), hint="\nσ(x) = 1 / (1 + e^-x)")
+
+
+@pytest.mark.task4_2
+def test_stable_sigmoid_values():
+    x = np.array([-30.0, -1.0, 0.0, 1.0, 30.0])
+    assert_values("stable_sigmoid", x, F.stable_sigmoid(x), sigmoid64(x), hint="\nσ(x) = 1 / (1 + e^-x)")
+
+
+@pytest.mark.task4_2
+def test_sigmoid_gradient():
+    assert_gradients(F.Sigmoid, SMALL)
+
+
+@pytest.mark.task4_2
+@generated
+@given(float_arrays(st.floats(-20, 20)))
+def test_sigmoid_gradcheck(x):
+    assert_gradients(F.Sigmoid, x)
+
+
+@pytest.mark.task4_2
+def test_sigmoid_is_stable_at_large_inputs():
+    output, (grad,) = forward_backward_strict(
+        F.Sigmoid, HUGE, name="Sigmoid",
+        advice=" For x = -1e4, e^-x = e^10000 overflows: compute e^-|x| instead, which is at most 1, "
+        "and use σ(x) = e^x / (1 + e^x) for x < 0.",
+    )
+    assert_values("Sigmoid.forward at large inputs", HUGE, output, [0.0, 0.0, 0.5, 1.0, 1.0])
+    assert np.asarray(output).dtype == np.float32, f"Sigmoid.forward turned float32 into {np.asarray(output).dtype}"
+    assert_values("Sigmoid.backward at large inputs", HUGE, grad, [0.0, 0.0, 0.25, 0.0, 0.0])
+
+
+# --- 4.3 tanh ---------------------------------------------------------------------------------
+@pytest.mark.task4_3
+def test_tanh_values():
+    output, _ = run_function(F.Tanh, SMALL)
+    expected = (np.exp(SMALL) - np.exp(-SMALL)) / (np.exp(SMALL) + np.exp(-SMALL))
+    assert_values("Tanh.forward", SMALL, output, expected)
+
+
+@pytest.mark.task4_3
+@generated
+@given(float_arrays(st.floats(-10, 10)))
+def test_tanh_gradcheck(x):
+    assert_gradients(F.Tanh, x)
+
+
+@pytest.mark.task4_3
+def test_tanh_is_stable_at_large_inputs():
+    output, (grad,) = forward_backward_strict(F.Tanh, HUGE, name="Tanh", advice=" np.tanh handles any input.")
+    assert_values("Tanh.forward at large inputs", HUGE, output, [-1.0, -1.0, 0.0, 1.0, 1.0])
+    assert_values("Tanh.backward at large inputs", HUGE, grad, [0.0, 0.0, 1.0, 0.0, 0.0])
+
+
+# --- 4.4 ReLU ---------------------------------------------------------------------------------
+@pytest.mark.task4_4
+def test_relu_values_and_gradient():
+    output, (grad,) = run_function(F.ReLU, SMALL, grad_out=np.array([10.0, 20.0, 30.0, 40.0]))
+    assert_values("ReLU.forward", SMALL, output, [0.0, 0.0, 0.5, 3.0], hint="\nrelu(x) = max(x, 0)")
+    assert_values("ReLU.backward with upstream gradient [10, 20, 30, 40]", SMALL, grad, [0.0, 0.0, 30.0, 40.0],
+                  hint="\nthe upstream gradient passes where x > 0 and is 0 elsewhere")
+
+
+@pytest.mark.task4_4
+@generated
+@given(float_arrays(away_from_zero()))
+def test_relu_gradcheck(x):
+    assert_gradients(F.ReLU, x)
+
+
+@pytest.mark.task4_4
+def test_relu_is_stable_at_large_inputs():
+    output, (grad,) = forward_backward_strict(F.ReLU, HUGE, name="ReLU")
+    assert_values("ReLU.forward at large inputs", HUGE, output, [0.0, 0.0, 0.0, 100.0, 1e4])
+    assert_values("ReLU.backward at large inputs", HUGE, grad, [0.0, 0.0, 0.0, 1.0, 1.0])
+
+
+# --- 4.5 leaky ReLU -------------------------------------------------------------------------------
+@pytest.mark.task4_5
+def test_leaky_relu_default_alpha():
+    output, (grad,) = run_function(F.LeakyReLU, SMALL)
+    assert_values("LeakyReLU.forward (alpha = 0.01)", SMALL, output, [-0.02, -0.005, 0.5, 3.0],
+                  hint="\nleaky_relu(x) = x for x > 0, alpha * x otherwise; the default alpha is 0.01")
+    assert_values("LeakyReLU.backward (alpha = 0.01)", SMALL, grad, [0.01, 0.01, 1.0, 1.0])
+
+
+@pytest.mark.task4_5
+def test_leaky_relu_uses_the_alpha_option():
+    output, (grad,) = run_function(F.LeakyReLU, SMALL, alpha=0.2)
+    assert_values("LeakyReLU.forward with alpha=0.2", SMALL, output, [-0.4, -0.1, 0.5, 3.0],
+                  hint="\nuse the alpha argument of forward, not a fixed 0.01")
+    assert_values("LeakyReLU.backward with alpha=0.2 (save alpha on ctx)", SMALL, grad, [0.2, 0.2, 1.0, 1.0])
+
+
+@pytest.mark.task4_5
+@generated
+@given(float_arrays(away_from_zero()), st.floats(0.0, 0.5))
+def test_leaky_relu_gradcheck(x, alpha):
+    assert_gradients(F.LeakyReLU, x, alpha=alpha)
+
+
+@pytest.mark.task4_5
+def test_leaky_relu_is_stable_at_large_inputs():
+    output, _ = forward_backward_strict(F.LeakyReLU, HUGE, name="LeakyReLU")
+    assert_values("LeakyReLU.forward at large inputs", HUGE, output, [-100.0, -1.0, 0.0, 100.0, 1e4], rtol=1e-6)
+    assert np.asarray(output).dtype == np.float32, f"LeakyReLU.forward turned float32 into {np.asarray(output).dtype}"
+
+
+# --- 4.6 swish ---------------------------------------------------------------------------------
+@pytest.mark.task4_6
+def test_swish_values():
+    output, _ = run_function(F.Swish, SMALL)
+    assert_values("Swish.forward", SMALL, output, SMALL * sigmoid64(SMALL), hint="\nswish(x) = x σ(x)")
+
+
+@pytest.mark.task4_6
+@generated
+@given(float_arrays(st.floats(-20, 20)))
+def test_swish_gradcheck(x):
+    assert_gradients(F.Swish, x)
+
+
+@pytest.mark.task4_6
+def test_swish_is_stable_at_large_inputs():
+    output, (grad,) = forward_backward_strict(
+        F.Swish, HUGE, name="Swish", advice=" Compute σ(x) with stable_sigmoid (task 4.2), not 1 / (1 + np.exp(-x)).",
+    )
+    assert_values("Swish.forward at large inputs", HUGE, output, [0.0, 0.0, 0.0, 100.0, 1e4], atol=1e-30)
+    assert_values("Swish.backward at large inputs", HUGE, grad, [0.0, 0.0, 0.5, 1.0, 1.0], atol=1e-30)
+
+
+# --- 4.7 softmax -------------------------------------------------------------------------------
+ROWS = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+NO_SHIFT = "\nHint: without the max shift, np.exp overflows for large inputs: subtract x.max(axis, keepdims=True) first."
+
+
+@pytest.mark.task4_7
+def test_softmax_values():
+    output, _ = run_function(F.Softmax, ROWS)
+    expected = np.exp(ROWS) / np.exp(ROWS).sum(axis=1, keepdims=True)
+    assert_values("Softmax.forward (along the last axis)", ROWS, output, expected,
+                  hint="\nsoftmax(x)_i = e^x_i / Σ_j e^x_j along the axis (default -1: each row)")
+
+
+@pytest.mark.task4_7
+def test_softmax_along_axis_0():
+    output, _ = run_function(F.Softmax, ROWS, axis=0)
+    expected = np.exp(ROWS) / np.exp(ROWS).sum(axis=0, keepdims=True)
+    assert_values("Softmax.forward with axis=0 (each column sums to 1)", ROWS, output, expected,
+                  hint="\nuse the axis argument in max and sum (with keepdims=True)")
+
+
+@pytest.mark.task4_7
+@generated
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=5), elements=st.floats(-30, 30)),
+       st.data())
+def test_softmax_is_positive_and_sums_to_one(x, data):
+    axis = data.draw(st.integers(-x.ndim, x.ndim - 1), label="axis")
+    output, _ = run_function(F.Softmax, x, axis=axis)
+    assert np.all(np.asarray(output) >= 0), f"softmax must be ≥ 0, got {output} for {x}"
+    sums = np.asarray(output).sum(axis=axis)
+    assert np.allclose(sums, 1.0), f"softmax along axis {axis} must sum to 1; the sums are {sums} for input {x}"
+
+
+@pytest.mark.task4_7
+def test_softmax_ignores_a_shift_of_the_input():
+    output, _ = run_function(F.Softmax, ROWS)
+    shifted, _ = run_function(F.Softmax, ROWS + 500.0)
+    assert_values("Softmax.forward of x + 500 (must equal softmax(x))", ROWS + 500.0, shifted, output, hint=NO_SHIFT)
+
+
+@pytest.mark.task4_7
+@generated
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), elements=st.floats(-10, 10)),
+       st.data())
+def test_softmax_gradcheck(x, data):
+    axis = data.draw(st.integers(-x.ndim, x.ndim - 1), label="axis")
+    assert_gradients(F.Softmax, x, axis=axis)
+
+
+@pytest.mark.task4_7
+def test_softmax_is_stable_at_large_inputs():
+    x = np.array([[1e4, 0.0, -1e4], [-1e4, -1e4, -1e4]], dtype=np.float32)
+    output, (grad,) = forward_backward_strict(F.Softmax, x, name="Softmax", advice=NO_SHIFT)
+    assert_values("Softmax.forward at large inputs", x, output, [[1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]], hint=NO_SHIFT)
+    assert_values("Softmax.backward with upstream gradient 1 (the rows sum to 1, a constant)", x, grad,
+                  np.zeros_like(x))
+
+
+# --- the public API, through Tensor.backward (reference) ------------------------------------------
+PAIRS = [
+    (act.step, act.Step, F.Step, {}),
+    (act.sigmoid, act.Sigmoid, F.Sigmoid, {}),
+    (act.tanh, act.Tanh, F.Tanh, {}),
+    (act.relu, act.ReLU, F.ReLU, {}),
+    (act.leaky_relu, act.LeakyReLU, F.LeakyReLU, {"alpha": 0.1}),
+    (act.swish, act.Swish, F.Swish, {}),
+    (act.softmax, act.Softmax, F.Softmax, {"axis": 0}),
+]
+IDS = [pair[0].__name__ for pair in PAIRS]
+
+
+@reference_only
+@pytest.mark.parametrize("function, module, primitive, options", PAIRS, ids=IDS)
+def test_public_function_and_module_agree_with_the_primitive(function, module, primitive, options):
+    x = np.random.default_rng(1).normal(size=(3, 4)).astype(np.float32)
+    grad_out = np.random.default_rng(2).normal(size=(3, 4)).astype(np.float32)
+    expected, (expected_grad,) = run_function(primitive, x, grad_out=grad_out, **options)
+    for name, call in [(function.__name__, lambda t: function(t, **options)), (module.__name__, module(**options))]:
+        t = nn.Tensor(x, requires_grad=True)
+        y = call(t)
+        assert isinstance(y, nn.Tensor) and y.dtype == np.float32, f"{name} returned {y!r}"
+        y.backward(grad_out)
+        np.testing.assert_allclose(y.data, expected, rtol=1e-6, err_msg=name)
+        np.testing.assert_allclose(t.grad, expected_grad, rtol=1e-6, err_msg=name)
+
+
+@reference_only
+@pytest.mark.parametrize("function, module, primitive, options", PAIRS, ids=IDS)
+def test_stable_in_float32_through_tensors(function, module, primitive, options):
+    x = nn.Tensor(np.array([[-1e4, -50.0, 0.0], [50.0, 1e4, 3.0]], dtype=np.float32), requires_grad=True)
+    with np.errstate(all="raise", under="ignore"):
+        y = function(x, **options)
+        (y * y).sum().backward()
+    assert np.isfinite(y.data).all() and np.isfinite(x.grad).all(), f"{function.__name__}: {y.data}, {x.grad}"
+
+
+@reference_only
+def test_modules_inside_sequential_train_through():
+    model = nn.Sequential(nn.Linear(3, 4, rng=np.random.default_rng(0)), act.LeakyReLU(0.1), act.Swish(),
+                          nn.Linear(4, 2, rng=np.random.default_rng(1)), act.Tanh(), act.Softmax(axis=-1))
+    x = nn.Tensor(np.random.default_rng(2).normal(size=(5, 3)))
+    y = model(x)
+    assert y.shape == (5, 2) and np.allclose(y.data.sum(axis=1), 1.0, atol=1e-6)
+    (y * nn.Tensor(np.array([1.0, -1.0], dtype=np.float32))).sum().backward()
+    assert all(p.grad is not None and p.grad.shape == p.shape for p in model.parameters())
+    assert model.parameters() and act.ReLU().parameters() == []
+    assert "LeakyReLU(alpha=0.1)" in repr(model) and "Softmax(axis=-1)" in repr(model)
+
+
+@reference_only
+def test_activations_keep_float64():
+    x = nn.Tensor(np.array([-1.0, 2.0]), requires_grad=True)
+    assert x.dtype == np.float64
+    for function, *_ in PAIRS:
+        assert function(x).dtype == np.float64, f"{function.__name__} changed float64 to {function(x).dtype}"
+
+
+@reference_only
+@pytest.mark.parametrize("function, module, primitive, options", PAIRS, ids=IDS)
+def test_gradcheck_through_tensors(function, module, primitive, options):
+    x = nn.Tensor(np.array([[-1.5, 0.3, 2.0], [0.7, -0.2, 1.1]]), requires_grad=True)
+    grad_out = np.random.default_rng(3).normal(size=x.shape)
+    function(x, **options).backward(grad_out)
+    expected = numerical_grads(lambda a: function(nn.Tensor(a), **options).data, [x.data], grad_out)[0]
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-5, atol=1e-8, err_msg=function.__name__)
+
+
+# --- bad input (reference) --------------------------------------------------------------------
+@reference_only
+@pytest.mark.parametrize("axis", [2, -3])
+def test_softmax_axis_out_of_range(axis):
+    with pytest.raises(ValueError, match=rf"softmax: axis {axis} is out of range for an input of shape \(2, 3\)"):
+        act.softmax(nn.Tensor(np.zeros((2, 3))), axis=axis)
+
+
+@reference_only
+@pytest.mark.parametrize("axis", [None, 1.0, (0, 1), True])
+def test_softmax_axis_must_be_one_integer(axis):
+    with pytest.raises(TypeError, match="softmax: axis must be one integer"):
+        act.softmax(nn.Tensor(np.zeros((2, 3))), axis=axis)
+    with pytest.raises(TypeError, match="softmax: axis must be one integer"):
+        act.Softmax(axis)
+
+
+@reference_only
+@pytest.mark.parametrize("alpha", ["0.1", None, float("nan"), np.array([0.1, 0.2])])
+def test_leaky_relu_alpha_must_be_a_number(alpha):
+    with pytest.raises(TypeError, match="leaky_relu: alpha"):
+        act.leaky_relu(nn.Tensor([1.0, -1.0]), alpha=alpha)
+    with pytest.raises(TypeError, match="leaky_relu: alpha"):
+        act.LeakyReLU(alpha)
+
+
+@reference_only
+def test_integer_input_is_a_clear_error():
+    with pytest.raises(TypeError, match="floating-point"):
+        act.relu(np.array([1, -2]))
+
+
+@reference_only
+def test_matches_torch_where_available():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(4).normal(scale=3, size=(4, 5))
+    grad_out = np.random.default_rng(5).normal(size=(4, 5))
+    oracles = {
+        "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "swish": torch.nn.functional.silu,
+        "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, 0.01),
+        "softmax": lambda t: torch.softmax(t, dim=-1),
+    }
+    for name, oracle in oracles.items():
+        t = torch.tensor(x, requires_grad=True)
+        oracle(t).backward(torch.tensor(grad_out))
+        ours = nn.Tensor(x, requires_grad=True)
+        out = getattr(act, name)(ours)
+        out.backward(grad_out)
+        np.testing.assert_allclose(out.data, oracle(torch.tensor(x)).numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(ours.grad, t.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)

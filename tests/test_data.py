@@ -1,0 +1,386 @@
+"""MNIST loading (nn/data.py): IDX parsing, verified downloads, cache, offline sample, batches.
+
+Downloads go to a real HTTP server on 127.0.0.1 started here; nothing reaches further.
+Every cache lives in tmp_path.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import socket
+import threading
+import time
+import warnings
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT, load_tools_module
+
+from nn import data as mnist
+
+NAMES = tuple(mnist.SHA256)
+MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
+    """An IDX file: magic 00 00 type ndim, the sizes as big-endian uint32, the elements."""
+    header = bytes([0, 0, type_code, array.ndim]) + np.array(array.shape, dtype=">u4").tobytes()
+    return header + array.astype(">u1").tobytes()
+
+
+def tiny_mnist(seed: int = 0) -> dict[str, bytes]:
+    """Four IDX files in MNIST's layout with two 28x28 images per split."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(4, 28, 28), dtype=np.uint8)
+    images[0, 0, 0], images[0, 0, 1] = 0, 255  # the value range's ends
+    return {
+        "train-images-idx3-ubyte": idx_bytes(images[:2]),
+        "train-labels-idx1-ubyte": idx_bytes(np.array([3, 7], dtype=np.uint8)),
+        "t10k-images-idx3-ubyte": idx_bytes(images[2:]),
+        "t10k-labels-idx1-ubyte": idx_bytes(np.array([0, 9], dtype=np.uint8)),
+    }
+
+
+TINY = tiny_mnist()
+TINY_SHA256 = {name: hashlib.sha256(content).hexdigest() for name, content in TINY.items()}
+
+
+def cache_files(folder: Path) -> list[str]:
+    """Everything in the cache folder, hidden temporary files included."""
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+@pytest.fixture(autouse=True)
+def no_mnist_environment(monkeypatch):
+    """The tests choose their sources by argument; the developer's NN_MNIST* settings do not leak in."""
+    monkeypatch.delenv(mnist.SOURCE_ENV, raising=False)
+    monkeypatch.delenv(mnist.DIR_ENV, raising=False)
+
+
+# ---------------------------------------------------------------- a mirror on 127.0.0.1
+
+
+class MirrorHandler(BaseHTTPRequestHandler):
+    """Serves ``routes``: path → (status, body, how); how is "ok" or "truncate" (half the body, then hang up)."""
+
+    routes: dict[str, tuple[int, bytes, str]] = {}
+    requests: list[str] = []
+
+    def do_GET(self):
+        self.requests.append(self.path)
+        status, body, how = self.routes.get(self.path, (404, b"not found", "ok"))
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2] if how == "truncate" else body)
+        self.close_connection = True
+
+    def log_message(self, *args):  # keep the test output quiet
+        pass
+
+
+@pytest.fixture
+def server():
+    """A real HTTP server on 127.0.0.1 in a thread. ``server.mirror(name, files, how)`` adds a mirror."""
+    handler = type("Handler", (MirrorHandler,), {"routes": {}, "requests": []})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+
+    def mirror(name: str, files: dict[str, bytes] | None = None, how: str = "ok", status: int = 200) -> str:
+        for file, content in (files or {}).items():
+            handler.routes[f"/{name}/{file}.gz"] = (status, gzip.compress(content, mtime=0), how)
+        return f"http://127.0.0.1:{httpd.server_port}/{name}/"
+
+    httpd.mirror = mirror
+    httpd.requests = handler.requests
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def silent_server():
+    """Accepts connections (the kernel's backlog) and never answers a request."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/silent/"
+    sock.close()
+
+
+@pytest.fixture
+def closed_port_url():
+    """A URL on 127.0.0.1 where nothing listens: the connection is refused at once."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return f"http://127.0.0.1:{port}/down/"
+
+
+def fetch(cache: Path, mirrors, **options):
+    options.setdefault("timeout", 2.0)
+    return mnist.fetch_mnist(cache, None, mirrors, progress=False, checksums=TINY_SHA256, **options)
+
+
+# ---------------------------------------------------------------- IDX parser
+
+
+def test_parse_idx_reads_images_and_labels():
+    images = np.arange(2 * 28 * 28).reshape(2, 28, 28) % 256
+    parsed = mnist.parse_idx(idx_bytes(images), ndim=3)
+    assert parsed.shape == (2, 28, 28) and parsed.dtype == np.uint8
+    np.testing.assert_array_equal(parsed, images)
+    labels = mnist.parse_idx(idx_bytes(np.array([3, 7])), ndim=1)
+    assert labels.tolist() == [3, 7]
+
+
+@pytest.mark.parametrize("broken, expected_words", [
+    (b"\x00\x00\x99\x03" + TINY["train-images-idx3-ubyte"][4:], ["magic number", "00009903"]),
+    (b"\x1f\x8b\x08\x00" + TINY["train-images-idx3-ubyte"][4:], ["magic number"]),
+    (TINY["train-images-idx3-ubyte"][:-5], ["truncated", f"{16 + 2 * 784 - 5} bytes", f"expected {16 + 2 * 784}"]),
+    (TINY["train-images-idx3-ubyte"][:10], ["truncated header"]),
+    (TINY["train-images-idx3-ubyte"] + b"\x00", ["trailing bytes"]),
+    (TINY["train-labels-idx1-ubyte"], ["1 dimension(s), expected 3"]),
+    (b"\x00\x00", ["too short"]),
+])
+def test_parse_idx_says_what_is_wrong(broken, expected_words):
+    with pytest.raises(ValueError) as error:
+        mnist.parse_idx(broken, "train-images-idx3-ubyte", ndim=3)
+    message = str(error.value)
+    assert "train-images-idx3-ubyte" in message
+    for words in expected_words:
+        assert words in message, f"expected {words!r} in the error message, got: {message}"
+
+
+def test_a_truncated_gzip_file_is_reported(tmp_path):
+    path = tmp_path / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(TINY["train-labels-idx1-ubyte"])[:-8])
+    with pytest.raises(ValueError, match="train-labels-idx1-ubyte.gz: not a complete gzip file"):
+        mnist.read_bytes(path)
+
+
+# ---------------------------------------------------------------- downloads
+
+
+def test_download_verifies_caches_and_reuses_the_files(tmp_path, server):
+    cache = tmp_path / "cache"
+    files = fetch(cache, [server.mirror("good", TINY)])
+    assert cache_files(cache) == sorted(f"{name}.gz" for name in NAMES)
+    for name in NAMES:
+        assert files[name].how.startswith("downloaded from http://127.0.0.1")
+        assert files[name].data == TINY[name]
+        assert gzip.decompress(files[name].path.read_bytes()) == TINY[name]
+    asked = len(server.requests)
+    again = fetch(cache, [server.mirror("good")])
+    assert all(f.how == f"already in {cache}" for f in again.values())
+    assert len(server.requests) == asked, "a verified cache must not be downloaded again"
+
+
+def test_load_mnist_gives_float_images_and_int64_labels(tmp_path, server):
+    mirror = server.mirror("good", TINY)
+    (x_train, y_train), (x_test, y_test) = mnist.load_mnist(
+        cache_dir=tmp_path, mirrors=[mirror], progress=False, checksums=TINY_SHA256)
+    assert x_train.shape == (2, 784) and x_test.shape == (2, 784)
+    assert x_train.dtype == np.float32 and y_train.dtype == np.int64
+    assert x_train.min() == 0.0 and x_train.max() == 1.0
+    np.testing.assert_allclose(x_train[1] * 255, mnist.parse_idx(TINY["train-images-idx3-ubyte"])[1].ravel(), atol=1e-4)
+    assert y_train.tolist() == [3, 7] and y_test.tolist() == [0, 9]
+    (images, _), _ = mnist.load_mnist(False, cache_dir=tmp_path, mirrors=[mirror], checksums=TINY_SHA256)
+    assert images.shape == (2, 28, 28)
+
+
+def test_a_404_on_the_first_mirror_falls_through_to_the_second(tmp_path, server):
+    files = fetch(tmp_path, [server.mirror("missing"), server.mirror("good", TINY)])
+    assert all("/good/" in f.how for f in files.values())
+    missing = [path for path in server.requests if path.startswith("/missing/")]
+    assert len(missing) == len(NAMES), f"a 404 is final: one request per file, got {missing}"
+
+
+def test_a_truncated_body_is_retried_once_then_reported_and_not_kept(tmp_path, server):
+    with pytest.raises(mnist.MnistUnavailable, match="truncated download: received") as error:
+        fetch(tmp_path, [server.mirror("short", TINY, how="truncate")])
+    assert "train-images-idx3-ubyte" in str(error.value)
+    assert server.requests == ["/short/train-images-idx3-ubyte.gz"] * 2, "one try and one retry per mirror"
+    assert cache_files(tmp_path) == []
+
+
+def test_a_wrong_checksum_is_a_clear_error_and_not_kept(tmp_path, server):
+    wrong = dict(tiny_mnist(seed=1))
+    with pytest.raises(mnist.ChecksumError) as error:
+        fetch(tmp_path, [server.mirror("wrong", wrong)])
+    message = str(error.value)
+    name = "train-images-idx3-ubyte"
+    assert name in message and TINY_SHA256[name] in message, message
+    assert hashlib.sha256(wrong[name]).hexdigest() in message, "the message names the actual checksum"
+    assert cache_files(tmp_path) == []
+
+
+def test_a_mirror_that_never_answers_times_out(tmp_path, silent_server, server):
+    start = time.perf_counter()
+    with pytest.raises(mnist.MnistUnavailable, match="timed out"):
+        fetch(tmp_path, [silent_server], timeout=0.5)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 5, f"two attempts with a 0.5 s timeout took {elapsed:.1f} s"
+    assert cache_files(tmp_path) == []
+
+
+def test_an_unreachable_mirror_is_not_asked_again_for_the_next_files(tmp_path, closed_port_url, server):
+    files = fetch(tmp_path, [closed_port_url, server.mirror("good", TINY)])
+    assert all("/good/" in f.how for f in files.values())
+
+
+def test_a_corrupt_cached_file_is_deleted_and_fetched_again(tmp_path, server):
+    name = "train-labels-idx1-ubyte"
+    (tmp_path / f"{name}.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01garbage"))
+    files = fetch(tmp_path, [server.mirror("good", TINY)])
+    assert files[name].how.startswith("downloaded from")
+    assert gzip.decompress((tmp_path / f"{name}.gz").read_bytes()) == TINY[name]
+
+
+def test_a_corrupt_cached_file_with_a_bad_mirror_ends_in_a_checksum_error(tmp_path, server):
+    name = "train-images-idx3-ubyte"
+    (tmp_path / f"{name}.gz").write_bytes(gzip.compress(tiny_mnist(seed=1)[name]))
+    with pytest.raises(mnist.ChecksumError, match=f"{name}.*expected {TINY_SHA256[name]}"):
+        fetch(tmp_path, [server.mirror("wrong", tiny_mnist(seed=1))])
+    assert cache_files(tmp_path) == []
+
+
+def test_files_are_copied_from_a_local_folder_gz_or_not(tmp_path, monkeypatch, server):
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    for name, content in TINY.items():
+        (usb / name).write_bytes(content)  # uncompressed
+    monkeypatch.setenv(mnist.DIR_ENV, str(usb))
+    files = mnist.fetch_mnist(tmp_path / "cache", mirrors=[server.mirror("unused")], checksums=TINY_SHA256)
+    assert all(f.how == f"copied from {usb}" for f in files.values())
+    assert cache_files(tmp_path / "cache") == sorted(NAMES)
+    assert server.requests == []
+
+
+def test_only_https_mirrors_are_accepted(tmp_path):
+    with pytest.raises(ValueError, match="only https://"):
+        fetch(tmp_path, ["http://mirror.invalid/mnist/"])
+
+
+# ---------------------------------------------------------------- the offline sample
+
+
+def test_all_mirrors_down_gives_the_sample_with_one_warning(tmp_path, server, closed_port_url):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (x_train, y_train), (x_test, y_test) = mnist.load_mnist(
+            cache_dir=tmp_path, mirrors=[server.mirror("missing"), closed_port_url], progress=False, timeout=1)
+    messages = [str(w.message) for w in caught]
+    assert len(caught) == 1 and caught[0].category is mnist.SampleDataWarning, messages
+    assert "offline sample" in messages[0] and "make data" in messages[0] and "10,000 train + 2,000 test" in messages[0]
+    assert "\n" not in messages[0]
+    assert x_train.shape == (10_000, 784) and x_test.shape == (2_000, 784)
+    assert x_train.dtype == np.float32 and y_train.dtype == np.int64
+    assert cache_files(tmp_path) == []
+
+
+def test_nn_mnist_sample_uses_the_sample_without_any_request(tmp_path, monkeypatch, server):
+    monkeypatch.setenv(mnist.SOURCE_ENV, "sample")
+    with pytest.warns(mnist.SampleDataWarning, match="NN_MNIST=sample"):
+        (x_train, _), _ = mnist.load_mnist(False, cache_dir=tmp_path, mirrors=[server.mirror("good", TINY)])
+    assert x_train.shape == (10_000, 28, 28)
+    assert server.requests == [] and cache_files(tmp_path) == []
+
+
+def test_nn_mnist_full_never_falls_back_to_the_sample(tmp_path, monkeypatch, closed_port_url):
+    monkeypatch.setenv(mnist.SOURCE_ENV, "full")
+    with pytest.raises(mnist.MnistUnavailable, match="cannot connect"):
+        mnist.load_mnist(cache_dir=tmp_path, mirrors=[closed_port_url], progress=False)
+    monkeypatch.setenv(mnist.SOURCE_ENV, "fast")
+    with pytest.raises(ValueError, match="expected 'auto', 'sample' or 'full'"):
+        mnist.load_mnist(cache_dir=tmp_path, mirrors=[closed_port_url])
+
+
+def test_the_committed_sample_is_small_stratified_and_pickle_free():
+    path = ROOT / "data" / "mnist-sample.npz"
+    assert path.stat().st_size <= 3_000_000
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    readme = (ROOT / "README.md").read_text()
+    assert digest in readme and f"{path.stat().st_size:,} bytes" in readme, (
+        f"README.md must give the sample's SHA-256 {digest} and size {path.stat().st_size:,} bytes")
+    with np.load(path, allow_pickle=False) as sample:
+        assert sample["x_train"].shape == (10_000, 28, 28) and sample["x_test"].shape == (2_000, 28, 28)
+        assert sample["x_train"].dtype == np.uint8
+        train_counts, test_counts = np.bincount(sample["y_train"]), np.bincount(sample["y_test"])
+    expected_train = np.array(MNIST_TRAIN_COUNTS) * 10_000 / 60_000
+    expected_test = np.array(MNIST_TEST_COUNTS) * 2_000 / 10_000
+    assert np.all(np.abs(train_counts - expected_train) < 1), f"per digit {train_counts}, expected about {expected_train.round(1)}"
+    assert np.all(np.abs(test_counts - expected_test) < 1), f"per digit {test_counts}, expected about {expected_test.round(1)}"
+
+
+# ---------------------------------------------------------------- the real files
+
+
+def test_full_mnist_from_a_local_folder(tmp_path, shared_mnist):
+    start = time.perf_counter()
+    (x_train, y_train), (x_test, y_test) = mnist.load_mnist(mnist_dir=shared_mnist, cache_dir=tmp_path, mirrors=())
+    copy_and_load = time.perf_counter() - start
+    assert x_train.shape == (60_000, 784) and x_test.shape == (10_000, 784)
+    assert x_train.dtype == x_test.dtype == np.float32 and y_train.dtype == y_test.dtype == np.int64
+    assert x_train.min() == 0.0 and x_train.max() == 1.0
+    assert np.bincount(y_train).tolist() == MNIST_TRAIN_COUNTS
+    assert np.bincount(y_test).tolist() == MNIST_TEST_COUNTS
+    for name, expected in mnist.SHA256.items():
+        assert hashlib.sha256(mnist.read_bytes(tmp_path / f"{name}.gz")).hexdigest() == expected
+    start = time.perf_counter()
+    mnist.load_mnist(cache_dir=tmp_path, mirrors=())
+    from_cache = time.perf_counter() - start
+    assert from_cache < 5, f"loading the cached set took {from_cache:.1f} s (copy + load: {copy_and_load:.1f} s)"
+
+
+def test_the_sample_is_what_make_sample_makes_from_the_official_files(shared_mnist):
+    make_sample = load_tools_module("make_sample")
+    made = make_sample.make_sample(shared_mnist)
+    with np.load(ROOT / "data" / "mnist-sample.npz", allow_pickle=False) as committed:
+        assert sorted(committed.files) == sorted(made)
+        for key in made:
+            np.testing.assert_array_equal(committed[key], made[key], err_msg=f"{key} differs: run tools/make_sample.py")
+    full = make_sample.read_official(shared_mnist, "train-labels-idx1-ubyte", ndim=1)
+    np.testing.assert_array_equal(full[made["train_index"]], made["y_train"])
+
+
+# ---------------------------------------------------------------- batches
+
+
+def test_batches_visit_every_row_once_and_the_last_batch_may_be_smaller():
+    X, y = np.arange(20).reshape(10, 2), np.arange(10)
+    got = list(mnist.batches(X, y, 4, rng=0))
+    assert [len(yb) for _, yb in got] == [4, 4, 2]
+    assert sorted(np.concatenate([yb for _, yb in got]).tolist()) == list(range(10))
+    for xb, yb in got:
+        np.testing.assert_array_equal(xb, X[yb])  # rows and labels stay paired
+    assert [yb.tolist() for _, yb in mnist.batches(X, y, 4, rng=0)] == [yb.tolist() for _, yb in got], "same seed, same order"
+    assert [len(yb) for _, yb in mnist.batches(X, y, 4, drop_last=True)] == [4, 4]
+    assert [yb.tolist() for _, yb in mnist.batches(X, y, 5, shuffle=False)] == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+
+
+def test_batches_shuffle_differently_each_pass_with_one_generator():
+    rng = np.random.default_rng(0)
+    first = [yb.tolist() for _, yb in mnist.batches(np.zeros((50, 1)), np.arange(50), 50, rng=rng)]
+    second = [yb.tolist() for _, yb in mnist.batches(np.zeros((50, 1)), np.arange(50), 50, rng=rng)]
+    assert first != second and sorted(first[0]) == sorted(second[0]) == list(range(50))
+
+
+@pytest.mark.parametrize("X, y, batch_size, options, error, words", [
+    (np.zeros((5, 2)), np.zeros(4), 2, {}, ValueError, "X has 5 rows"),
+    (np.zeros((5, 2)), np.zeros(5), 0, {}, ValueError, "positive integer, got 0"),
+    (np.zeros((5, 2)), np.zeros(5), -3, {}, ValueError, "positive integer, got -3"),
+    (np.zeros((5, 2)), np.zeros(5), 2.5, {}, ValueError, "positive integer, got 2.5"),
+    (np.zeros((5, 2)), np.zeros(5), True, {}, ValueError, "positive integer, got True"),
+    (np.float32(1), np.zeros(5), 2, {}, ValueError, "first axis"),
+    (np.zeros((5, 2)), np.zeros(5), 2, {"rng": "seed"}, TypeError, "rng must be"),
+])
+def test_batches_reject_bad_arguments_at_the_call(X, y, batch_size, options, error, words):
+    with pytest.raises(error, match=words):
+        mnist.batches(X, y, batch_size, **options)  # no next(): the error comes at the call

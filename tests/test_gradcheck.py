@@ -1,0 +1,195 @@
+"""The numerical derivative (task 1.1) and gradcheck, the kit's own gradient test."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import nn
+
+
+# --- Task 1.1: central difference ------------------------------------------------------
+def cube(x):
+    return x**3
+
+
+@pytest.mark.task1_1
+def test_central_difference_of_x_cubed():
+    eps = 1e-3
+    got = nn.central_difference(cube, 2.0, eps=eps)
+    # exact for a cubic: ((x+ε)³ − (x−ε)³) / 2ε = 3x² + ε²
+    expected = 3 * 2.0**2 + eps**2
+    one_sided = (cube(2.0 + eps) - cube(2.0)) / eps
+    assert got is not None, "central_difference returned None: did you forget the return?"
+    if math.isclose(got, one_sided, rel_tol=1e-9):
+        raise AssertionError(
+            f"central_difference(x³, 2, eps={eps}) gave {got:.9g}: that is the one-sided difference "
+            f"(f(x+ε) − f(x)) / ε. Step to both sides: (f(x + ε) − f(x − ε)) / (2ε) = {expected:.9g}"
+        )
+    if math.isclose(got, 2 * expected, rel_tol=1e-9):
+        raise AssertionError(
+            f"central_difference(x³, 2, eps={eps}) gave {got:.9g}, twice the slope: the chord from "
+            f"x − ε to x + ε is 2ε wide, so divide by 2 * eps"
+        )
+    assert math.isclose(got, expected, rel_tol=1e-9), (
+        f"central_difference(x³, 2, eps={eps}): expected (f(2 + ε) − f(2 − ε)) / (2ε) = {expected:.9g}, got {got!r}"
+    )
+
+
+@pytest.mark.task1_1
+@pytest.mark.parametrize("f, df, x", [
+    (math.sin, math.cos, 0.3), (math.exp, math.exp, -1.2), (lambda x: x * x, lambda x: 2 * x, 5.0),
+    (math.log, lambda x: 1 / x, 2.5), (lambda x: 7.0, lambda x: 0.0, 1.0),
+])
+def test_central_difference_of_known_derivatives(f, df, x):
+    got = nn.central_difference(f, x)
+    assert got == pytest.approx(df(x), rel=1e-6, abs=1e-8), (
+        f"central_difference at x = {x}: the derivative is {df(x):.8g}, got {got!r}"
+    )
+
+
+@pytest.mark.task1_1
+def test_central_difference_uses_eps():
+    got_coarse = nn.central_difference(cube, 1.0, eps=0.1)
+    assert got_coarse == pytest.approx(3.01), (
+        f"central_difference(x³, 1, eps=0.1) should be ((1.1)³ − (0.9)³) / 0.2 = 3.01, got {got_coarse!r}: "
+        f"use the eps argument, not a fixed step"
+    )
+
+
+@pytest.mark.task1_1
+def test_central_difference_works_elementwise_on_arrays():
+    x = np.array([0.0, 0.5, 1.0])
+    got = nn.central_difference(np.sin, x)
+    assert np.shape(got) == (3,) and np.allclose(got, np.cos(x), rtol=1e-7), (
+        f"central_difference(np.sin, {x.tolist()}) should be cos(x) = {np.cos(x).tolist()}, got {got!r}"
+    )
+
+
+@pytest.mark.task1_1
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-3, 3), min_size=1, max_size=4), st.floats(-2, 2))
+def test_central_difference_of_polynomials(coefficients, x):
+    poly = np.polynomial.Polynomial(coefficients)
+    assert nn.central_difference(poly, x, eps=1e-4) == pytest.approx(poly.deriv()(x), rel=1e-6, abs=1e-6)
+
+
+# --- gradcheck (reference) -------------------------------------------------------------------
+class Relu(nn.Function):
+    """A kinked function for the tests (act/ has the real one)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.a = a
+        return np.maximum(a, 0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * (ctx.a > 0)
+
+
+class SquareWithWrongGradient(nn.Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.a = a
+        return a * a
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.a  # should be 2a
+
+
+class IgnoresIncomingGradient(nn.Function):
+    @staticmethod
+    def forward(ctx, a):
+        return 3 * a
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.full_like(grad, 3.0)  # should be 3 * grad
+
+
+def leaf(values) -> nn.Tensor:
+    return nn.Tensor(np.asarray(values, dtype=np.float64), requires_grad=True)
+
+
+def test_gradcheck_passes_correct_gradients():
+    assert nn.gradcheck(lambda a, b: (a * b + a.exp()).sum(axis=0), leaf(np.ones((2, 3))), leaf([1.0, 2.0, 3.0]))
+
+
+def test_gradcheck_reports_input_index_expected_and_computed():
+    with pytest.raises(nn.GradcheckError) as error:
+        nn.gradcheck(lambda t: SquareWithWrongGradient.apply(t), leaf([1.0, 2.0, 3.0]))
+    message = str(error.value)
+    assert "input 0" in message and "(0,)" in message, message
+    assert "central difference gives 2" in message.replace("2.0", "2") or "gives 2" in message, message
+    assert "backward gave 1" in message, message
+
+
+def test_gradcheck_names_the_failing_input():
+    with pytest.raises(AssertionError, match=r"input 1 \(shape \(2,\)\) at index \(0,\)"):
+        nn.gradcheck(lambda a, b: a + SquareWithWrongGradient.apply(b), leaf([1.0, 1.0]), leaf([2.0, 3.0]))
+
+
+def test_gradcheck_catches_a_backward_that_ignores_its_incoming_gradient():
+    with pytest.raises(nn.GradcheckError):
+        nn.gradcheck(lambda t: IgnoresIncomingGradient.apply(t), leaf([1.0, 2.0]))
+
+
+def test_gradcheck_explains_a_kink():
+    with pytest.raises(nn.GradcheckError, match=r"index \(1,\), value 0 sits within eps of a kink.*left 0, right 0\.7"):
+        nn.gradcheck(lambda t: Relu.apply(t), leaf([1.0, 0.0, -1.0]))
+
+
+def test_gradcheck_can_skip_kinks_but_still_checks_the_rest():
+    assert nn.gradcheck(lambda t: Relu.apply(t), leaf([1.0, 0.0, -1.0]), skip_kinks=True)
+    with pytest.raises(nn.GradcheckError, match="index \\(1,\\)"):  # (0,) is the skipped kink
+        nn.gradcheck(lambda t: Relu.apply(t) + SquareWithWrongGradient.apply(t), leaf([0.0, -1.0, 2.0]), skip_kinks=True)
+
+
+def test_gradcheck_does_not_mistake_a_wrong_gradient_for_a_kink():
+    with pytest.raises(nn.GradcheckError) as error:
+        nn.gradcheck(lambda t: SquareWithWrongGradient.apply(t), leaf([0.5]))
+    assert "kink" not in str(error.value)
+
+
+def test_gradcheck_checks_only_inputs_that_require_grad_and_passes_others_through():
+    labels = np.array([2, 0])
+    constant = nn.Tensor(np.array([5.0, 6.0]))
+
+    def picked(x, c, labels):
+        assert labels.dtype.kind == "i"
+        return (x * nn.Tensor(np.eye(3)[labels]) * c.reshape(2, 1)).sum()
+
+    assert nn.gradcheck(picked, leaf(np.ones((2, 3))), constant, labels)
+    assert constant.grad is None
+
+
+def test_gradcheck_works_on_float64_copies():
+    x = nn.Tensor([1.0, 2.0], requires_grad=True)  # float32
+    assert nn.gradcheck(lambda t: (t * t).sum(), x)
+    assert x.grad is None and x.dtype == np.float32, "gradcheck must not touch its inputs"
+
+
+def test_gradcheck_refuses_float32_inside_fn():
+    weights = nn.Tensor([1.0, 2.0])  # float32 data that is not one of the inputs
+    with pytest.raises(TypeError, match="float64"):
+        nn.gradcheck(lambda t: nn.Tensor(t.data.astype(np.float32)) * weights, leaf([1.0, 1.0]))
+
+
+def test_gradcheck_needs_something_to_check():
+    with pytest.raises(ValueError, match="requires_grad"):
+        nn.gradcheck(lambda t: t * 2, nn.Tensor(np.ones(2)))
+
+
+def test_gradcheck_needs_a_tensor_result():
+    with pytest.raises(TypeError, match="Tensor"):
+        nn.gradcheck(lambda t: 1.0, leaf([1.0]))
+
+
+def test_gradcheck_of_a_scalar_input():
+    assert nn.gradcheck(lambda t: t * t * t, leaf(1.5))

@@ -1,0 +1,103 @@
+"""Task 2.2: nn.topological_order on tiny hand-made graphs (nodes with parents(), nothing else)."""
+
+from __future__ import annotations
+
+import pytest
+
+import nn
+
+
+class Node:
+    """The least a graph node needs: a name and the nodes it was computed from."""
+
+    def __init__(self, name: str, *parents: Node):
+        self.name = name
+        self._parents = parents
+
+    def parents(self) -> tuple[Node, ...]:
+        return self._parents
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def names(order) -> list[str]:
+    return [node.name for node in order]
+
+
+def assert_parents_first(order, root) -> None:
+    """Every node reachable from root appears once, after all of its parents, and root is last."""
+    position = {id(node): i for i, node in enumerate(order)}
+    assert len(position) == len(order), f"a node appears more than once in {names(order)}"
+    assert order and order[-1] is root, f"the root {root.name} must come last, got the order {names(order)}"
+    for node in order:
+        for parent in node.parents():
+            assert id(parent) in position, f"{parent.name} (a parent of {node.name}) is missing from {names(order)}"
+            assert position[id(parent)] < position[id(node)], (
+                f"{parent.name} must come before {node.name} (it is one of its parents), got the order {names(order)}"
+            )
+
+
+@pytest.mark.task2_2
+def test_a_single_node():
+    a = Node("a")
+    order = nn.topological_order(a)
+    assert names(order) == ["a"], f"a node without parents: expected the order [a], got {names(order)}"
+
+
+@pytest.mark.task2_2
+def test_a_chain():
+    a = Node("a")
+    b = Node("b", a)
+    c = Node("c", b)
+    order = nn.topological_order(c)
+    assert names(order) == ["a", "b", "c"], f"the chain a → b → c: expected the order [a, b, c], got {names(order)}"
+
+
+@pytest.mark.task2_2
+def test_a_diamond_lists_the_shared_node_once():
+    a = Node("a")
+    b = Node("b", a)
+    c = Node("c", a)
+    d = Node("d", b, c)  # a → b → d and a → c → d
+    order = nn.topological_order(d)
+    assert len(order) == 4, f"the diamond a → (b, c) → d has 4 nodes, each listed once; got {names(order)}"
+    assert_parents_first(order, d)
+
+
+@pytest.mark.task2_2
+def test_a_node_used_twice_by_the_same_child_appears_once():
+    a = Node("a")
+    b = Node("b", a, a)  # b = a + a
+    c = Node("c", b, b)  # c = b + b
+    order = nn.topological_order(c)
+    assert names(order) == ["a", "b", "c"], f"b = a + a; c = b + b: expected the order [a, b, c], got {names(order)}"
+
+
+@pytest.mark.task2_2
+def test_a_larger_graph_with_shared_nodes():
+    x, y, w = Node("x"), Node("y"), Node("w")
+    p = Node("p", x, w)
+    q = Node("q", p, y)
+    r = Node("r", p, q, x)
+    s = Node("s", r, q, w)
+    unused = Node("unused", x)  # not reachable from s: must not appear
+    order = nn.topological_order(s)
+    assert sorted(names(order)) == sorted(["x", "y", "w", "p", "q", "r", "s"]), (
+        f"expected exactly the 7 nodes s depends on (not 'unused', computed from x but not used by s), "
+        f"got {names(order)}"
+    )
+    assert_parents_first(order, s)
+    assert unused not in order
+
+
+@pytest.mark.task2_2
+def test_a_100000_node_chain_needs_no_recursion():
+    first = node = Node("n0")
+    for i in range(1, 100_000):
+        node = Node(f"n{i}", node)
+    order = nn.topological_order(node)
+    assert len(order) == 100_000 and order[0] is first and order[-1] is node, (
+        f"a chain of 100,000 nodes: expected all of them, first n0 and last the root; got {len(order)} "
+        f"nodes, from {order[0].name if order else None} to {order[-1].name if order else None}"
+    )

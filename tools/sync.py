@@ -1,0 +1,469 @@
+"""Generate the participant version (nn/, act/, loss/, notebooks/) from solutions/.
+
+    python tools/sync.py                 write the participant version (= make sync)
+    python tools/sync.py --check         list generated files that are out of date (exit 1 if any)
+    python tools/sync.py --handout DEST  copy the kit without solutions/ into DEST (= make handout)
+
+Every ``### BEGIN SOLUTION`` … ``### END SOLUTION`` block (whole lines, inside a
+function) becomes, at the block's indentation::
+
+    # TODO Task 3.2: <hint>
+    raise NotImplementedError("Task 3.2: Matrix multiplication (nn/functions.py: MatMul.forward) — <hint>. ...")
+
+The task is found from the enclosing function (``nn/functions.py:MatMul.forward``,
+``notebooks/train.ipynb:forward``) in the catalogue, tools/tasks.py. The hint is
+the task's, or the text after ``### BEGIN SOLUTION`` on the marker line when
+there is one. Everything outside the blocks is copied byte for byte; notebooks
+lose their outputs and run-specific metadata. The result depends on solutions/
+and the catalogue only, so running it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.append(str(Path(__file__).resolve().parent))
+import tasks as catalogue  # noqa: E402  (tools/tasks.py)
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("nn", "act", "loss", "notebooks")
+SUFFIXES = (".py", ".ipynb")
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+# Anything that looks like a marker: used to reject markers that are not whole lines.
+MARKER_LIKE = re.compile(r"#+\s*(BEGIN|END)\s+SOLUTION")
+# A filled-in hole has one of these lines fewer than the generated file.
+HOLE_LINE = re.compile(r"raise NotImplementedError\(\\?[\"']Task [0-9]")
+
+
+class SyncError(Exception):
+    """solutions/ and the catalogue disagree; the message says where and what to do."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """One solution block: the line numbers (0-based) of its two markers."""
+
+    begin: int
+    end: int
+    indent: str
+    hint: str  # text after the BEGIN marker ('' when none)
+
+
+@dataclass(frozen=True)
+class Hole:
+    """A block with the task it belongs to."""
+
+    block: Block
+    place: str  # 'nn/functions.py:MatMul.forward'
+    task: catalogue.Task
+
+
+# --- finding the blocks ----------------------------------------------------------------------
+def find_blocks(lines: list[str], where: str) -> list[Block]:
+    """The solution blocks of ``lines`` in order; SyncError for unbalanced, nested or inline markers."""
+    blocks: list[Block] = []
+    opened: tuple[int, str, str] | None = None
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        indent = line[: len(line) - len(line.lstrip())]
+        if stripped.startswith(BEGIN):
+            if opened is not None:
+                raise SyncError(f"{where} line {number + 1}: {BEGIN} inside the block opened on line "
+                                f"{opened[0] + 1} (blocks cannot be nested; close it with {END} first)")
+            opened = (number, indent, stripped[len(BEGIN):].strip(" :—-\t"))
+        elif stripped.startswith(END):
+            if opened is None:
+                raise SyncError(f"{where} line {number + 1}: {END} without a {BEGIN} before it")
+            if indent != opened[1]:
+                raise SyncError(f"{where} line {number + 1}: {END} is indented differently from the "
+                                f"{BEGIN} on line {opened[0] + 1} (put both at the indentation of the code)")
+            blocks.append(Block(opened[0], number, opened[1], opened[2]))
+            opened = None
+        elif MARKER_LIKE.search(line):
+            raise SyncError(f"{where} line {number + 1}: a solution marker must be a line of its own, "
+                            f"exactly '{BEGIN}' or '{END}' (found {stripped!r})")
+    if opened is not None:
+        raise SyncError(f"{where} line {opened[0] + 1}: {BEGIN} is never closed by {END}")
+    return blocks
+
+
+def _parsable(lines: list[str]) -> str:
+    """The code with IPython magics (``%…``, ``!…``) blanked, so ``ast`` can parse a notebook cell."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in lines)
+
+
+def _functions(tree: ast.AST) -> list[tuple[str, ast.AST]]:
+    """Every function in ``tree`` with its qualified name ('Class.method', 'outer.inner')."""
+    found: list[tuple[str, ast.AST]] = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = prefix + child.name
+                if not isinstance(child, ast.ClassDef):
+                    found.append((name, child))
+                visit(child, name + ".")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    return found
+
+
+def _code_lines(lines: list[str], block: Block) -> list[int]:
+    """1-based numbers of the lines inside ``block`` that hold code (not blank, not comments)."""
+    return [n + 1 for n in range(block.begin + 1, block.end)
+            if lines[n].strip() and not lines[n].lstrip().startswith("#")]
+
+
+def enclosing_function(lines: list[str], functions: list[tuple[str, ast.AST]], block: Block, where: str) -> str:
+    """The qualified name of the innermost of ``functions`` whose body contains the whole block."""
+    code = _code_lines(lines, block)
+    first, last = code[0], code[-1]
+    inside = [(name, node) for name, node in functions
+              if node.body[0].lineno <= first and last <= node.end_lineno and node.lineno < first]
+    if not inside:
+        raise SyncError(f"{where} line {block.begin + 1}: the solution block is not inside a function body "
+                        f"(a block must sit inside one function, whose name tools/tasks.py lists as a place)")
+    name, node = max(inside, key=lambda item: item[1].lineno)
+    if len(block.indent) <= node.col_offset:
+        raise SyncError(f"{where} line {block.begin + 1}: the markers must be indented like the code of {name}")
+    return name
+
+
+def find_holes(lines: list[str], file: str, places: dict[str, catalogue.Task], where: str) -> list[Hole]:
+    """The blocks of one file (or notebook cell) with their tasks; SyncError for a block of no task."""
+    blocks = find_blocks(lines, where)
+    if not blocks:
+        return []
+    for block in blocks:
+        if not _code_lines(lines, block):
+            raise SyncError(f"{where} line {block.begin + 1}: the solution block is empty "
+                            "(put the reference code between the markers)")
+    try:
+        functions = _functions(ast.parse(_parsable(lines)))
+    except SyntaxError as error:
+        raise SyncError(f"{where} line {error.lineno}: not valid Python ({error.msg}); fix the reference first") from None
+    holes = []
+    for block in blocks:
+        place = f"{file}:{enclosing_function(lines, functions, block, where)}"
+        if place not in places:
+            raise SyncError(f"{where} line {block.begin + 1}: the solution block in {place.split(':')[1]} belongs "
+                            f"to no task: add '{place}' to the places of a task in tools/tasks.py")
+        holes.append(Hole(block, place, places[place]))
+    return holes
+
+
+def places_of(tasks: Iterable[catalogue.Task]) -> dict[str, catalogue.Task]:
+    """place -> task; SyncError when a place is listed by two tasks."""
+    places: dict[str, catalogue.Task] = {}
+    for task in tasks:
+        for place in task.places:
+            if place in places:
+                raise SyncError(f"tools/tasks.py: '{place}' is a place of task {places[place].id} and of task "
+                                f"{task.id}; a solution block belongs to exactly one task")
+            places[place] = task
+    return places
+
+
+# --- writing the holes -----------------------------------------------------------------------
+def hole_lines(hole: Hole, newline_tail: str = "") -> list[str]:
+    """The two lines that replace a block: a TODO comment and a raise with a friendly message."""
+    task = hole.task
+    hint = " ".join((hole.block.hint or task.hint).split()).rstrip(".")
+    file, name = hole.place.split(":")
+    message = f"Task {task.id}: {task.title} ({file}: {name}) — {hint}. Check with: make check"
+    indent = hole.block.indent
+    return [f"{indent}# TODO Task {task.id}: {hint}{newline_tail}",
+            f"{indent}raise NotImplementedError({json.dumps(message, ensure_ascii=False)}){newline_tail}"]
+
+
+def replace_holes(lines: list[str], holes: list[Hole], keep: frozenset[str] = frozenset()) -> list[str]:
+    """``lines`` with every block replaced by its hole (blocks of tasks in ``keep`` keep their code)."""
+    out: list[str] = []
+    position = 0
+    for hole in holes:
+        block = hole.block
+        out.extend(lines[position:block.begin])
+        if hole.task.id in keep:
+            out.extend(lines[block.begin + 1:block.end])
+        else:
+            tail = "\r" if lines[block.begin].endswith("\r") else ""
+            out.extend(hole_lines(hole, tail))
+        position = block.end + 1
+    out.extend(lines[position:])
+    return out
+
+
+def generate_python(text: str, file: str, places: dict[str, catalogue.Task],
+                    keep: frozenset[str] = frozenset()) -> tuple[str, list[Hole]]:
+    """The participant version of one .py file (``file`` relative to solutions/) and its holes."""
+    lines = text.split("\n")
+    holes = find_holes(lines, file, places, f"solutions/{file}")
+    if not holes:
+        return text, []
+    generated = "\n".join(replace_holes(lines, holes, keep))
+    try:
+        compile(generated, file, "exec")
+    except SyntaxError as error:
+        raise SyncError(f"solutions/{file}: the participant version does not compile (line {error.lineno}: "
+                        f"{error.msg}); check the solution blocks") from None
+    return generated, holes
+
+
+def _cell_lines(cell: dict) -> list[str]:
+    source = cell["source"]
+    return ("".join(source) if isinstance(source, list) else source).split("\n")
+
+
+def _set_cell_lines(cell: dict, lines: list[str]) -> None:
+    text = "\n".join(lines)
+    cell["source"] = text.splitlines(keepends=True) if isinstance(cell["source"], list) else text
+
+
+def _notebook_tools():
+    """tools/notebooks.py (the one definition of a clean notebook), loaded by path: a bare
+    ``import notebooks`` could find the kit's notebooks/ folder instead."""
+    name = "kit_tools_notebooks"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "notebooks.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
+
+
+def clean_notebook(nb: dict) -> dict:
+    """Clear outputs and execution counts; strip run-specific metadata (tools/notebooks.py's rules)."""
+    import nbformat
+
+    nb = _notebook_tools().clean(nbformat.from_dict(nb))
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    return nb
+
+
+def generate_notebook(text: str, file: str, places: dict[str, catalogue.Task],
+                      keep: frozenset[str] = frozenset()) -> tuple[str, list[Hole]]:
+    """The participant version of one notebook: holes in code cells, outputs cleared."""
+    nb = json.loads(text)
+    all_holes: list[Hole] = []
+    for number, cell in enumerate(nb.get("cells", []), start=1):
+        if cell.get("cell_type") != "code":
+            continue
+        lines = _cell_lines(cell)
+        where = f"solutions/{file} cell {number}"
+        holes = find_holes(lines, file, places, where)
+        if holes:
+            generated = replace_holes(lines, holes, keep)
+            try:
+                compile(_parsable(generated), where, "exec")
+            except SyntaxError as error:
+                raise SyncError(f"{where}: the participant version does not compile (line {error.lineno}: "
+                                f"{error.msg}); check the solution blocks") from None
+            _set_cell_lines(cell, generated)
+            all_holes.extend(holes)
+    return json.dumps(clean_notebook(nb), indent=1, sort_keys=True, ensure_ascii=False) + "\n", all_holes
+
+
+def generate_file(text: str, file: str, places: dict[str, catalogue.Task],
+                  keep: frozenset[str] = frozenset()) -> tuple[str, list[Hole]]:
+    """The participant version of one file of solutions/ (``file`` = 'nn/functions.py')."""
+    if file.endswith(".ipynb"):
+        return generate_notebook(text, file, places, keep)
+    return generate_python(text, file, places, keep)
+
+
+def _source_files(solutions: Path) -> list[str]:
+    """The .py and .ipynb files under solutions/<package>/, relative to solutions/, sorted."""
+    files = []
+    for package in PACKAGES:
+        for path in sorted((solutions / package).rglob("*")):
+            relative = path.relative_to(solutions)
+            if path.is_file() and path.suffix in SUFFIXES and not _ignored(relative):
+                files.append(relative.as_posix())
+    return files
+
+
+def _ignored(relative: Path) -> bool:
+    """Caches, hidden files, and conftest.py (the reference's test set-up, not for participants)."""
+    return relative.name == "conftest.py" or any(part == "__pycache__" or part.startswith(".")
+                                                 for part in relative.parts)
+
+
+def generate(root: Path = ROOT, tasks: Iterable[catalogue.Task] = catalogue.TASKS,
+             keep: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Every participant file (path relative to ``root`` -> text); SyncError on any inconsistency.
+
+    Also checks the catalogue against solutions/: every place must have a block.
+    """
+    tasks = tuple(tasks)
+    places = places_of(tasks)
+    outputs: dict[str, str] = {}
+    seen: set[str] = set()
+    errors: list[str] = []
+    for file in _source_files(root / "solutions"):
+        text = (root / "solutions" / file).read_bytes().decode("utf-8")
+        try:
+            outputs[file], holes = generate_file(text, file, places, keep)
+        except SyncError as error:
+            errors.append(str(error))
+            seen.update(place for place in places if place.startswith(file + ":"))  # reported already
+            continue
+        seen.update(hole.place for hole in holes)
+    missing = [f"task {task.id}: {place}" for task in tasks for place in task.places if place not in seen]
+    if missing:
+        errors.append("tools/tasks.py names places with no solution block in solutions/ (add a "
+                      f"{BEGIN} block in that function, or fix the place):\n  " + "\n  ".join(missing))
+    if errors:
+        raise SyncError("\n".join(errors))
+    return outputs
+
+
+def existing_files(root: Path) -> list[str]:
+    """The generated-looking files now at the top level (.py/.ipynb under the four folders)."""
+    files = []
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*")):
+            relative = path.relative_to(root)
+            if path.is_file() and path.suffix in SUFFIXES and not _ignored(relative):
+                files.append(relative.as_posix())
+    return files
+
+
+# --- the commands --------------------------------------------------------------------------------
+def differences(root: Path, outputs: dict[str, str]) -> tuple[list[str], list[str]]:
+    """(files to write, stale files to delete) for the top level to match ``outputs``."""
+    to_write = [file for file, text in sorted(outputs.items())
+                if not (root / file).is_file() or (root / file).read_bytes() != text.encode("utf-8")]
+    stale = [file for file in existing_files(root) if file not in outputs]
+    return to_write, stale
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(text.encode("utf-8"))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def filled_holes(root: Path, file: str, text: str) -> int:
+    """How many holes of the generated ``text`` the file at the top level has filled in."""
+    path = root / file
+    if not path.is_file():
+        return 0
+    return max(0, len(HOLE_LINE.findall(text)) - len(HOLE_LINE.findall(path.read_bytes().decode("utf-8", "replace"))))
+
+
+def sync(root: Path = ROOT, tasks: Iterable[catalogue.Task] = catalogue.TASKS, force: bool = False,
+         out=sys.stdout) -> list[str]:
+    """Write the participant version; returns the files written or deleted."""
+    outputs = generate(root, tasks)
+    to_write, stale = differences(root, outputs)
+    filled = {file: filled_holes(root, file, outputs[file]) for file in to_write}
+    filled = {file: count for file, count in filled.items() if count}
+    if filled and not force:
+        listing = ", ".join(f"{file} ({count} filled)" for file, count in filled.items())
+        raise SyncError(f"holes are filled in at the top level: {listing}. `make sync` would overwrite that "
+                        "work with empty holes. Participants never need `make sync`; organizers who mean it: "
+                        "`make sync FORCE=1`")
+    for file in to_write:
+        _write_atomically(root / file, outputs[file])
+        print(f"wrote {file}", file=out)
+    for file in stale:
+        (root / file).unlink()
+        print(f"deleted {file} (no solutions/{file} any more)", file=out)
+    return to_write + stale
+
+
+def check(root: Path = ROOT, tasks: Iterable[catalogue.Task] = catalogue.TASKS) -> list[str]:
+    """One message per generated file that is out of date (empty when all are fresh)."""
+    to_write, stale = differences(root, generate(root, tasks))
+    messages = []
+    for file in to_write:
+        state = "differs from" if (root / file).exists() else "is missing, unlike"
+        messages.append(f"{file} {state} what tools/sync.py generates from solutions/: edit solutions/ and run "
+                        "`make sync` (generated files are not edited by hand)")
+    for file in stale:
+        messages.append(f"{file} has no solutions/{file}: generated files come from solutions/; "
+                        "`make sync` deletes it (or add it under solutions/)")
+    return messages
+
+
+def handout_files(root: Path) -> list[str]:
+    """The kit's files for participants: what git tracks or would track, without solutions/."""
+    try:
+        listing = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                                 cwd=root, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise SyncError(f"`make handout` lists the kit's files with git, which failed in {root}: {error}") from None
+    files = sorted({name for name in listing.decode("utf-8").split("\0") if name})
+    return [name for name in files if not name.startswith("solutions/") and (root / name).is_file()]
+
+
+def handout(root: Path, destination: Path, out=sys.stdout) -> int:
+    """Copy the participant version of the kit (no solutions/) into an empty ``destination``."""
+    destination = destination.resolve()
+    if destination == root.resolve() or root.resolve() in destination.parents:
+        raise SyncError(f"DEST must be outside the kit, got {destination}")
+    if destination.exists() and any(destination.iterdir()):
+        raise SyncError(f"{destination} is not empty; name a new or empty folder (make handout DEST=../kit-handout)")
+    stale = check(root)
+    if stale:
+        raise SyncError("the participant version is out of date; run `make sync` first:\n  " + "\n  ".join(stale))
+    files = handout_files(root)
+    for name in files:
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / name, target)
+    print(f"copied {len(files)} files to {destination} (no solutions/); "
+          f"participants start there with `make lab`", file=out)
+    return len(files)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only list out-of-date generated files")
+    parser.add_argument("--force", action="store_true", help="overwrite holes filled in at the top level")
+    parser.add_argument("--handout", metavar="DEST", help="copy the kit without solutions/ into DEST")
+    args = parser.parse_args(argv)
+    try:
+        if args.handout:
+            handout(ROOT, Path(args.handout))
+        elif args.check:
+            messages = check(ROOT)
+            for message in messages:
+                print(message, file=sys.stderr)
+            return 1 if messages else 0
+        else:
+            changed = sync(ROOT, force=args.force)
+            if not changed:
+                print("the participant version is up to date")
+    except SyncError as error:
+        print(f"tools/sync.py: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Run the task tests and record, for each test, its task, outcome and exception.
+
+    python tools/taskreport.py REPORT.json [--timeout S] [pytest arguments]
+
+``Recorder`` is a small pytest plugin; ``run_task_tests`` runs pytest with it
+in a fresh process (so the implementation under test is imported cleanly) and
+reads the report back. tools/check.py (``make check``) and
+tests/test_participant_version.py both use it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+TASK_MARKER = re.compile(r"task(\d+(?:_\d+)*)")
+#: Seconds one test may run before it fails as a probable endless loop.
+DEFAULT_TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one test ended. ``exception``/``message`` are set when it failed (or the skip reason)."""
+
+    nodeid: str
+    tasks: tuple[str, ...]  # the task ids of its markers: ('3.2',)
+    outcome: str  # 'passed', 'failed' or 'skipped'
+    exception: str = ""  # 'NotImplementedError'
+    message: str = ""  # str(exception)
+    where: str = ""  # innermost frame of the traceback: 'nn/functions.py:53'
+
+
+@dataclass(frozen=True)
+class Report:
+    tests: list[Outcome]
+    collection_errors: list[tuple[str, str]]  # (file, error text)
+    exit_code: int
+    output: str  # what pytest printed (for when it could not run)
+
+
+class TaskRunError(RuntimeError):
+    """pytest could not run at all (no report was written)."""
+
+
+class Recorder:
+    """pytest plugin: collects a ``Outcome`` per test and the collection errors."""
+
+    def __init__(self, timeout: int = DEFAULT_TIMEOUT):
+        self.timeout = timeout
+        self.tests: dict[str, dict] = {}
+        self.collection_errors: list[tuple[str, str]] = []
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.collection_errors.append((report.nodeid, str(report.longrepr)))
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = (yield).get_result()
+        entry = self.tests.setdefault(item.nodeid, {
+            "nodeid": item.nodeid, "outcome": "passed",
+            "tasks": [m.group(1).replace("_", ".") for m in
+                      (TASK_MARKER.fullmatch(mark.name) for mark in item.iter_markers()) if m],
+        })
+        if entry["outcome"] == "failed" or report.passed:
+            return
+        if report.skipped:
+            if entry["outcome"] == "passed":
+                entry.update(outcome="skipped", message=str(call.excinfo.value) if call.excinfo else "")
+            return
+        excinfo = call.excinfo
+        if excinfo is None:  # e.g. an unexpected pass of a strict xfail
+            entry.update(outcome="failed", exception="Failed", message=str(report.longrepr))
+            return
+        error = _first_leaf(excinfo.value)
+        frames = traceback.extract_tb(error.__traceback__)
+        entry.update(outcome="failed", exception=type(error).__name__, message=str(error),
+                     where=f"{_relative(frames[-1].filename)}:{frames[-1].lineno}" if frames else "")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        """Arm an alarm so an endless loop in a participant's code fails the test instead of hanging."""
+        if not (hasattr(signal, "SIGALRM") and self.timeout):
+            yield
+            return
+
+        def expire(signum, frame):
+            raise TimeoutError(f"this test ran for more than {self.timeout} s; is there an endless loop?")
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.alarm(self.timeout)
+        try:
+            yield
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
+
+    def as_json(self, exit_code: int) -> str:
+        return json.dumps({"exit_code": int(exit_code), "tests": list(self.tests.values()),
+                           "collection_errors": self.collection_errors}, indent=1)
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    """The exception to report from (nested) exception groups, e.g. Hypothesis's 'distinct failures':
+    the first that is not a NotImplementedError (a wrong answer matters more), else the first."""
+    leaves, pending = [], [error]
+    while pending:
+        current = pending.pop(0)
+        inner = getattr(current, "exceptions", None)
+        if isinstance(inner, tuple) and inner:
+            pending[:0] = inner
+        else:
+            leaves.append(current)
+    return next((leaf for leaf in leaves if not isinstance(leaf, NotImplementedError)), leaves[0])
+
+
+def _relative(path) -> str:
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "participant",
+                   timeout: int = DEFAULT_TIMEOUT) -> Report:
+    """Run the task tests of ``root`` (all, or those of ``task_ids``) against ``impl`` in a new process.
+
+    PYTHONPATH is dropped so only ``KIT_IMPL`` decides which nn/act/loss the tests see.
+    """
+    markers = " or ".join("task" + task_id.replace(".", "_") for task_id in task_ids) if task_ids else "task"
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    env["KIT_IMPL"] = impl
+    with tempfile.TemporaryDirectory() as scratch:
+        report_path = Path(scratch) / "report.json"
+        command = [sys.executable, str(root / "tools" / "taskreport.py"), str(report_path),
+                   "--timeout", str(timeout), "-m", markers, "tests",
+                   "-q", "--tb=no", "-rN", "--no-header", "-p", "no:cacheprovider",
+                   "--continue-on-collection-errors"]
+        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+        output = done.stdout + done.stderr
+        if not report_path.exists():
+            raise TaskRunError(f"pytest could not run (exit code {done.returncode}):\n{output}")
+        data = json.loads(report_path.read_text())
+    tests = [Outcome(t["nodeid"], tuple(t["tasks"]), t["outcome"], t.get("exception", ""),
+                        t.get("message", ""), t.get("where", "")) for t in data["tests"]]
+    return Report(tests, [tuple(error) for error in data["collection_errors"]], data["exit_code"], output)
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    report_path, arguments = Path(argv[0]), argv[1:]
+    timeout = DEFAULT_TIMEOUT
+    if arguments[:1] == ["--timeout"]:
+        timeout, arguments = int(arguments[1]), arguments[2:]
+    recorder = Recorder(timeout)
+    exit_code = pytest.main(arguments, plugins=[recorder])
+    if exit_code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
+        return int(exit_code)  # no report: the caller shows pytest's own output
+    report_path.write_text(recorder.as_json(exit_code))
+    return int(exit_code)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,86 @@
+"""Train the reference MLP on MNIST from the terminal (``make train``).
+
+    python tools/train.py [--epochs 2] [--hidden 256 128] [--lr 0.1] [--momentum 0.9] [--batch-size 128]
+
+Uses the reference framework in solutions/ (whatever is on the caller's path),
+MNIST from ``nn.load_mnist()`` (cache, pre-seeded folder, download, or the
+offline sample — it says which), a tqdm progress bar per epoch with the running
+loss, and prints the test accuracy after every epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "solutions"))
+
+import act  # noqa: E402
+import loss  # noqa: E402
+import nn  # noqa: E402
+
+
+def build_mlp(sizes=(784, 256, 128, 10), seed: int = 0) -> nn.Sequential:
+    """Linear layers with Xavier init and ReLU between them (none after the last: logits)."""
+    rng = np.random.default_rng(seed)
+    layers: list = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
+        layers.append(nn.Linear(fan_in, fan_out, rng=rng))
+        if i < len(sizes) - 2:
+            layers.append(act.ReLU())
+    return nn.Sequential(*layers)
+
+
+def accuracy(model, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> float:
+    """Fraction of samples whose largest logit is at the true label."""
+    correct = 0
+    with nn.no_grad():
+        for start in range(0, len(x), batch_size):
+            logits = model(nn.Tensor(x[start:start + batch_size])).data
+            correct += int((logits.argmax(axis=1) == y[start:start + batch_size]).sum())
+    return correct / len(x)
+
+
+def train(model, data, epochs: int, lr: float, batch_size: int, momentum: float = 0.0,
+          seed: int = 0, progress: bool = True) -> list[float]:
+    """Mini-batch SGD on cross-entropy; returns the test accuracy after each epoch."""
+    (x_train, y_train), (x_test, y_test) = data
+    optimizer = nn.SGD(model.parameters(), lr=lr, momentum=momentum)
+    rng = np.random.default_rng(seed)
+    accuracies = []
+    for epoch in range(1, epochs + 1):
+        bar = tqdm(nn.batches(x_train, y_train, batch_size, rng=rng), total=-(-len(x_train) // batch_size),
+                   desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=True)
+        running = None
+        for xb, yb in bar:
+            batch_loss = loss.cross_entropy(model(nn.Tensor(xb)), yb)
+            optimizer.zero_grad()
+            batch_loss.backward()
+            optimizer.step()
+            running = batch_loss.item() if running is None else 0.95 * running + 0.05 * batch_loss.item()
+            bar.set_postfix(loss=f"{running:.3f}", refresh=False)
+        accuracies.append(accuracy(model, x_test, y_test))
+        if progress:
+            print(f"epoch {epoch}: test accuracy {accuracies[-1]:.2%}")
+    return accuracies
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Train the reference MLP on MNIST.")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--hidden", type=int, nargs="*", default=[256, 128])
+    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--momentum", type=float, default=0.9)
+    parser.add_argument("--batch-size", type=int, default=128)
+    args = parser.parse_args(argv)
+    model = build_mlp((784, *args.hidden, 10))
+    print(model)
+    train(model, nn.load_mnist(), args.epochs, args.lr, args.batch_size, args.momentum)
+
+
+if __name__ == "__main__":
+    main()
