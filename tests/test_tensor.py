@@ -385,3 +385,22 @@ def test_function_apply_wraps_arrays_as_constants():
     assert len(y.parents()) == 2 and not y.parents()[1].requires_grad
     y.sum().backward()
     assert np.allclose(x.grad, [3.0, 4.0]) and y.parents() == (), "backward releases the graph"
+
+
+def test_leaves_never_share_a_gradient_array():
+    """Add passes the same (fresh) gradient array to both inputs; each leaf must get its own."""
+    a = nn.Tensor([1.0, 2.0], requires_grad=True)
+    b = nn.Tensor([3.0, 4.0], requires_grad=True)
+    ((a + b) * 1.0).sum().backward()
+    assert a.grad is not b.grad and not np.shares_memory(a.grad, b.grad)
+    (a * 2.0 + b).sum().backward()  # accumulates in place: must not leak into the other leaf
+    np.testing.assert_array_equal(a.grad, [3.0, 3.0])
+    np.testing.assert_array_equal(b.grad, [2.0, 2.0])
+
+
+def test_backward_does_not_alias_the_callers_gradient():
+    w = nn.Tensor([1.0, 2.0], requires_grad=True)
+    seed = np.array([1.0, 1.0], dtype=np.float32)
+    (w + 0.0).backward(seed)
+    w.grad += 1
+    np.testing.assert_array_equal(seed, [1.0, 1.0])

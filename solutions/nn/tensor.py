@@ -162,7 +162,7 @@ class Tensor:
                 )
             grad = np.ones_like(self.data)
         else:
-            grad = as_float_array(grad, self.dtype, "backward(grad=...)")
+            grad = as_float_array(grad, self.dtype, "backward(grad=...)").copy()  # never alias the caller's array
             if grad.shape != self.shape:
                 raise ValueError(
                     f"backward(grad=...): grad has shape {grad.shape}, but the tensor has shape "
@@ -170,6 +170,7 @@ class Tensor:
                 )
 
         grads = {id(self): grad}  # d(final)/d(node) for nodes not yet processed
+        given: set[int] = set()  # ids of arrays that became some leaf's .grad in this pass
         for node in reversed(topological_order(self)):
             node_grad = grads.pop(id(node), None)
             ctx = node._ctx
@@ -177,7 +178,7 @@ class Tensor:
                 raise RuntimeError(_released_message())
             if ctx is None:  # a leaf: accumulate (node_grad is None if no path from it carries one)
                 if node_grad is not None and node.grad is None:
-                    node.grad = np.array(node_grad, dtype=node.dtype)  # own copy: node_grad may be shared
+                    node.grad = _own_array(node_grad, node.dtype, given)
                 elif node_grad is not None:
                     node.grad += node_grad
                 continue
@@ -294,6 +295,19 @@ class Tensor:
 def _axis(axis):
     """``axis`` as NumPy wants it: None, an int, or a tuple of ints (a list becomes a tuple)."""
     return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _own_array(grad: np.ndarray, dtype, given: set[int]) -> np.ndarray:
+    """``grad`` itself if no other leaf holds it and it is a plain writeable array, else a copy.
+
+    A leaf's ``.grad`` is later updated in place (``+=``), so it must not share
+    memory with anything else. Arrays made by a backward in this pass are fresh;
+    skipping their copy saves one copy of every weight matrix per training step.
+    """
+    if grad.dtype == dtype and grad.flags.owndata and grad.flags.writeable and id(grad) not in given:
+        given.add(id(grad))
+        return grad
+    return np.array(grad, dtype=dtype)
 
 
 def _value(x):
