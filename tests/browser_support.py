@@ -83,10 +83,17 @@ class JupyterLab:
     port: int
     log: Path
 
-    def api(self, path: str, method: str = "GET", timeout: float = 10.0):
-        """Call the server's REST API (``path`` like '/api/status'); the decoded JSON, or None."""
-        request = urllib.request.Request(f"{self.url}{path}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})
+    def api(self, path: str, method: str = "GET", timeout: float = 10.0, body: dict | None = None):
+        """Call the server's REST API (``path`` like '/api/status'); the decoded JSON, or None.
+
+        With ``body`` the request is a POST of that JSON.
+        """
+        headers = {"Authorization": f"token {self.token}"}
+        data = None
+        if body is not None:
+            method, data = "POST", json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(f"{self.url}{path}", method=method, data=data, headers=headers)
         with urllib.request.urlopen(request, timeout=timeout) as response:
             body = response.read()
         return json.loads(body) if body else None
@@ -136,7 +143,7 @@ def _wait_until_ready(lab: JupyterLab, process: subprocess.Popen) -> None:
                        f"its log:\n{lab.log.read_text()[-3000:]}")
 
 
-def _stop(lab: JupyterLab, process: subprocess.Popen) -> None:
+def stop_jupyterlab(lab: JupyterLab, process: subprocess.Popen) -> None:
     """Shut JupyterLab down with its kernels; kill whatever is left; check nothing survived.
 
     Kernels run in sessions of their own (jupyter_client starts them so), so
@@ -205,7 +212,7 @@ def running_jupyterlab(root: Path, home: Path, kernel_env: dict[str, str]) -> It
         _wait_until_ready(lab, process)
         yield lab
     finally:
-        _stop(lab, process)
+        stop_jupyterlab(lab, process)
 
 
 class NotebookPage:

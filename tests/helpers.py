@@ -48,12 +48,15 @@ def numerical_grads(forward, inputs, grad_out, eps: float = 1e-6, wrt=None):
     return grads
 
 
-def assert_function_gradients(function, *inputs, rtol=1e-5, atol=1e-7, seed=0, wrt=None, **options):
+def assert_function_gradients(function, *inputs, rtol=1e-5, atol=1e-7, seed=0, wrt=None,
+                              factor_names: dict | None = None, **options):
     """Assert that ``function.backward`` matches central differences for float64 ``inputs``.
 
     A random ``grad_out`` (not just ones) catches a backward that ignores its
     incoming gradient. ``wrt`` limits the check to some inputs (e.g. not labels).
-    The failure message names the Function, the input, the index, and both values.
+    The failure message names the Function, the input, the index, and both values,
+    and a hint for typical slips (a flipped sign, a constant factor such as N for
+    sum vs mean: ``factor_names={N: "divide by N ..."}``).
     """
     inputs = [np.array(x, dtype=np.float64) if np.asarray(x).dtype.kind == "f" else np.array(x) for x in inputs]
     output, grads = run_function(function, *inputs, **options)
@@ -87,4 +90,61 @@ def assert_function_gradients(function, *inputs, rtol=1e-5, atol=1e-7, seed=0, w
                 f"input {k} = {np.array2string(inputs[k], precision=4)}\n"
                 f"expected gradient = {np.array2string(expected, precision=4)}\n"
                 f"your gradient     = {np.array2string(got, precision=4)}"
+                + slip_hint(got, expected, factor_names)
             )
+
+
+def slip_hint(got: np.ndarray, expected: np.ndarray, factor_names: dict | None = None) -> str:
+    """Why a gradient may be wrong when it is a constant multiple of the right one."""
+    significant = np.abs(expected) > 1e-6
+    if not significant.any():
+        return ""
+    ratios = np.asarray(got, dtype=np.float64)[significant] / expected[significant]
+    ratio = float(np.median(ratios))
+    if not np.allclose(ratios, ratio, rtol=1e-4):
+        return ""
+    if np.isclose(ratio, -1, rtol=1e-4):
+        return "\nHint: your gradient has the right size but the wrong sign (check for a missing or extra minus)."
+    for factor, explanation in (factor_names or {}).items():
+        if np.isclose(ratio, factor, rtol=1e-4):
+            return f"\nHint: your gradient is {ratio:.6g} times the expected one: {explanation}"
+    if significant.sum() > 1 and not np.isclose(ratio, 1, rtol=1e-4):
+        return f"\nHint: your gradient is {ratio:.6g} times the expected one everywhere (a constant factor is off)."
+    return ""
+
+
+def assert_values(name: str, x, got, expected, rtol: float = 1e-6, atol: float = 1e-7, hint: str = "") -> None:
+    """``got`` must equal ``expected`` (shape and values), with a message on the concrete input."""
+    got = np.asarray(got)
+    assert got.shape == np.shape(expected), (
+        f"{name} on an input of shape {np.shape(x)} should return shape {np.shape(expected)}, got shape {got.shape}"
+    )
+    if not np.allclose(got, expected, rtol=rtol, atol=atol):
+        raise AssertionError(
+            f"{name} is wrong.\ninput    = {np.array2string(np.asarray(x), precision=4)}\n"
+            f"expected = {np.array2string(np.asarray(expected), precision=6)}\n"
+            f"got      = {np.array2string(got, precision=6)}{hint}"
+        )
+
+
+def forward_backward_strict(function, *inputs, name: str, advice: str = "", **options):
+    """forward then backward (upstream gradient 1) with NumPy overflow, 0/0 and log(0) raised as errors.
+
+    Returns the output and the gradients after checking that all of them are finite.
+    """
+    shown = ", ".join(np.array2string(np.asarray(x), precision=4) for x in inputs)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        try:
+            output, grads = run_function(function, *inputs, **options)
+        except FloatingPointError as error:
+            raise AssertionError(
+                f"{name} on the float32 input {shown}: NumPy reported '{error}'. "
+                f"Large inputs must give finite results without overflow, 0/0 or log(0).{advice}"
+            ) from None
+    for what, array in [("output", output)] + [(f"gradient {k}", g) for k, g in enumerate(grads) if g is not None]:
+        if not np.all(np.isfinite(array)):
+            raise AssertionError(
+                f"{name} on the float32 input {shown}: the {what} contains NaN or inf: "
+                f"{np.array2string(np.asarray(array), precision=4)}.{advice}"
+            )
+    return output, grads

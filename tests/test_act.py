@@ -7,13 +7,11 @@ against the reference only.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
 from conftest import IMPL
-from helpers import assert_function_gradients, numerical_grads, run_function
+from helpers import assert_function_gradients, assert_values, forward_backward_strict, numerical_grads, run_function
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,86 +23,6 @@ reference_only = pytest.mark.skipif(IMPL != "solutions", reason="tests the refer
 generated = settings(max_examples=40, deadline=None)
 
 SMALL = np.array([-2.0, -0.5, 0.5, 3.0])
-
-
-# --- helpers for learner-friendly checks (test_loss.py uses them too) ------------------------
-def assert_values(name: str, x, got, expected, rtol: float = 1e-6, atol: float = 1e-7, hint: str = "") -> None:
-    """``got`` must equal ``expected`` (shape and values), with a message on the concrete input."""
-    got = np.asarray(got)
-    assert got.shape == np.shape(expected), (
-        f"{name} on an input of shape {np.shape(x)} should return shape {np.shape(expected)}, got shape {got.shape}"
-    )
-    if not np.allclose(got, expected, rtol=rtol, atol=atol):
-        raise AssertionError(
-            f"{name} is wrong.\ninput    = {np.array2string(np.asarray(x), precision=4)}\n"
-            f"expected = {np.array2string(np.asarray(expected), precision=6)}\n"
-            f"got      = {np.array2string(got, precision=6)}{hint}"
-        )
-
-
-def gradient_hint(function, inputs, wrt=None, factor_names: dict | None = None, **options) -> str:
-    """Why a backward may be wrong: a flipped sign, or a constant factor (e.g. N for sum vs mean)."""
-    inputs = [np.array(x, dtype=np.float64) if np.asarray(x).dtype.kind == "f" else np.array(x) for x in inputs]
-    output, _ = run_function(function, *inputs, **options)
-    grad_out = np.random.default_rng(0).normal(size=np.shape(output))  # as assert_function_gradients
-    _, grads = run_function(function, *inputs, grad_out=grad_out, **options)
-
-    def forward(*xs):
-        return function.forward(SimpleNamespace(needs_input_grad=(True,) * len(xs)), *xs, **options)
-
-    which = range(len(inputs)) if wrt is None else wrt
-    expected_grads = numerical_grads(forward, inputs, grad_out, wrt=set(which))
-    for k in which:
-        got, expected = grads[k], expected_grads[k]
-        if got is None or np.shape(got) != np.shape(expected):
-            continue
-        significant = np.abs(expected) > 1e-6
-        if not significant.any():
-            continue
-        ratios = np.asarray(got, dtype=np.float64)[significant] / expected[significant]
-        ratio = float(np.median(ratios))
-        if not np.allclose(ratios, ratio, rtol=1e-4):
-            continue
-        if np.isclose(ratio, -1, rtol=1e-4):
-            return "\nHint: your gradient has the right size but the wrong sign (check for a missing or extra minus)."
-        for factor, explanation in (factor_names or {}).items():
-            if np.isclose(ratio, factor, rtol=1e-4):
-                return f"\nHint: your gradient is {ratio:.6g} times the expected one: {explanation}"
-        if significant.sum() > 1 and not np.isclose(ratio, 1, rtol=1e-4):
-            return f"\nHint: your gradient is {ratio:.6g} times the expected one everywhere (a constant factor is off)."
-    return ""
-
-
-def assert_gradients(function, *inputs, wrt=None, factor_names: dict | None = None, **options) -> None:
-    """``assert_function_gradients`` (float64, central differences), plus a hint for typical slips."""
-    try:
-        assert_function_gradients(function, *inputs, wrt=wrt, **options)
-    except AssertionError as error:
-        hint = gradient_hint(function, inputs, wrt=wrt, factor_names=factor_names, **options)
-        raise AssertionError(f"{error}{hint}") from None
-
-
-def forward_backward_strict(function, *inputs, name: str, advice: str = "", **options):
-    """forward then backward (upstream gradient 1) with NumPy overflow, 0/0 and log(0) raised as errors.
-
-    Returns the output and the gradients after checking that all of them are finite.
-    """
-    shown = ", ".join(np.array2string(np.asarray(x), precision=4) for x in inputs)
-    with np.errstate(over="raise", invalid="raise", divide="raise"):
-        try:
-            output, grads = run_function(function, *inputs, **options)
-        except FloatingPointError as error:
-            raise AssertionError(
-                f"{name} on the float32 input {shown}: NumPy reported '{error}'. "
-                f"Large inputs must give finite results without overflow, 0/0 or log(0).{advice}"
-            ) from None
-    for what, array in [("output", output)] + [(f"gradient {k}", g) for k, g in enumerate(grads) if g is not None]:
-        if not np.all(np.isfinite(array)):
-            raise AssertionError(
-                f"{name} on the float32 input {shown}: the {what} contains NaN or inf: "
-                f"{np.array2string(np.asarray(array), precision=4)}.{advice}"
-            )
-    return output, grads
 
 
 def away_from_zero(low: float = 0.01, high: float = 5.0):
@@ -153,7 +71,7 @@ def test_step_gradient_is_zero():
 @generated
 @given(float_arrays(away_from_zero()))
 def test_step_gradcheck(x):
-    assert_gradients(F.Step, x)
+    assert_function_gradients(F.Step, x)
 
 
 # --- 4.2 sigmoid ------------------------------------------------------------------------------
@@ -171,14 +89,14 @@ def test_stable_sigmoid_values():
 
 @pytest.mark.task4_2
 def test_sigmoid_gradient():
-    assert_gradients(F.Sigmoid, SMALL)
+    assert_function_gradients(F.Sigmoid, SMALL)
 
 
 @pytest.mark.task4_2
 @generated
 @given(float_arrays(st.floats(-20, 20)))
 def test_sigmoid_gradcheck(x):
-    assert_gradients(F.Sigmoid, x)
+    assert_function_gradients(F.Sigmoid, x)
 
 
 @pytest.mark.task4_2
@@ -205,7 +123,7 @@ def test_tanh_values():
 @generated
 @given(float_arrays(st.floats(-10, 10)))
 def test_tanh_gradcheck(x):
-    assert_gradients(F.Tanh, x)
+    assert_function_gradients(F.Tanh, x)
 
 
 @pytest.mark.task4_3
@@ -228,7 +146,7 @@ def test_relu_values_and_gradient():
 @generated
 @given(float_arrays(away_from_zero()))
 def test_relu_gradcheck(x):
-    assert_gradients(F.ReLU, x)
+    assert_function_gradients(F.ReLU, x)
 
 
 @pytest.mark.task4_4
@@ -259,7 +177,7 @@ def test_leaky_relu_uses_the_alpha_option():
 @generated
 @given(float_arrays(away_from_zero()), st.floats(0.0, 0.5))
 def test_leaky_relu_gradcheck(x, alpha):
-    assert_gradients(F.LeakyReLU, x, alpha=alpha)
+    assert_function_gradients(F.LeakyReLU, x, alpha=alpha)
 
 
 @pytest.mark.task4_5
@@ -280,7 +198,7 @@ def test_swish_values():
 @generated
 @given(float_arrays(st.floats(-20, 20)))
 def test_swish_gradcheck(x):
-    assert_gradients(F.Swish, x)
+    assert_function_gradients(F.Swish, x)
 
 
 @pytest.mark.task4_6
@@ -338,7 +256,7 @@ def test_softmax_ignores_a_shift_of_the_input():
        st.data())
 def test_softmax_gradcheck(x, data):
     axis = data.draw(st.integers(-x.ndim, x.ndim - 1), label="axis")
-    assert_gradients(F.Softmax, x, axis=axis)
+    assert_function_gradients(F.Softmax, x, axis=axis)
 
 
 @pytest.mark.task4_7

@@ -10,10 +10,10 @@ from __future__ import annotations
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
-from helpers import numerical_grads, run_function
 from hypothesis import given
 from hypothesis import strategies as st
-from test_act import assert_gradients, assert_values, forward_backward_strict, generated, reference_only
+from helpers import assert_function_gradients, assert_values, forward_backward_strict, numerical_grads, run_function
+from test_act import generated, reference_only
 
 import loss
 import nn
@@ -92,7 +92,7 @@ def test_cross_entropy_gradient_is_softmax_minus_onehot_over_n():
 @given(logits_and_labels())
 def test_cross_entropy_gradcheck(case):
     z, labels = case
-    assert_gradients(F.CrossEntropy, z, labels=labels,
+    assert_function_gradients(F.CrossEntropy, z, labels=labels,
                      factor_names={len(labels): f"N = {len(labels)}: divide by N (the loss is the mean)."})
 
 
@@ -161,7 +161,7 @@ def test_mse_gradients():
     lambda shape: st.tuples(*[hnp.arrays(np.float64, shape, elements=st.floats(-10, 10))] * 2)))
 def test_mse_gradcheck(pair):
     pred, target = pair
-    assert_gradients(F.MSE, pred, target,
+    assert_function_gradients(F.MSE, pred, target,
                      factor_names={pred.size: f"n = {pred.size}: divide by the number of elements (the mean)."})
 
 
