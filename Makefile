@@ -9,15 +9,20 @@ STAMP  := $(VENV)/.installed-stamp
 MNIST_DIR ?= ../shared/data/mnist
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lab test check train slides handout sync bench data figures clean-venv
+.PHONY: check-python help venv lab test check train slides handout sync bench data figures clean-venv
 
 help: ## list the commands
 	@echo "Workshop kit commands (run from the kit's folder):"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 20
 
+MIN_PYTHON := 3.10
+
+# One line when the Python is too old (the check itself runs on any Python 3).
+check-python:
+	@$(PYTHON) -c 'import sys; need = tuple(map(int, "$(MIN_PYTHON)".split("."))); sys.exit(0 if sys.version_info >= need else "Python $(MIN_PYTHON) or newer is needed, found " + sys.version.split()[0] + " ($(PYTHON)); install one and run e.g. make PYTHON=python3.11 lab")'
+
 # The venv is (re)installed only when pyproject.toml changed since the last install.
-$(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 10) else "Python 3.10 or newer is needed, found " + sys.version.split()[0] + " ($(PYTHON)); run: make PYTHON=python3.11 ...")'
+$(STAMP): pyproject.toml | check-python
 	@test -x "$(PY)" || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
 	$(PY) -m pip install --disable-pip-version-check -e ".[test]"

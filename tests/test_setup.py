@@ -33,3 +33,22 @@ def test_environment_yml_names_the_same_dependencies_as_pyproject():
     assert "conda-forge" in env["channels"]
     assert "python=3.11" in conda
     assert "-e ." in pip, f"environment.yml must install the kit editable (pip: - -e .), found {pip}"
+
+
+def _make(*args: str):
+    import subprocess
+
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_make_stops_with_one_line_when_python_is_too_old():
+    done = _make("check-python", "MIN_PYTHON=3.99")
+    assert done.returncode != 0
+    assert re.search(r"^Python 3\.99 or newer is needed, found 3\.\d+\.\d+", done.stderr, re.MULTILINE), done.stderr
+
+
+def test_an_installed_venv_is_not_reinstalled():
+    """The stamp is newer than pyproject.toml (make test just used it): nothing to install."""
+    done = _make("-n", "venv")
+    assert done.returncode == 0, done.stderr
+    assert "pip install" not in done.stdout, f"make would reinstall the venv:\n{done.stdout}"
