@@ -7,7 +7,7 @@ MLP 784-256-128-10, ReLU, softmax cross-entropy, SGD lr 0.1, float32, batch 128,
 (solutions/), a hand-written NumPy forward/backward without autodiff (the floor
 no framework can beat), and PyTorch CPU eager when torch is importable. Each at
 1 and 2 BLAS threads; seconds per epoch are the median of ``--repeats`` epochs
-after one warm-up epoch; peak memory is measured by tracemalloc (NumPy reports
+after one warm-up epoch, the three taking turns epoch by epoch; peak memory is measured by tracemalloc (NumPy reports
 its buffers to it) in a separate, untimed epoch.
 """
 
@@ -135,15 +135,19 @@ def run_epoch(model, x, y, rng) -> float:
     return 0.0
 
 
-def time_epochs(model, x, y, repeats: int) -> float:
+def time_epochs(models: dict, x, y, repeats: int) -> dict[str, float]:
+    """Median seconds per epoch of each model; the models take turns epoch by epoch,
+    so a slow phase of the machine hits all of them alike."""
     rng = np.random.default_rng(1)
-    run_epoch(model, x, y, rng)  # warm-up
-    times = []
+    times: dict[str, list[float]] = {name: [] for name in models}
+    for model in models.values():
+        run_epoch(model, x, y, rng)  # warm-up
     for _ in range(repeats):
-        start = time.perf_counter()
-        run_epoch(model, x, y, rng)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, model in models.items():
+            start = time.perf_counter()
+            run_epoch(model, x, y, rng)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def peak_memory_mb(model, x, y) -> float:
@@ -163,7 +167,7 @@ def flops_per_epoch() -> float:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=5, help="timed epochs per setting (median)")
+    parser.add_argument("--repeats", type=int, default=7, help="timed epochs per setting (median)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
 
@@ -185,12 +189,11 @@ def main(argv=None) -> None:
     flops = flops_per_epoch()
     rows = []
     for threads in args.threads:
-        seconds = {}
         with threadpool_limits(limits=threads):
             if torch_version:
                 torch.set_num_threads(threads)
-            for name, kind in kinds.items():
-                seconds[name] = time_epochs(kind(np.random.default_rng(3)), x, y, args.repeats)
+            models = {name: kind(np.random.default_rng(3)) for name, kind in kinds.items()}
+            seconds = time_epochs(models, x, y, args.repeats)
         for name in kinds:
             row = {"threads": threads, "impl": name, "s": seconds[name],
                    "floor": seconds[name] / seconds["NumPy floor"],

@@ -2,7 +2,8 @@
 
 Both engines (``nn.Scalar`` and ``nn.Tensor``) backpropagate in the order
 returned here. A node is anything with a ``parents()`` method that returns the
-nodes it was computed from (an empty tuple for inputs and constants).
+nodes it was computed from (an empty tuple for inputs and constants), hashed
+by identity (Python's default), so that nodes can go into a set.
 """
 
 from __future__ import annotations

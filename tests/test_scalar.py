@@ -152,12 +152,13 @@ class Times(ScalarFunction):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.a, ctx.b = a, b
+        ctx.saved = (a, b)
         return a * b
 
     @staticmethod
     def backward(ctx, d_out):
-        return d_out * ctx.b, d_out * ctx.a
+        a, b = ctx.saved
+        return d_out * b, d_out * a
 
 
 def times(a, b):
@@ -234,7 +235,8 @@ def test_backward_releases_the_graph():
         d.backward()
         assert alive() is None, (
             "after d.backward() the intermediate c = a*b is still alive: backward must release the graph "
-            "(unless retain_graph=True): node._ctx = node._inputs = None once a node has passed its grad on"
+            "(unless retain_graph=True): node.saved = node._input_a = node._input_b = None once a node has passed "
+            "its grad on"
         )
     finally:
         gc.enable()
@@ -379,6 +381,18 @@ def test_the_record_describes_the_graph_before_backward():
     assert "name='a'" in repr(a) and "op='Mul'" in repr(c)
 
 
+def test_the_result_is_its_functions_ctx_until_released():
+    a, b = Scalar(2.0), Scalar(3.0)
+    c = a * b
+    d = c.exp()
+    assert (a.saved, c.saved, d.saved) == (None, (2.0, 3.0), pytest.approx(math.exp(6.0))), (
+        f"forward saves on the result: expected a.saved = None (an input), c.saved = (2.0, 3.0) (Mul's a, b) "
+        f"and d.saved = e⁶ (Exp's out), got {a.saved!r}, {c.saved!r}, {d.saved!r}"
+    )
+    d.backward()
+    assert (c.saved, d.saved) == (None, None), f"backward releases what was saved, got {c.saved!r}, {d.saved!r}"
+
+
 def test_retain_graph_keeps_the_graph_for_drawing():
     a, b = Scalar(2.0), Scalar(3.0)
     c = a * b
@@ -467,6 +481,8 @@ def test_scalar_of_a_non_number_is_a_type_error(value):
 def test_apply_needs_scalars():
     with pytest.raises(TypeError, match=r"Sigmoid.apply needs Scalars, got \(float\)"):
         S.Sigmoid.apply(2.0)
+    with pytest.raises(TypeError, match=r"Add.apply needs Scalars, got \(Scalar, int\)"):
+        S.Add.apply(Scalar(1.0), 2)
     assert S.Sigmoid.apply(Scalar(0.0)).value == 0.5
 
 

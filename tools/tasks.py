@@ -43,17 +43,18 @@ TASKS: tuple[Task, ...] = (
         "nn/scalar.py:Mul.backward", "nn/scalar.py:Div.backward", "nn/scalar.py:Pow.backward",
         "nn/scalar.py:Exp.backward", "nn/scalar.py:Log.backward", "nn/scalar.py:Tanh.backward",
         "nn/scalar.py:Sigmoid.backward", "nn/scalar.py:ReLU.backward"),
-         "each backward returns d_out times the local derivative, one value per input "
-         "(Add.backward is done for you as an example)",
+         "each backward returns d_out times the local derivative, one value per input; "
+         "forward left what it needs in ctx.saved (Add.backward is done for you as an example)",
          "Go ahead: local derivatives"),
     Task("2.2", "Topological order", ("nn/graph.py:topological_order",),
          "depth-first search with an explicit stack: a node goes into the list after all of its parents()",
          "Go ahead: backpropagation"),
     Task("2.3", "Scalar backward pass", ("nn/scalar.py:Scalar.backward",),
          "order = topological_order(self); set grad = 0.0 on computed nodes (node.op is not None); "
-         "self.grad = 1.0; for each computed node in reversed(order): add the grads from "
-         "node._function.backward(node._ctx, node.grad) to its inputs' grad (+=), then, unless "
-         "retain_graph, release it (node._ctx = node._inputs = None)",
+         "self.grad = 1.0; for each computed node in reversed(order): grads = "
+         "node._function.backward(node, node.grad) (a node is its Function's ctx); add (+=) grads[0] "
+         "to node._input_a.grad and, if node._input_b is not None, grads[1] to node._input_b.grad; "
+         "then, unless retain_graph, release it (node.saved = node._input_a = node._input_b = None)",
          "Go ahead: backpropagation"),
     Task("3.1", "Undo broadcasting", ("nn/functions.py:sum_to",),
          "sum grad over the leading axes broadcasting added and over axes where shape has size 1 "

@@ -2,7 +2,8 @@
 
 Both engines (``nn.Scalar`` and ``nn.Tensor``) backpropagate in the order
 returned here. A node is anything with a ``parents()`` method that returns the
-nodes it was computed from (an empty tuple for inputs and constants).
+nodes it was computed from (an empty tuple for inputs and constants), hashed
+by identity (Python's default), so that nodes can go into a set.
 """
 
 from __future__ import annotations
@@ -22,19 +23,19 @@ def topological_order(root: Any) -> list:
     """
     ### BEGIN SOLUTION
     order: list = []
-    visited: set[int] = set()
+    visited: set = set()
     stack: list[tuple[Any, bool]] = [(root, False)]
     while stack:
         node, parents_done = stack.pop()
         if parents_done:
             order.append(node)  # all of its parents are already in `order`
             continue
-        if id(node) in visited:
+        if node in visited:
             continue
-        visited.add(id(node))
+        visited.add(node)
         stack.append((node, True))
         for parent in node.parents():
-            if id(parent) not in visited:
+            if parent not in visited:
                 stack.append((parent, False))
     return order
     ### END SOLUTION

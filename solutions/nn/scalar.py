@@ -1,12 +1,12 @@
 """``Scalar``: autodiff on single numbers, the engine of the scalar autodiff notebook.
 
 Every arithmetic operation on a ``Scalar`` is a ``ScalarFunction``: its
-``forward`` computes the result from plain floats and saves on ``ctx`` what the
-derivative will need; its ``backward`` turns d_out = d(final)/d(result) into
-d(final)/d(input) for each input — the chain rule, one local derivative at a time.
-The result remembers which Function made it, that Function's ``ctx`` and its
-inputs; ``Scalar.backward()`` walks these records from the result back to the
-inputs.
+``forward`` computes the result from plain floats and saves in ``ctx.saved``
+what the derivative will need; its ``backward`` turns d_out = d(final)/d(result)
+into d(final)/d(input) for each input — the chain rule, one local derivative at
+a time. The result remembers which Function made it, from which inputs, and
+what that Function saved; ``Scalar.backward()`` walks these records from the
+result back to the inputs.
 
 >>> a, b = Scalar(2.0, name="a"), Scalar(3.0, name="b")
 >>> c = a * b + a          # c = ab + a
@@ -14,13 +14,19 @@ inputs.
 >>> a.grad, b.grad         # dc/da = b + 1, dc/db = a
 (4.0, 2.0)
 
-Memory: a record points only to the inputs (never to the result), so a graph
-has no reference cycles and is freed as soon as its result is no longer used —
-Python's cycle collector never has to look for it. ``backward()`` also drops
-the records it has used ("releases the graph"), so the intermediate Scalars are
-freed even while the result is still in a variable; ``backward(retain_graph=True)``
-keeps them, e.g. to draw the graph with its gradients. (Without cycles, even
-``gc.disable()`` leaks nothing; bench/bench_scalar.py measures both ways.)
+Memory and speed: a record points only to the inputs (never to the result), so
+a graph has no reference cycles and is freed as soon as its result is no longer
+used. ``backward()`` also drops the records it has used ("releases the graph"),
+so the intermediate Scalars are freed even while the result is still in a
+variable; ``backward(retain_graph=True)`` keeps them, e.g. to draw the graph
+with its gradients.
+
+Speed: a graph node is one Python object. The result Scalar is its Function's
+``ctx`` (no separate Context per operation) and holds its inputs in two fields
+(no tuple). This matters because Python's cycle collector, on by default,
+walks every live object again and again while a graph of 65,000 Scalars is
+being built: fewer objects per node is directly less time (bench/bench_scalar.py
+measures it with the collector on and off).
 """
 
 from __future__ import annotations
@@ -32,13 +38,20 @@ from .graph import topological_order
 
 
 class Context:
-    """A blank object: ``forward`` saves values on it (``ctx.a = a``) for ``backward``."""
+    """What ``forward`` keeps for ``backward``: ``ctx.saved``, one number or a tuple of numbers.
+
+    ``Function.apply`` passes the result Scalar itself as ``ctx`` (a Scalar is a
+    Context); to try a Function by hand, pass a fresh ``Context()``.
+    """
+
+    __slots__ = ("saved",)
 
 
 class ScalarFunction:
     """Base class of the Scalar operations: ``forward`` and ``backward`` side by side.
 
-    ``forward(ctx, *inputs)`` gets floats and returns a float.
+    ``forward(ctx, a)`` or ``forward(ctx, a, b)`` gets floats, saves what
+    backward needs in ``ctx.saved`` and returns a float.
     ``backward(ctx, d_out)`` gets d(final)/d(output) and returns a tuple with
     one float per input: d(final)/d(input) = d_out · d(output)/d(input).
     """
@@ -52,29 +65,26 @@ class ScalarFunction:
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *inputs: Scalar, **options) -> Scalar:
-        """Run ``forward`` on the inputs' values; return the result with its record.
+    def apply(cls, a: Scalar, b: Scalar | None = None, **options) -> Scalar:
+        """Run ``forward`` on the values of the inputs ``a`` (and ``b``); return the result with its record.
 
         ``options`` (such as Pow's ``exponent=``) go to ``forward`` unchanged.
         The inputs must be Scalars (the operators of Scalar wrap numbers as constants first).
         """
-        ctx = Context()
-        # This runs once per operation: one and two inputs are spelled out (faster than a loop).
-        try:
-            if len(inputs) == 2:
-                value = cls.forward(ctx, inputs[0].value, inputs[1].value, **options)
-            elif len(inputs) == 1:
-                value = cls.forward(ctx, inputs[0].value, **options)
-            else:
-                value = cls.forward(ctx, *[x.value for x in inputs], **options)
-        except AttributeError:
-            if all(isinstance(x, Scalar) for x in inputs):
-                raise
-            got = ", ".join(type(x).__name__ for x in inputs)
-            raise TypeError(f"{cls.__name__}.apply needs Scalars, got ({got}); wrap numbers: Scalar(2.0)") from None
         out = Scalar.__new__(Scalar)  # not Scalar(value): the value needs no checks
+        out.saved = None  # forward may replace it
+        try:
+            if b is not None:
+                value = cls.forward(out, a.value, b.value, **options)
+            else:
+                value = cls.forward(out, a.value, **options)
+        except AttributeError:
+            if isinstance(a, Scalar) and isinstance(b, (Scalar, type(None))):
+                raise
+            got = ", ".join(type(x).__name__ for x in (a, b) if x is not None)
+            raise TypeError(f"{cls.__name__}.apply needs Scalars, got ({got}); wrap numbers: Scalar(2.0)") from None
         out.value, out.grad, out.name = value, 0.0, None
-        out._function, out._ctx, out._inputs = cls, ctx, inputs
+        out._function, out._input_a, out._input_b = cls, a, b
         return out
 
 
@@ -96,13 +106,14 @@ class Mul(ScalarFunction):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.a, ctx.b = a, b
+        ctx.saved = (a, b)
         return a * b
 
     @staticmethod
     def backward(ctx, d_out):
         ### BEGIN SOLUTION
-        return d_out * ctx.b, d_out * ctx.a
+        a, b = ctx.saved
+        return d_out * b, d_out * a
         ### END SOLUTION
 
 
@@ -113,13 +124,13 @@ class Div(ScalarFunction):
     def forward(ctx, a, b):
         if b == 0:
             raise ZeroDivisionError(f"division by zero: {a} / {b} (the divisor is 0)")
-        ctx.a, ctx.b = a, b
+        ctx.saved = (a, b)
         return a / b
 
     @staticmethod
     def backward(ctx, d_out):
         ### BEGIN SOLUTION
-        a, b = ctx.a, ctx.b
+        a, b = ctx.saved
         return d_out / b, -d_out * a / (b * b)
         ### END SOLUTION
 
@@ -135,13 +146,13 @@ class Pow(ScalarFunction):
             )
         if a == 0 and exponent < 0:
             raise ZeroDivisionError(f"{a} ** {exponent}: 0 to a negative power is 1/0")
-        ctx.a, ctx.exponent = a, exponent
+        ctx.saved = (a, exponent)
         return a**exponent
 
     @staticmethod
     def backward(ctx, d_out):
         ### BEGIN SOLUTION
-        a, p = ctx.a, ctx.exponent
+        a, p = ctx.saved
         return (d_out * p * a ** (p - 1),)
         ### END SOLUTION
 
@@ -164,15 +175,16 @@ class Exp(ScalarFunction):
     @staticmethod
     def forward(ctx, a):
         try:
-            ctx.out = math.exp(a)
+            out = math.exp(a)
         except OverflowError:
             raise OverflowError(f"exp({a}) is too large for a float (exp overflows above a ≈ 709.78)") from None
-        return ctx.out
+        ctx.saved = out
+        return out
 
     @staticmethod
     def backward(ctx, d_out):
         ### BEGIN SOLUTION
-        return (d_out * ctx.out,)
+        return (d_out * ctx.saved,)
         ### END SOLUTION
 
 
@@ -183,13 +195,13 @@ class Log(ScalarFunction):
     def forward(ctx, a):
         if a <= 0:
             raise ValueError(f"log({a}): the logarithm needs a positive number")
-        ctx.a = a
+        ctx.saved = a
         return math.log(a)
 
     @staticmethod
     def backward(ctx, d_out):
         ### BEGIN SOLUTION
-        return (d_out / ctx.a,)
+        return (d_out / ctx.saved,)
         ### END SOLUTION
 
 
@@ -198,13 +210,14 @@ class Tanh(ScalarFunction):
 
     @staticmethod
     def forward(ctx, a):
-        ctx.out = math.tanh(a)
-        return ctx.out
+        out = math.tanh(a)
+        ctx.saved = out
+        return out
 
     @staticmethod
     def backward(ctx, d_out):
         ### BEGIN SOLUTION
-        out = ctx.out
+        out = ctx.saved
         return (d_out * (1.0 - out * out),)
         ### END SOLUTION
 
@@ -219,13 +232,13 @@ class Sigmoid(ScalarFunction):
         else:  # the same value, written so that exp cannot overflow for very negative a
             e = math.exp(a)
             out = e / (1.0 + e)
-        ctx.out = out
+        ctx.saved = out
         return out
 
     @staticmethod
     def backward(ctx, d_out):
         ### BEGIN SOLUTION
-        out = ctx.out
+        out = ctx.saved
         return (d_out * out * (1.0 - out),)
         ### END SOLUTION
 
@@ -235,28 +248,30 @@ class ReLU(ScalarFunction):
 
     @staticmethod
     def forward(ctx, a):
-        ctx.a = a
+        ctx.saved = a
         return a if a > 0 else 0.0
 
     @staticmethod
     def backward(ctx, d_out):
         ### BEGIN SOLUTION
-        return (d_out if ctx.a > 0 else 0.0,)
+        return (d_out if ctx.saved > 0 else 0.0,)
         ### END SOLUTION
 
 
 # --- the number that remembers ------------------------------------------------------------
-class Scalar:
+class Scalar(Context):
     """A float that records how it was computed, so ``backward()`` can find its derivatives.
 
     ``value`` is the number, ``grad`` is d(result)/d(this Scalar) after
     ``result.backward()`` (0.0 before), ``name`` is an optional label for
     printing and drawing. ``op`` names the Function that computed it (None for
     an input or a constant) and ``parents()`` returns that Function's inputs.
+    A computed Scalar is also the ``ctx`` of its Function: ``saved`` holds
+    what that Function's forward saved for backward.
     """
 
     # Fixed attributes (no per-object __dict__): a training step makes ~65,000 Scalars; this is faster and smaller.
-    __slots__ = ("value", "grad", "name", "_function", "_ctx", "_inputs", "__weakref__")
+    __slots__ = ("value", "grad", "name", "_function", "_input_a", "_input_b", "__weakref__")
 
     def __init__(self, value: float, name: str | None = None):
         if not isinstance(value, Real):
@@ -266,20 +281,25 @@ class Scalar:
         self.value = float(value)
         self.grad = 0.0
         self.name = name
+        self.saved = None
         self._function: type[ScalarFunction] | None = None  # the Function that computed it
-        self._ctx: Context | None = None  # what that Function saved for backward
-        self._inputs: tuple[Scalar, ...] | None = ()  # its inputs; None once backward released them
+        # Its inputs a and b (b is None for a Function of one input), None once backward released them.
+        # Two fields, not a tuple: one object less per node for the cycle collector to walk.
+        self._input_a: Scalar | None = None
+        self._input_b: Scalar | None = None
 
     # --- the graph -------------------------------------------------------------------------
     def parents(self) -> tuple[Scalar, ...]:
         """The Scalars this one was computed from (empty for inputs and constants)."""
-        if self._inputs is None:
+        if self._function is None:
+            return ()
+        if self._input_a is None:
             raise RuntimeError(
                 f"this Scalar ({self!r}) was part of a graph that backward() already released. "
                 "Compute it again, or call backward(retain_graph=True) to keep the graph "
                 "(to draw it, or to backpropagate through it again)."
             )
-        return self._inputs
+        return (self._input_a,) if self._input_b is None else (self._input_a, self._input_b)
 
     @property
     def op(self) -> str | None:
@@ -309,11 +329,12 @@ class Scalar:
         for node in reversed(order):
             if node._function is None:
                 continue  # an input: nothing to pass on
-            parent_grads = node._function.backward(node._ctx, node.grad)  # one per input
-            for parent, parent_grad in zip(node._inputs, parent_grads):
-                parent.grad += parent_grad
-            if not retain_graph:
-                node._ctx = node._inputs = None  # release: this node's record is not needed any more
+            input_grads = node._function.backward(node, node.grad)  # the node is its Function's ctx
+            node._input_a.grad += input_grads[0]
+            if node._input_b is not None:
+                node._input_b.grad += input_grads[1]
+            if not retain_graph:  # release: this node's record is not needed any more
+                node.saved = node._input_a = node._input_b = None
         ### END SOLUTION
 
     # --- operators -----------------------------------------------------------------------
