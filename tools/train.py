@@ -1,6 +1,7 @@
 """Train the reference MLP on MNIST from the terminal (``make train``).
 
-    python tools/train.py [--epochs 2] [--hidden 256 128] [--lr 0.1] [--momentum 0.9] [--batch-size 128]
+    python tools/train.py [--epochs 2] [--hidden 256 128] [--lr 0.05] [--momentum 0.9]
+                          [--lr-decay 0.1] [--batch-size 64]
 
 Uses the reference framework in solutions/ (whatever is on the caller's path),
 MNIST from ``nn.load_mnist()`` (cache, pre-seeded folder, download, or the
@@ -46,8 +47,12 @@ def accuracy(model, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> flo
 
 
 def train(model, data, epochs: int, lr: float, batch_size: int, momentum: float = 0.0,
-          seed: int = 0, progress: bool = True) -> list[float]:
-    """Mini-batch SGD on cross-entropy; returns the test accuracy after each epoch."""
+          lr_decay: float = 1.0, seed: int = 0, progress: bool = True) -> list[float]:
+    """Mini-batch SGD on cross-entropy; returns the test accuracy after each epoch.
+
+    The learning rate is multiplied by ``lr_decay`` after every epoch (big steps
+    first, then small ones to settle into the minimum).
+    """
     (x_train, y_train), (x_test, y_test) = data
     optimizer = nn.SGD(model.parameters(), lr=lr, momentum=momentum)
     rng = np.random.default_rng(seed)
@@ -63,6 +68,7 @@ def train(model, data, epochs: int, lr: float, batch_size: int, momentum: float 
             optimizer.step()
             running = batch_loss.item() if running is None else 0.95 * running + 0.05 * batch_loss.item()
             bar.set_postfix(loss=f"{running:.3f}", refresh=False)
+        optimizer.lr *= lr_decay
         accuracies.append(accuracy(model, x_test, y_test))
         if progress:
             print(f"epoch {epoch}: test accuracy {accuracies[-1]:.2%}")
@@ -73,13 +79,14 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Train the reference MLP on MNIST.")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--hidden", type=int, nargs="*", default=[256, 128])
-    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--momentum", type=float, default=0.9)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr-decay", type=float, default=0.1, help="learning-rate factor after each epoch")
+    parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args(argv)
     model = build_mlp((784, *args.hidden, 10))
     print(model)
-    train(model, nn.load_mnist(), args.epochs, args.lr, args.batch_size, args.momentum)
+    train(model, nn.load_mnist(), args.epochs, args.lr, args.batch_size, args.momentum, args.lr_decay)
 
 
 if __name__ == "__main__":
