@@ -30,13 +30,13 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, logits, labels):
         labels = class_indices(logits, labels)
-        # TODO Task 5.1: forward: shifted = logits - row max; log_probs = shifted - log(sum(exp(shifted))) per row; return the mean of -log_probs[i, labels[i]] (save the softmax exp(log_probs) on ctx); backward: grad * (softmax - onehot) / N
-        raise NotImplementedError("Task 5.1: Cross-entropy (loss/functions.py: CrossEntropy.forward) — forward: shifted = logits - row max; log_probs = shifted - log(sum(exp(shifted))) per row; return the mean of -log_probs[i, labels[i]] (save the softmax exp(log_probs) on ctx); backward: grad * (softmax - onehot) / N. Check with: make check")
+        # TODO Task 5.1: forward: shifted = logits - row max; log_probs = shifted - log(sum(exp(shifted))) per row; return the mean of -log_probs[i, labels[i]] (save the softmax exp(log_probs) and the labels on ctx); backward: grad * (softmax - onehot) / N
+        raise NotImplementedError("Task 5.1: Cross-entropy (loss/functions.py: CrossEntropy.forward) — forward: shifted = logits - row max; log_probs = shifted - log(sum(exp(shifted))) per row; return the mean of -log_probs[i, labels[i]] (save the softmax exp(log_probs) and the labels on ctx); backward: grad * (softmax - onehot) / N. Check with: make check")
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 5.1: forward: shifted = logits - row max; log_probs = shifted - log(sum(exp(shifted))) per row; return the mean of -log_probs[i, labels[i]] (save the softmax exp(log_probs) on ctx); backward: grad * (softmax - onehot) / N
-        raise NotImplementedError("Task 5.1: Cross-entropy (loss/functions.py: CrossEntropy.backward) — forward: shifted = logits - row max; log_probs = shifted - log(sum(exp(shifted))) per row; return the mean of -log_probs[i, labels[i]] (save the softmax exp(log_probs) on ctx); backward: grad * (softmax - onehot) / N. Check with: make check")
+        # TODO Task 5.1: forward: shifted = logits - row max; log_probs = shifted - log(sum(exp(shifted))) per row; return the mean of -log_probs[i, labels[i]] (save the softmax exp(log_probs) and the labels on ctx); backward: grad * (softmax - onehot) / N
+        raise NotImplementedError("Task 5.1: Cross-entropy (loss/functions.py: CrossEntropy.backward) — forward: shifted = logits - row max; log_probs = shifted - log(sum(exp(shifted))) per row; return the mean of -log_probs[i, labels[i]] (save the softmax exp(log_probs) and the labels on ctx); backward: grad * (softmax - onehot) / N. Check with: make check")
 
 
 class MSE(Function):

@@ -219,8 +219,8 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 3.3: reshape grad to the keepdims shape, then np.broadcast_to the input's shape (mean: divide by the count)
-        raise NotImplementedError("Task 3.3: Sum and mean backward (nn/functions.py: Sum.backward) — reshape grad to the keepdims shape, then np.broadcast_to the input's shape (mean: divide by the count). Check with: make check")
+        # TODO Task 3.3: reshape grad to the keepdims shape, _reduced_shape_keepdims(ctx.a_shape, ctx.axis) (defined just above), then np.broadcast_to(grad, ctx.a_shape); Mean: also divide by ctx.count
+        raise NotImplementedError("Task 3.3: Sum and mean backward (nn/functions.py: Sum.backward) — reshape grad to the keepdims shape, _reduced_shape_keepdims(ctx.a_shape, ctx.axis) (defined just above), then np.broadcast_to(grad, ctx.a_shape); Mean: also divide by ctx.count. Check with: make check")
 
 
 class Mean(Function):
@@ -235,8 +235,8 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 3.3: reshape grad to the keepdims shape, then np.broadcast_to the input's shape (mean: divide by the count)
-        raise NotImplementedError("Task 3.3: Sum and mean backward (nn/functions.py: Mean.backward) — reshape grad to the keepdims shape, then np.broadcast_to the input's shape (mean: divide by the count). Check with: make check")
+        # TODO Task 3.3: reshape grad to the keepdims shape, _reduced_shape_keepdims(ctx.a_shape, ctx.axis) (defined just above), then np.broadcast_to(grad, ctx.a_shape); Mean: also divide by ctx.count
+        raise NotImplementedError("Task 3.3: Sum and mean backward (nn/functions.py: Mean.backward) — reshape grad to the keepdims shape, _reduced_shape_keepdims(ctx.a_shape, ctx.axis) (defined just above), then np.broadcast_to(grad, ctx.a_shape); Mean: also divide by ctx.count. Check with: make check")
 
 
 class Max(Function):

@@ -65,8 +65,8 @@ class Linear(Module):
         (``self.bias`` is None when the layer was made with ``bias=False``.)
         """
         x = self._check_input(x)
-        # TODO Task 3.5: return x @ self.weight + self.bias — x is (batch, in_features), weight is (in_features, out_features)
-        raise NotImplementedError("Task 3.5: Linear forward (nn/linear.py: Linear.forward) — return x @ self.weight + self.bias — x is (batch, in_features), weight is (in_features, out_features). Check with: make check")
+        # TODO Task 3.5: return x @ self.weight + self.bias (just x @ self.weight when self.bias is None) — x is (batch, in_features), weight is (in_features, out_features)
+        raise NotImplementedError("Task 3.5: Linear forward (nn/linear.py: Linear.forward) — return x @ self.weight + self.bias (just x @ self.weight when self.bias is None) — x is (batch, in_features), weight is (in_features, out_features). Check with: make check")
 
     def _check_input(self, x) -> Tensor:
         if not isinstance(x, Tensor):

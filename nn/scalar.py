@@ -307,8 +307,8 @@ class Scalar(Context):
         and saved values) unless ``retain_graph=True``; backpropagating again
         through a released graph is an error.
         """
-        # TODO Task 2.3: order = topological_order(self); set grad = 0.0 on computed nodes (node.op is not None); self.grad = 1.0; for each computed node in reversed(order): grads = node._function.backward(node, node.grad) (a node is its Function's ctx); add (+=) grads[0] to node._input_a.grad and, if node._input_b is not None, grads[1] to node._input_b.grad; then, unless retain_graph, release it (node.saved = node._input_a = node._input_b = None)
-        raise NotImplementedError("Task 2.3: Scalar backward pass (nn/scalar.py: Scalar.backward) — order = topological_order(self); set grad = 0.0 on computed nodes (node.op is not None); self.grad = 1.0; for each computed node in reversed(order): grads = node._function.backward(node, node.grad) (a node is its Function's ctx); add (+=) grads[0] to node._input_a.grad and, if node._input_b is not None, grads[1] to node._input_b.grad; then, unless retain_graph, release it (node.saved = node._input_a = node._input_b = None). Check with: make check")
+        # TODO Task 2.3: zero the computed nodes' grad, set self.grad = 1.0, then for each computed node in reversed(topological_order(self)): add (+=) node._function.backward(node, node.grad) to the grad of node._input_a (and node._input_b); release the node unless retain_graph (the docstring spells out each step)
+        raise NotImplementedError("Task 2.3: Scalar backward pass (nn/scalar.py: Scalar.backward) — zero the computed nodes' grad, set self.grad = 1.0, then for each computed node in reversed(topological_order(self)): add (+=) node._function.backward(node, node.grad) to the grad of node._input_a (and node._input_b); release the node unless retain_graph (the docstring spells out each step). Check with: make check")
 
     # --- operators -----------------------------------------------------------------------
     def __add__(self, other: Scalar | float) -> Scalar:

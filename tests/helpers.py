@@ -6,9 +6,13 @@ the tests have an oracle of their own.
 
 from __future__ import annotations
 
+import traceback
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+
+TESTS = Path(__file__).resolve().parent
 
 
 def run_function(function, *inputs: np.ndarray, grad_out: np.ndarray | None = None, **options):
@@ -24,7 +28,20 @@ def run_function(function, *inputs: np.ndarray, grad_out: np.ndarray | None = No
     grads = function.backward(ctx, np.asarray(grad_out, dtype=np.asarray(output).dtype))
     if not isinstance(grads, tuple):
         grads = (grads,)
+    if len(grads) != len(inputs):
+        name = getattr(function, "__name__", str(function))
+        raise AssertionError(f"{name}.backward returned {len(grads)} gradient(s); forward has {len(inputs)} "
+                             f"input(s), so backward must return {len(inputs)}, one per input, as a tuple "
+                             f"(in the order of forward's inputs)")
     return output, grads
+
+
+def raised_where(error: BaseException) -> str:
+    """Where in the code under test ``error`` was raised: 'line 204 of functions.py' (the innermost
+    frame outside the tests and outside installed packages such as NumPy)."""
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if "site-packages" not in frame.filename and Path(frame.filename).resolve().parent != TESTS]
+    return f"line {frames[-1].lineno} of {Path(frames[-1].filename).name}" if frames else "in your code"
 
 
 def numerical_grads(forward, inputs, grad_out, eps: float = 1e-6, wrt=None):
@@ -87,7 +104,9 @@ def assert_function_gradients(function, *inputs, rtol=1e-5, atol=1e-7, seed=0, w
                 f"{name}.backward: the gradient for input {k} (shape {inputs[k].shape}) is wrong at index "
                 f"{index}: the central difference gives {expected[index]:.6g}, backward gave {got[index]:.6g} "
                 f"({(~close).sum()} of {close.size} elements differ).\n"
-                f"input {k} = {np.array2string(inputs[k], precision=4)}\n"
+                f"input {k} = {np.array2string(inputs[k], precision=4)}"
+                + "".join(f", {key}={value!r}" for key, value in options.items()) + "\n"
+                f"upstream grad (passed to backward) = {np.array2string(grad_out, precision=4)}\n"
                 f"expected gradient = {np.array2string(expected, precision=4)}\n"
                 f"your gradient     = {np.array2string(got, precision=4)}"
                 + slip_hint(got, expected, factor_names)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import nn
-from helpers import assert_function_gradients, run_function
+from helpers import assert_function_gradients, raised_where, run_function
 from nn import functions as F
 
 SETTINGS = settings(max_examples=40, deadline=None)
@@ -134,13 +134,19 @@ def test_matmul_forward_small():
 def test_matmul_backward_shapes_and_values(n, k, m):
     rng = np.random.default_rng(n * 100 + k * 10 + m)
     a, b = rng.normal(size=(n, k)), rng.normal(size=(k, m))
-    _, grads = run_function(F.MatMul, a, b, grad_out=np.ones((n, m)))
+    shape_guide = (f"Shapes guide you: dL/da = grad @ b.T is ({n}, {m}) @ ({m}, {k}); "
+                   f"dL/db = a.T @ grad is ({k}, {n}) @ ({n}, {m})")
+    try:
+        _, grads = run_function(F.MatMul, a, b, grad_out=np.ones((n, m)))
+    except ValueError as error:
+        pytest.fail(f"MatMul with a of shape {a.shape}, b of shape {b.shape} and grad of shape ({n}, {m}): "
+                    f"{raised_where(error)} raised ValueError ({error}); "
+                    f"a product there has mismatched shapes. {shape_guide}")
     assert len(grads) == 2, f"MatMul.backward must return two gradients (for a and for b), got {len(grads)}"
     for name, grad, x in (("a", grads[0], a), ("b", grads[1], b)):
         assert grad is not None and np.shape(grad) == x.shape, (
             f"MatMul with a of shape {a.shape} and b of shape {b.shape}: the gradient for {name} must have "
-            f"{name}'s shape {x.shape}, got {np.shape(grad) if grad is not None else None}. "
-            f"Shapes guide you: dL/da = grad @ b.T is ({n}, {m}) @ ({m}, {k}); dL/db = a.T @ grad is ({k}, {n}) @ ({n}, {m})"
+            f"{name}'s shape {x.shape}, got {np.shape(grad) if grad is not None else None}. {shape_guide}"
         )
     assert_function_gradients(F.MatMul, a, b)
 
@@ -168,11 +174,16 @@ def check_reduction_backward(function, axis, keepdims):
     x = np.arange(24, dtype=np.float64).reshape(2, 3, 4)
     out_shape = np.sum(x, axis=axis, keepdims=keepdims).shape
     grad_out = np.arange(1, int(np.prod(out_shape)) + 1, dtype=np.float64).reshape(out_shape)
-    _, (got,) = run_function(function, x, grad_out=grad_out, axis=axis, keepdims=keepdims)
     keep = np.sum(x, axis=axis, keepdims=True)
+    what = f"{function.__name__}(x, axis={axis}, keepdims={keepdims}) with x of shape {x.shape}"
+    try:
+        _, (got,) = run_function(function, x, grad_out=grad_out, axis=axis, keepdims=keepdims)
+    except ValueError as error:
+        pytest.fail(f"{what}, incoming grad of shape {grad_out.shape}: backward raised ValueError ({error}) "
+                    f"at {raised_where(error)}. Reshape grad to the keepdims shape "
+                    f"{keep.shape} first, then np.broadcast_to {x.shape}")
     count = x.size // keep.size
     expected = np.broadcast_to(grad_out.reshape(keep.shape), x.shape) / (count if function is F.Mean else 1)
-    what = f"{function.__name__}(x, axis={axis}, keepdims={keepdims}) with x of shape {x.shape}"
     assert np.shape(got) == x.shape, (
         f"{what}: backward must return a gradient of x's shape {x.shape}, got {np.shape(got)}. "
         f"Reshape grad (shape {grad_out.shape}) to the keepdims shape {keep.shape}, then np.broadcast_to {x.shape}"

@@ -59,8 +59,8 @@ def test_cross_entropy_value():
         hint = f"\nHint: your loss is N = {n} times too large: take the mean over the batch, not the sum."
     elif np.isclose(output, -expected):
         hint = "\nHint: your loss has the wrong sign: it is MINUS the mean of log softmax at the label."
-    assert_values(f"CrossEntropy.forward with labels {LABELS.tolist()} (a 0-d array)", LOGITS, output, expected,
-                  hint=hint or "\nloss = mean over rows i of -log softmax(logits[i])[labels[i]]")
+    assert_values(f"CrossEntropy.forward (the mean loss: one number, a 0-d array) with labels {LABELS.tolist()}",
+                  LOGITS, output, expected, hint=hint or "\nloss = mean over rows i of -log softmax(logits[i])[labels[i]]")
 
 
 @pytest.mark.task5_1

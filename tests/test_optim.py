@@ -24,10 +24,15 @@ def with_grad_of_half_norm(p: nn.Tensor) -> nn.Tensor:
     return p
 
 
+def rounded(values, decimals: int = 6) -> list:
+    """``values`` as a list for a message (in float64, so float32 noise such as 0.8999999761 is gone)."""
+    return np.round(np.asarray(values, dtype=np.float64), decimals).tolist()
+
+
 def assert_step(name: str, before, got, expected, formula: str) -> None:
     assert np.allclose(got, expected, rtol=1e-5, atol=1e-7), (
-        f"{name}: from w = {np.round(before, 4).tolist()} with gradient g = w, expected {formula} = "
-        f"{np.round(expected, 6).tolist()}, got {np.round(got, 6).tolist()}"
+        f"{name}: from w = {rounded(before, 4)} with gradient g = w, expected {formula} = "
+        f"{rounded(expected)}, got {rounded(got)}"
     )
 
 
@@ -39,7 +44,9 @@ def test_sgd_step_on_half_norm():
     nn.SGD([p], lr=0.1).step()
     expected = W0 - 0.1 * W0
     if np.allclose(p.data, W0 + 0.1 * W0):
-        raise AssertionError("SGD.update moved the parameter uphill (p + lr * g): gradient descent subtracts")
+        raise AssertionError(f"SGD.update with lr = 0.1 from w = {rounded(W0, 4)} (gradient g = w) gave "
+                             f"{rounded(p.data)} = w + lr * g: that moves uphill. Gradient descent "
+                             f"subtracts: expected w - lr * g = {rounded(expected)}")
     if np.allclose(p.data, W0 - W0):
         raise AssertionError("SGD.update ignored the learning rate: p.data -= self.lr * direction")
     assert_step("SGD(lr=0.1).step()", W0, p.data, expected, "w - 0.1 * g")

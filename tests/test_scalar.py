@@ -42,10 +42,17 @@ def assert_close(got: float, expected: float, what: str, rel: float = 1e-6, abs_
 
 
 # --- task 2.1: each Function's backward, called directly --------------------------------------
+def rounded(value):
+    """``value`` for a message: floats (also inside a tuple) to 6 significant digits, anything else as repr."""
+    if isinstance(value, tuple):
+        return "(" + ", ".join(rounded(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return f"{value:.6g}" if isinstance(value, float) else repr(value)
+
+
 def check_backward(function, inputs: tuple[float, ...], d_out: float = 0.7, **options) -> None:
     """``function.backward`` after ``forward`` on ``inputs`` gives d_out times the central difference."""
     name = function.__name__
-    args = ", ".join(repr(x) for x in inputs)
+    args = ", ".join([repr(x) for x in inputs] + [f"{key}={value!r}" for key, value in options.items()])
     ctx = Context()
     function.forward(ctx, *inputs, **options)
     got = function.backward(ctx, d_out)
@@ -67,8 +74,8 @@ def check_backward(function, inputs: tuple[float, ...], d_out: float = 0.7, **op
         assert g == pytest.approx(e, rel=1e-5, abs=1e-7), (
             f"{name}.backward: the gradient for input {k} is wrong. After {name}.forward(ctx, {args}) "
             f"and backward(ctx, d_out={d_out}), expected d_out × local derivative = {e:.6g} "
-            f"(central difference), got {g!r}. All of them: expected {tuple(round(x, 6) for x in expected)}, "
-            f"got {got!r}"
+            f"(central difference), got {rounded(g)}. All of them: expected {rounded(tuple(expected))}, "
+            f"got {rounded(got)}"
         )
 
 
@@ -196,7 +203,7 @@ def test_a_value_reused_along_two_paths():
     assert (x.grad, y.grad) == (8.0, 1.0), (
         f"y = x·x; z = y·x − y at x = 2: expected dz/dx = 3x² − 2x = 8 and dz/dy = x − 1 = 1, "
         f"got x.grad = {x.grad}, y.grad = {y.grad}. A node's grad is complete only after every node "
-        "computed from it has added its contribution: walk reversed(topological_order(self))"
+        "computed from it has added (+=, not =) its contribution: walk reversed(topological_order(self))"
     )
 
 

@@ -91,8 +91,8 @@ def _shorten(text: str, width: int) -> str:
 
 
 def table(rows: list[tuple[catalogue.Task, Status]]) -> str:
-    title_width = max(len(task.title) + (11 if task.optional else 0) for task, _ in rows)
-    status_width = max(len(status.label) for _, status in rows)
+    title_width = max([len("title")] + [len(task.title) + (11 if task.optional else 0) for task, _ in rows])
+    status_width = max([len("status")] + [len(status.label) for _, status in rows])
     lines = [f"  {'task':<5} {'title':<{title_width}}  {'status':<{status_width}}  place"]
     for task, status in rows:
         title = task.title + (" (optional)" if task.optional else "")
@@ -109,19 +109,33 @@ def _python() -> str:
         return "python"
 
 
+def _in_your_code(where: str) -> bool:
+    """Whether a traceback location ('nn/functions.py:53') is in the participant's code: not in the
+    tests (an assertion) and not outside the kit (an absolute path: NumPy, pytest)."""
+    return bool(where) and not Path(where).is_absolute() and not where.startswith("tests/")
+
+
 def next_steps(task: catalogue.Task, status: Status) -> str:
     """What to do next for the first task that is not done: its first failing check and its hint."""
-    lines = [f"Next: task {task.id} — {task.title} ({status.label})", f"  where: {task.place}"]
+    optional = ", optional" if task.optional else ""
+    lines = [f"Next: task {task.id} — {task.title} ({status.label}{optional})", f"  where: {task.place}"]
     failure = status.failure
-    if failure is not None:
-        lines.append(f"  {failure.nodeid} fails with {failure.exception}:")
+    own_hole = TASK_PREFIX.match(failure.message) if failure is not None else None
+    if own_hole and failure.exception == "NotImplementedError" and own_hole.group(1) == task.id:
+        # The message of our own hole repeats the hint printed below: name only the function to fill.
+        lines.append(f"  {failure.nodeid} stops at the TODO of {failure.message.split(' — ')[0]}")
+    elif failure is not None:
+        raised = "" if failure.exception == "Failed" else f" with {failure.exception}"  # Failed: pytest.fail
+        lines.append(f"  {failure.nodeid} fails{raised}:")
         lines.extend("    " + line for line in trimmed(failure.message).splitlines())
         if status.label.startswith("waiting"):
             lines.append(f"  Its tests need task {TASK_PREFIX.match(failure.message).group(1)} first: "
                          "do that one, then come back.")
-        elif status.label == "wrong" and failure.where:
+        elif status.label == "wrong" and _in_your_code(failure.where):
             lines.append(f"  (raised at {failure.where})")
     lines.append(f"  hint: {task.hint}")
+    if any(place.startswith("notebooks/") for place in task.places):
+        lines.append("  (the check reads the notebook file: save it first, Ctrl+S in JupyterLab)")
     lines.append(f"  Only this task: make check TASKS={task.id}   (with tracebacks: {_python()} -m pytest -m {task.marker})")
     return "\n".join(lines)
 

@@ -50,11 +50,10 @@ TASKS: tuple[Task, ...] = (
          "depth-first search with an explicit stack: a node goes into the list after all of its parents()",
          "Go ahead: backpropagation"),
     Task("2.3", "Scalar backward pass", ("nn/scalar.py:Scalar.backward",),
-         "order = topological_order(self); set grad = 0.0 on computed nodes (node.op is not None); "
-         "self.grad = 1.0; for each computed node in reversed(order): grads = "
-         "node._function.backward(node, node.grad) (a node is its Function's ctx); add (+=) grads[0] "
-         "to node._input_a.grad and, if node._input_b is not None, grads[1] to node._input_b.grad; "
-         "then, unless retain_graph, release it (node.saved = node._input_a = node._input_b = None)",
+         "zero the computed nodes' grad, set self.grad = 1.0, then for each computed node in "
+         "reversed(topological_order(self)): add (+=) node._function.backward(node, node.grad) "
+         "to the grad of node._input_a (and node._input_b); release the node unless retain_graph "
+         "(the docstring spells out each step)",
          "Go ahead: backpropagation"),
     Task("3.1", "Undo broadcasting", ("nn/functions.py:sum_to",),
          "sum grad over the leading axes broadcasting added and over axes where shape has size 1 "
@@ -64,13 +63,15 @@ TASKS: tuple[Task, ...] = (
          "forward: save a and b on ctx, return a @ b; backward: return grad @ b.T, a.T @ grad",
          "Go ahead: tensors"),
     Task("3.3", "Sum and mean backward", ("nn/functions.py:Sum.backward", "nn/functions.py:Mean.backward"),
-         "reshape grad to the keepdims shape, then np.broadcast_to the input's shape (mean: divide by the count)",
+         "reshape grad to the keepdims shape, _reduced_shape_keepdims(ctx.a_shape, ctx.axis) (defined just above), "
+         "then np.broadcast_to(grad, ctx.a_shape); Mean: also divide by ctx.count",
          "Go ahead: tensors"),
     Task("3.4", "Xavier initialization", ("nn/linear.py:xavier_uniform",),
          "limit = sqrt(6 / (fan_in + fan_out)); rng.uniform(-limit, limit, size=(fan_in, fan_out))",
          "Go ahead: the linear layer"),
     Task("3.5", "Linear forward", ("nn/linear.py:Linear.forward",),
-         "return x @ self.weight + self.bias  — x is (batch, in_features), weight is (in_features, out_features)",
+         "return x @ self.weight + self.bias (just x @ self.weight when self.bias is None) — "
+         "x is (batch, in_features), weight is (in_features, out_features)",
          "Go ahead: the linear layer"),
     Task("4.1", "Step", ("act/functions.py:Step.forward", "act/functions.py:Step.backward"),
          "forward: 1 where x > 0 else 0; backward: the derivative is 0 everywhere (return zeros)",
@@ -100,7 +101,7 @@ TASKS: tuple[Task, ...] = (
          "Go ahead: activation functions"),
     Task("5.1", "Cross-entropy", ("loss/functions.py:CrossEntropy.forward", "loss/functions.py:CrossEntropy.backward"),
          "forward: shifted = logits - row max; log_probs = shifted - log(sum(exp(shifted))) per row; "
-         "return the mean of -log_probs[i, labels[i]] (save the softmax exp(log_probs) on ctx); "
+         "return the mean of -log_probs[i, labels[i]] (save the softmax exp(log_probs) and the labels on ctx); "
          "backward: grad * (softmax - onehot) / N",
          "Go ahead: the loss"),
     Task("5.2", "Mean squared error", ("loss/functions.py:MSE.forward", "loss/functions.py:MSE.backward"),
