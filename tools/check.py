@@ -109,12 +109,6 @@ def _python() -> str:
         return "python"
 
 
-def _in_your_code(where: str) -> bool:
-    """Whether a traceback location ('nn/functions.py:53') is in the participant's code: not in the
-    tests (an assertion) and not outside the kit (an absolute path: NumPy, pytest)."""
-    return bool(where) and not Path(where).is_absolute() and not where.startswith("tests/")
-
-
 def next_steps(task: catalogue.Task, status: Status) -> str:
     """What to do next for the first task that is not done: its first failing check and its hint."""
     optional = ", optional" if task.optional else ""
@@ -131,7 +125,7 @@ def next_steps(task: catalogue.Task, status: Status) -> str:
         if status.label.startswith("waiting"):
             lines.append(f"  Its tests need task {TASK_PREFIX.match(failure.message).group(1)} first: "
                          "do that one, then come back.")
-        elif status.label == "wrong" and _in_your_code(failure.where):
+        elif status.label == "wrong" and taskreport.in_participant_code(failure.where):
             lines.append(f"  (raised at {failure.where})")
     lines.append(f"  hint: {task.hint}")
     if any(place.startswith("notebooks/") for place in task.places):

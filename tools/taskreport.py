@@ -85,7 +85,7 @@ class Recorder:
         error = _first_leaf(excinfo.value)
         frames = traceback.extract_tb(error.__traceback__)
         entry.update(outcome="failed", exception=type(error).__name__, message=str(error),
-                     where=f"{_relative(frames[-1].filename)}:{frames[-1].lineno}" if frames else "")
+                     where=_where(frames))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
@@ -122,6 +122,20 @@ def _first_leaf(error: BaseException) -> BaseException:
         else:
             leaves.append(current)
     return next((leaf for leaf in leaves if not isinstance(leaf, NotImplementedError)), leaves[0])
+
+
+def in_participant_code(where: str) -> bool:
+    """Whether a location ('nn/functions.py:53') is in the participant's code: inside the kit,
+    not in the tests (an assertion), not outside (an absolute path: NumPy, pytest)."""
+    return bool(where) and not where.startswith(("/", "<", "tests/")) and not Path(where).is_absolute()
+
+
+def _where(frames) -> str:
+    """'file:line' of the innermost frame in the participant's code (a NumPy error raised by
+    their line points at their line), else of the innermost frame."""
+    locations = [f"{_relative(frame.filename)}:{frame.lineno}" for frame in frames]
+    return next((where for where in reversed(locations) if in_participant_code(where)),
+                locations[-1] if locations else "")
 
 
 def _relative(path) -> str:
