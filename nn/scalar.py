@@ -132,7 +132,12 @@ class Div(ScalarFunction):
 
 
 class Pow(ScalarFunction):
-    """out = aᵖ for a constant number p;  dout/da = p · aᵖ⁻¹."""
+    """out = aᵖ for a constant number p;  dout/da = p · aᵖ⁻¹.
+
+    At a = 0 the formula divides by zero for p < 1: for p = 0, aᵖ is the constant 1,
+    so the derivative is 0; for 0 < p < 1 the curve is vertical and it is +inf
+    (as in PyTorch). Negative p at 0 is already refused by forward.
+    """
 
     @staticmethod
     def forward(ctx, a, exponent: float):
@@ -147,6 +152,8 @@ class Pow(ScalarFunction):
 
     @staticmethod
     def backward(ctx, d_out):
+        if ctx.saved[0] == 0 and ctx.saved[1] < 1:  # the special cases at a = 0 (see above)
+            return (0.0 if ctx.saved[1] == 0 else d_out * math.inf,)
         # TODO Task 2.1: each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example)
         raise NotImplementedError("Task 2.1: Scalar derivatives (nn/scalar.py: Pow.backward) — each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example). Check with: make check")
 
@@ -300,15 +307,15 @@ class Scalar(Context):
         comes, every Scalar computed from it has already added its contribution
         to ``node.grad`` (``+=``: a value used twice gets both contributions).
         Computed Scalars start each backward from 0; inputs (no ``op``)
-        accumulate across backward calls, as in PyTorch: reset them with
-        ``p.grad = 0.0`` between training steps.
+        accumulate across backward calls, as in PyTorch (``x.backward()`` on an
+        input adds d(x)/d(x) = 1): reset them with ``p.grad = 0.0`` between training steps.
 
         Afterwards the graph is released (each computed Scalar forgets its inputs
         and saved values) unless ``retain_graph=True``; backpropagating again
         through a released graph is an error.
         """
-        # TODO Task 2.3: zero the computed nodes' grad, set self.grad = 1.0, then for each computed node in reversed(topological_order(self)): add (+=) node._function.backward(node, node.grad) to the grad of node._input_a (and node._input_b); release the node unless retain_graph (the docstring spells out each step)
-        raise NotImplementedError("Task 2.3: Scalar backward pass (nn/scalar.py: Scalar.backward) — zero the computed nodes' grad, set self.grad = 1.0, then for each computed node in reversed(topological_order(self)): add (+=) node._function.backward(node, node.grad) to the grad of node._input_a (and node._input_b); release the node unless retain_graph (the docstring spells out each step). Check with: make check")
+        # TODO Task 2.3: zero the computed nodes' grad, add 1.0 to self.grad (an input accumulates), then for each computed node in reversed(topological_order(self)): add (+=) node._function.backward(node, node.grad) to the grad of node._input_a (and node._input_b); release the node unless retain_graph (the docstring spells out each step)
+        raise NotImplementedError("Task 2.3: Scalar backward pass (nn/scalar.py: Scalar.backward) — zero the computed nodes' grad, add 1.0 to self.grad (an input accumulates), then for each computed node in reversed(topological_order(self)): add (+=) node._function.backward(node, node.grad) to the grad of node._input_a (and node._input_b); release the node unless retain_graph (the docstring spells out each step). Check with: make check")
 
     # --- operators -----------------------------------------------------------------------
     def __add__(self, other: Scalar | float) -> Scalar:

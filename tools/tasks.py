@@ -50,7 +50,7 @@ TASKS: tuple[Task, ...] = (
          "depth-first search with an explicit stack: a node goes into the list after all of its parents()",
          "Go ahead: backpropagation"),
     Task("2.3", "Scalar backward pass", ("nn/scalar.py:Scalar.backward",),
-         "zero the computed nodes' grad, set self.grad = 1.0, then for each computed node in "
+         "zero the computed nodes' grad, add 1.0 to self.grad (an input accumulates), then for each computed node in "
          "reversed(topological_order(self)): add (+=) node._function.backward(node, node.grad) "
          "to the grad of node._input_a (and node._input_b); release the node unless retain_graph "
          "(the docstring spells out each step)",
