@@ -67,7 +67,8 @@ bench: $(STAMP) ## speed: one MNIST epoch, reference vs hand-written NumPy vs Py
 	$(PY) bench/bench_mlp.py
 	$(PY) bench/bench_scalar.py
 
-# MNIST_DIR may name any local folder with the four official files (a USB stick); missing → download.
+# MNIST_DIR may name any local folder with the four official files (a USB stick); missing → download
+# from $NN_MNIST_MIRRORS (a local mirror) if set, else the built-in mirrors.
 data: $(STAMP) ## download and verify the full MNIST set into data/mnist (organizers: before the workshop)
 	$(PY) tools/fetch_data.py --from "$(MNIST_DIR)"
 
