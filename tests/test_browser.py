@@ -32,7 +32,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from browser_support import (CHROMIUM_ARGS, NotebookPage, cleared_copy, find_chromium,
+from browser_support import (CHROMIUM_ARGS, NotebookPage, cleared_copy, find_chromium, outside_connections,
                              running_jupyterlab)
 from conftest import ROOT, TASKS
 
@@ -56,17 +56,23 @@ ERROR_LINE = re.compile(r"^\s*\w+(Error|Exception)\b.*:", re.MULTILINE)  # "Valu
 
 
 @pytest.fixture(scope="module")
-def browser():
-    """Headless system Chromium through Playwright; closed (with its driver) after the module."""
+def browser(tmp_path_factory):
+    """Headless system Chromium through Playwright; closed (with its driver) after the module.
+
+    Chromium records its network activity (a net log); afterwards the module fails if it
+    tried to reach anything beyond 127.0.0.1.
+    """
     if CHROMIUM is None:
         pytest.fail(f"CI: {NO_CHROMIUM} (.ci/run installs it with apt-get when it runs as root)")
     from playwright.sync_api import sync_playwright
 
+    net_log = tmp_path_factory.mktemp("chromium") / "net-log.json"
     ours = psutil.Process()
     before = {child.pid for child in ours.children(recursive=True)}
     playwright = sync_playwright().start()
     try:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=[*CHROMIUM_ARGS, f"--log-net-log={net_log}"])
         try:
             yield browser
         finally:
@@ -76,6 +82,9 @@ def browser():
     started = [child for child in ours.children(recursive=True) if child.pid not in before]
     _, alive = psutil.wait_procs(started, timeout=10)
     assert not alive, f"Chromium/Playwright processes survived browser.close(): {alive}"
+    assert net_log.exists(), "Chromium wrote no net log: the check that it stayed on 127.0.0.1 cannot run"
+    outside = outside_connections(net_log)
+    assert not outside, f"Chromium tried to reach beyond 127.0.0.1 (tests must stay on this machine): {outside}"
 
 
 @contextmanager
