@@ -104,7 +104,7 @@ class CacheUnwritable(MnistUnavailable):
     """The cache folder cannot be written (read-only, no permission, disk full)."""
 
 
-class TooSlow(OSError):
+class MirrorAbandoned(OSError):
     """A mirror sends too slowly, or more than the file can be: it is abandoned."""
 
 
@@ -264,26 +264,26 @@ def _check_url(url: str) -> None:
 
 def _download_to(url: str, write, timeout: float, progress: bool, max_bytes: int) -> None:
     """Stream ``url`` into ``write`` with a progress bar; raises when the body is short,
-    longer than ``max_bytes``, or arrives slower than MIN_RATE (TooSlow)."""
+    longer than ``max_bytes``, or arrives slower than MIN_RATE (MirrorAbandoned)."""
     with urllib.request.urlopen(url, timeout=timeout) as response:
         length = response.headers.get("Content-Length")
         total = int(length) if length is not None else None
         if total is not None and total > max_bytes:
-            raise TooSlow(f"the mirror announces {total:,} bytes, more than the file can be ({max_bytes:,})")
+            raise MirrorAbandoned(f"the mirror announces {total:,} bytes, more than the file can be ({max_bytes:,})")
         received = 0
         window_start, window_received = time.monotonic(), 0
         with _progress_bar(total, url.rsplit("/", 1)[-1], progress) as update:
             while chunk := response.read1(1 << 16):  # read1: returns what has arrived, never waits for more
                 received += len(chunk)
                 if received > max_bytes:
-                    raise TooSlow(f"sent more than {max_bytes:,} bytes, more than the file can be: abandoned")
+                    raise MirrorAbandoned(f"sent more than {max_bytes:,} bytes, more than the file can be: abandoned")
                 write(chunk)
                 update(len(chunk))
                 window_received += len(chunk)
                 elapsed = time.monotonic() - window_start
                 if elapsed >= RATE_WINDOW:
                     if window_received < MIN_RATE * elapsed:
-                        raise TooSlow(f"too slow: {window_received / elapsed:,.0f} bytes/s over {elapsed:.0f} s, "
+                        raise MirrorAbandoned(f"too slow: {window_received / elapsed:,.0f} bytes/s over {elapsed:.0f} s, "
                                       f"less than {MIN_RATE:,}: abandoned")
                     window_start, window_received = time.monotonic(), 0
     if total is not None and received != total:
@@ -306,7 +306,7 @@ def _progress_bar(total: int | None, name: str, progress: bool):
 
 def _is_final(error: Exception) -> bool:
     """Wrong contents, too slow or a 4xx answer: a retry of the same mirror would get the same."""
-    return isinstance(error, (ChecksumError, TooSlow)) or (
+    return isinstance(error, (ChecksumError, MirrorAbandoned)) or (
         isinstance(error, urllib.error.HTTPError) and error.code < 500)
 
 
@@ -348,7 +348,7 @@ def _from_mirrors(name: str, target: Path, expected: str, mirrors: Sequence[str]
                 return url, data
             except (OSError, ValueError, http.client.HTTPException) as error:
                 failures.append((url, error))
-                if isinstance(error, TooSlow):
+                if isinstance(error, MirrorAbandoned):
                     unreachable.add(mirror)
                 if _is_final(error):
                     break  # the mirror answered: asking again gives the same answer
