@@ -76,7 +76,8 @@ def unpad(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
 
 def im2col(x: np.ndarray, kernel_size, stride, padding) -> np.ndarray:
     """Images (batch, channels, h, w) → rows (batch · oh · ow, channels · kh · kw): one row per output
-    position, holding the (padded) window the kernel sees there, channel by channel."""
+    position (batch, then row, then column of the output), holding the (padded) window the kernel
+    sees there, channel by channel, each channel's window read row by row."""
     # TODO Task 8.1: im2col: pad the images, cut out the windows (sliding_windows) and lay each window out as one row (batch·oh·ow rows of c·kh·kw values); forward: save the rows as ctx.rows, multiply them by the kernels seen as one matrix, add the bias, and bring the result to (batch, out_channels, oh, ow)
     raise NotImplementedError("Task 8.1: Convolution forward (nn/conv.py: im2col) — im2col: pad the images, cut out the windows (sliding_windows) and lay each window out as one row (batch·oh·ow rows of c·kh·kw values); forward: save the rows as ctx.rows, multiply them by the kernels seen as one matrix, add the bias, and bring the result to (batch, out_channels, oh, ow). Check with: make check")
 
@@ -97,10 +98,10 @@ class Convolution(Function):
     """out[n, o, i, j] = Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] + bias[o].
 
     With rows = im2col(x) (batch·oh·ow, c·kh·kw) and W = weight as a matrix (out_channels, c·kh·kw)
-    it is one product, out_rows = rows @ Wᵀ + bias, as in Linear. So the derivatives are
-    Linear's, with g = dL/dout as rows (batch·oh·ow, out_channels):
+    it is one product, out = rows @ Wᵀ + bias (or its transpose, W @ rowsᵀ: one column per output
+    position), as in Linear. So the derivatives are Linear's, with g = dL/dout laid out as out:
 
-        dL/dW = gᵀ @ rows,   dL/dbias = Σ_rows g,   dL/drows = g @ W,   dL/dx = col2im(dL/drows)
+        dL/dW = gᵀ @ rows,   dL/dbias = Σ_positions g,   dL/drows = g @ W,   dL/dx = col2im(dL/drows)
 
     (col2im adds each row's gradient back onto the pixels of its window).
     """

@@ -27,16 +27,21 @@ class MaxPooling(Function):
     @staticmethod
     def forward(ctx, x, kernel_size=(2, 2), stride=(2, 2)):
         check_pooling(x, kernel_size, stride)
-        windows = sliding_windows(x, kernel_size, stride)  # (batch, c, oh, ow, kh, kw)
-        flat = windows.reshape(*windows.shape[:4], -1)  # (batch, c, oh, ow, kh·kw)
-        ctx.winner = flat.argmax(axis=-1)[..., None]  # the position of each window's maximum
+        windows = sliding_windows(x, kernel_size, stride)  # (batch, c, oh, ow, kh, kw), a view
+        # one slab per position in the window: candidates[p] holds every window's p-th element (reading order)
+        candidates = windows.transpose(4, 5, 0, 1, 2, 3).reshape(-1, *windows.shape[:4])  # (kh·kw, batch, c, oh, ow)
+        out = candidates.max(axis=0)
+        ctx.winner = np.zeros(out.shape, dtype=np.intp)  # the position of each window's maximum
+        for position in reversed(range(len(candidates))):  # backwards: on a tie the first position wins
+            np.copyto(ctx.winner, position, where=candidates[position] == out)
         ctx.x_shape, ctx.kernel_size, ctx.stride = x.shape, kernel_size, stride
-        return np.take_along_axis(flat, ctx.winner, axis=-1)[..., 0]
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        """grad (batch, c, oh, ow) → dL/dx (batch, c, h, w); ``ctx.winner`` (batch, c, oh, ow, 1) holds
-        the position (0 … kh·kw − 1) of each window's maximum in the window read row by row."""
+        """grad (batch, c, oh, ow) → dL/dx (batch, c, h, w). ``ctx.winner`` (batch, c, oh, ow) holds the
+        position (0 … kh·kw − 1) of each window's maximum in the window read row by row."""
+        kernel_h, kernel_w = ctx.kernel_size
         # TODO Task 8.3: each window's gradient goes whole to the element that won it (ctx.winner), 0 to the others; then the windows go back onto the input with add_windows_back
         raise NotImplementedError("Task 8.3: Max pooling backward (nn/pool.py: MaxPooling.backward) — each window's gradient goes whole to the element that won it (ctx.winner), 0 to the others; then the windows go back onto the input with add_windows_back. Check with: make check")
 

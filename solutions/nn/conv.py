@@ -76,12 +76,16 @@ def unpad(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
 
 def im2col(x: np.ndarray, kernel_size, stride, padding) -> np.ndarray:
     """Images (batch, channels, h, w) → rows (batch · oh · ow, channels · kh · kw): one row per output
-    position, holding the (padded) window the kernel sees there, channel by channel."""
+    position (batch, then row, then column of the output), holding the (padded) window the kernel
+    sees there, channel by channel, each channel's window read row by row."""
     ### BEGIN SOLUTION
-    windows = sliding_windows(pad(x, padding), kernel_size, stride)  # (batch, channels, oh, ow, kh, kw)
-    batch, channels, out_h, out_w, kernel_h, kernel_w = windows.shape
-    rows = windows.transpose(0, 2, 3, 1, 4, 5)  # (batch, oh, ow, channels, kh, kw)
-    return rows.reshape(batch * out_h * out_w, channels * kernel_h * kernel_w)
+    images = pad(x.transpose(1, 0, 2, 3), padding)  # (channels, batch, h, w): why, see the copy below
+    windows = sliding_windows(images, kernel_size, stride)  # (channels, batch, oh, ow, kh, kw), a view
+    channels, batch, out_h, out_w, kernel_h, kernel_w = windows.shape
+    # The one copy. Laid out as (channels, kh, kw, batch, oh, ow), it reads whole rows of output
+    # positions at a time (ow values a stride apart): about twice as fast as copying window by window.
+    columns = windows.transpose(0, 4, 5, 1, 2, 3).reshape(channels * kernel_h * kernel_w, batch * out_h * out_w)
+    return columns.T  # the rows: a transposed view, which matrix products read as fast
     ### END SOLUTION
 
 
@@ -91,10 +95,11 @@ def col2im(grad_rows: np.ndarray, image_shape, kernel_size, stride, padding) -> 
     ### BEGIN SOLUTION
     batch, channels, height, width = image_shape
     (kernel_h, kernel_w), (ph, pw) = kernel_size, padding
-    out_h, out_w = output_size((height + 2 * ph, width + 2 * pw), kernel_size, stride)
-    window_grads = grad_rows.reshape(batch, out_h, out_w, channels, kernel_h, kernel_w).transpose(0, 3, 1, 2, 4, 5)
-    padded = add_windows_back(window_grads, (batch, channels, height + 2 * ph, width + 2 * pw), stride)
-    return unpad(padded, padding)
+    padded_shape = (channels, batch, height + 2 * ph, width + 2 * pw)  # the layout im2col cut from
+    out_h, out_w = output_size(padded_shape[2:], kernel_size, stride)
+    columns = grad_rows.T.reshape(channels, kernel_h, kernel_w, batch, out_h, out_w)
+    window_grads = columns.transpose(0, 3, 4, 5, 1, 2)  # (channels, batch, oh, ow, kh, kw)
+    return unpad(add_windows_back(window_grads, padded_shape, stride), padding).transpose(1, 0, 2, 3)
     ### END SOLUTION
 
 
@@ -107,10 +112,10 @@ class Convolution(Function):
     """out[n, o, i, j] = Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] + bias[o].
 
     With rows = im2col(x) (batch·oh·ow, c·kh·kw) and W = weight as a matrix (out_channels, c·kh·kw)
-    it is one product, out_rows = rows @ Wᵀ + bias, as in Linear. So the derivatives are
-    Linear's, with g = dL/dout as rows (batch·oh·ow, out_channels):
+    it is one product, out = rows @ Wᵀ + bias (or its transpose, W @ rowsᵀ: one column per output
+    position), as in Linear. So the derivatives are Linear's, with g = dL/dout laid out as out:
 
-        dL/dW = gᵀ @ rows,   dL/dbias = Σ_rows g,   dL/drows = g @ W,   dL/dx = col2im(dL/drows)
+        dL/dW = gᵀ @ rows,   dL/dbias = Σ_positions g,   dL/drows = g @ W,   dL/dx = col2im(dL/drows)
 
     (col2im adds each row's gradient back onto the pixels of its window).
     """
@@ -128,8 +133,9 @@ class Convolution(Function):
         out_h, out_w = output_size((x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]), kernel_size, stride)
         ### BEGIN SOLUTION
         ctx.rows = im2col(x, kernel_size, stride, padding)  # (batch·oh·ow, c·kh·kw)
-        out_rows = ctx.rows @ weight.reshape(out_channels, -1).T + bias  # (batch·oh·ow, out_channels)
-        return out_rows.reshape(batch, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
+        weight_matrix = weight.reshape(out_channels, -1)  # (out_channels, c·kh·kw)
+        out = weight_matrix @ ctx.rows.T + bias[:, None]  # (out_channels, batch·oh·ow): W rowsᵀ, one column per position
+        return out.reshape(out_channels, batch, out_h, out_w).transpose(1, 0, 2, 3)
         ### END SOLUTION
 
     @staticmethod
@@ -139,13 +145,14 @@ class Convolution(Function):
         weight = ctx.weight
         ### BEGIN SOLUTION
         out_channels = weight.shape[0]
-        grad_rows = grad.transpose(0, 2, 3, 1).reshape(-1, out_channels)  # (batch·oh·ow, out_channels)
-        grad_weight = (grad_rows.T @ ctx.rows).reshape(weight.shape) if needs_weight else None
-        grad_bias = grad_rows.sum(axis=0) if needs_bias else None
+        weight_matrix = weight.reshape(out_channels, -1)  # (out_channels, c·kh·kw)
+        grad_out = grad.transpose(1, 0, 2, 3).reshape(out_channels, -1)  # (out_channels, batch·oh·ow), like out
+        grad_weight = (grad_out @ ctx.rows).reshape(weight.shape) if needs_weight else None
+        grad_bias = grad_out.sum(axis=1) if needs_bias else None
         grad_x = None
         if needs_x:  # not for the input images
-            grad_x = col2im(grad_rows @ weight.reshape(out_channels, -1), ctx.x_shape, weight.shape[2:],
-                            ctx.stride, ctx.padding)
+            grad_rows = (weight_matrix.T @ grad_out).T  # (batch·oh·ow, c·kh·kw)
+            grad_x = col2im(grad_rows, ctx.x_shape, weight.shape[2:], ctx.stride, ctx.padding)
         return grad_x, grad_weight, grad_bias
         ### END SOLUTION
 

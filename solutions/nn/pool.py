@@ -27,21 +27,26 @@ class MaxPooling(Function):
     @staticmethod
     def forward(ctx, x, kernel_size=(2, 2), stride=(2, 2)):
         check_pooling(x, kernel_size, stride)
-        windows = sliding_windows(x, kernel_size, stride)  # (batch, c, oh, ow, kh, kw)
-        flat = windows.reshape(*windows.shape[:4], -1)  # (batch, c, oh, ow, kh·kw)
-        ctx.winner = flat.argmax(axis=-1)[..., None]  # the position of each window's maximum
+        windows = sliding_windows(x, kernel_size, stride)  # (batch, c, oh, ow, kh, kw), a view
+        # one slab per position in the window: candidates[p] holds every window's p-th element (reading order)
+        candidates = windows.transpose(4, 5, 0, 1, 2, 3).reshape(-1, *windows.shape[:4])  # (kh·kw, batch, c, oh, ow)
+        out = candidates.max(axis=0)
+        ctx.winner = np.zeros(out.shape, dtype=np.intp)  # the position of each window's maximum
+        for position in reversed(range(len(candidates))):  # backwards: on a tie the first position wins
+            np.copyto(ctx.winner, position, where=candidates[position] == out)
         ctx.x_shape, ctx.kernel_size, ctx.stride = x.shape, kernel_size, stride
-        return np.take_along_axis(flat, ctx.winner, axis=-1)[..., 0]
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        """grad (batch, c, oh, ow) → dL/dx (batch, c, h, w); ``ctx.winner`` (batch, c, oh, ow, 1) holds
-        the position (0 … kh·kw − 1) of each window's maximum in the window read row by row."""
+        """grad (batch, c, oh, ow) → dL/dx (batch, c, h, w). ``ctx.winner`` (batch, c, oh, ow) holds the
+        position (0 … kh·kw − 1) of each window's maximum in the window read row by row."""
+        kernel_h, kernel_w = ctx.kernel_size
         ### BEGIN SOLUTION
-        window_grads = np.zeros((*grad.shape, ctx.kernel_size[0] * ctx.kernel_size[1]), dtype=grad.dtype)
-        np.put_along_axis(window_grads, ctx.winner, grad[..., None], axis=-1)  # the winner takes the gradient
-        window_grads = window_grads.reshape(*grad.shape, *ctx.kernel_size)  # (batch, c, oh, ow, kh, kw)
-        return add_windows_back(window_grads, ctx.x_shape, ctx.stride)
+        positions = np.arange(kernel_h * kernel_w).reshape(-1, 1, 1, 1, 1)
+        window_grads = np.where(ctx.winner == positions, grad, 0)  # (kh·kw, batch, c, oh, ow): all to the winner
+        window_grads = window_grads.reshape(kernel_h, kernel_w, *grad.shape).transpose(2, 3, 4, 5, 0, 1)
+        return add_windows_back(window_grads, ctx.x_shape, ctx.stride)  # (batch, c, oh, ow, kh, kw) onto x
         ### END SOLUTION
 
 
