@@ -55,10 +55,14 @@ def add_windows_back(window_grads: np.ndarray, image_shape: tuple[int, ...], str
     """
     _, _, out_h, out_w, kernel_h, kernel_w = window_grads.shape
     grad_x = np.zeros(image_shape, dtype=window_grads.dtype)
+    overlap = stride[0] < kernel_h or stride[1] < kernel_w
     for di in range(kernel_h):
         for dj in range(kernel_w):
-            grad_x[:, :, di : di + stride[0] * out_h : stride[0], dj : dj + stride[1] * out_w : stride[1]] += \
-                window_grads[:, :, :, :, di, dj]
+            pixels = grad_x[:, :, di : di + stride[0] * out_h : stride[0], dj : dj + stride[1] * out_w : stride[1]]
+            if overlap:
+                pixels += window_grads[:, :, :, :, di, dj]
+            else:  # each pixel in one window at most: a copy, several times faster than NumPy's strided +=
+                pixels[...] = window_grads[:, :, :, :, di, dj]
     return grad_x
 
 

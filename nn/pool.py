@@ -31,19 +31,21 @@ class MaxPooling(Function):
         # one slab per position in the window: candidates[p] holds every window's p-th element (reading order)
         candidates = windows.transpose(4, 5, 0, 1, 2, 3).reshape(-1, *windows.shape[:4])  # (kh·kw, batch, c, oh, ow)
         out = candidates.max(axis=0)
-        ctx.winner = np.zeros(out.shape, dtype=np.intp)  # the position of each window's maximum
-        for position in reversed(range(len(candidates))):  # backwards: on a tie the first position wins
-            np.copyto(ctx.winner, position, where=candidates[position] == out)
+        ctx.winner = np.empty(candidates.shape, dtype=bool)  # winner[p]: the p-th element won its window
+        taken = np.zeros(out.shape, dtype=bool)
+        for position, candidate in enumerate(candidates):  # in reading order: on a tie the first one wins
+            ctx.winner[position] = (candidate == out) & ~taken
+            taken |= ctx.winner[position]
         ctx.x_shape, ctx.kernel_size, ctx.stride = x.shape, kernel_size, stride
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        """grad (batch, c, oh, ow) → dL/dx (batch, c, h, w). ``ctx.winner`` (batch, c, oh, ow) holds the
-        position (0 … kh·kw − 1) of each window's maximum in the window read row by row."""
+        """grad (batch, c, oh, ow) → dL/dx (batch, c, h, w). ``ctx.winner`` (kh·kw, batch, c, oh, ow) is True
+        where the p-th element of a window (read row by row) is the one that won it, once per window."""
         kernel_h, kernel_w = ctx.kernel_size
-        # TODO Task 8.3: each window's gradient goes whole to the element that won it (ctx.winner), 0 to the others; then the windows go back onto the input with add_windows_back
-        raise NotImplementedError("Task 8.3: Max pooling backward (nn/pool.py: MaxPooling.backward) — each window's gradient goes whole to the element that won it (ctx.winner), 0 to the others; then the windows go back onto the input with add_windows_back. Check with: make check")
+        # TODO Task 8.3: each window's gradient goes whole to the element that won it (ctx.winner marks it), 0 to the others; then the windows go back onto the input with add_windows_back
+        raise NotImplementedError("Task 8.3: Max pooling backward (nn/pool.py: MaxPooling.backward) — each window's gradient goes whole to the element that won it (ctx.winner marks it), 0 to the others; then the windows go back onto the input with add_windows_back. Check with: make check")
 
 
 def check_pooling(x, kernel_size, stride) -> None:

@@ -208,10 +208,10 @@ def pool_backward(x, kernel, stride, grad_out):
     return pool.MaxPooling.backward(ctx, grad_out)
 
 
-POOL_HINT = ("\nEach output's gradient goes to the one element that won its window (ctx.winner, its position in the "
-             "window read row by row) and 0 to the others: make the windows' gradients, shape "
-             "(batch, c, out_h, out_w, kh, kw), and let add_windows_back place them on the input (overlapping windows "
-             "add up).")
+POOL_HINT = ("\nEach output's gradient goes to the one element that won its window (ctx.winner[p] is True where a "
+             "window's p-th element, reading row by row, won it) and 0 to the others: make the windows' gradients, "
+             "shape (batch, c, out_h, out_w, kh, kw), and let add_windows_back place them on the input (overlapping "
+             "windows add up).")
 
 
 @pytest.mark.task8_3

@@ -142,7 +142,7 @@ TASKS: tuple[Task, ...] = (
          "add every window back where it was cut from, drop the padding)",
          "Go ahead: convolutions", optional=True),
     Task("8.3", "Max pooling backward", ("nn/pool.py:MaxPooling.backward",),
-         "each window's gradient goes whole to the element that won it (ctx.winner), 0 to the others; "
+         "each window's gradient goes whole to the element that won it (ctx.winner marks it), 0 to the others; "
          "then the windows go back onto the input with add_windows_back",
          "Go ahead: convolutions", optional=True),
 )
