@@ -63,8 +63,9 @@ clean-venv: ## delete .venv (the next command recreates it)
 train: $(STAMP) ## train the reference MLP on MNIST in the terminal (progress bar, test accuracy)
 	$(PY) tools/train.py $(TRAIN_ARGS)
 
-bench: $(STAMP) ## speed: one MNIST epoch, reference vs hand-written NumPy vs PyTorch; scalar engine
+bench: $(STAMP) ## speed: one MNIST epoch of the MLP and of the CNN, reference vs NumPy vs PyTorch; scalar engine
 	$(PY) bench/bench_mlp.py
+	$(PY) bench/bench_cnn.py
 	$(PY) bench/bench_scalar.py
 
 # MNIST_DIR may name any local folder with the four official files (a USB stick); missing → download
