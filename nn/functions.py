@@ -52,8 +52,11 @@ def sum_to(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     If ``x`` of shape (3,) was added to ``y`` of shape (2, 3), each x[j] was used
     in both rows, so dL/dx[j] = Σ_i dL/dout[i, j]: ``sum_to(grad, (3,))``.
     """
-    # TODO Task 3.1: sum grad over the leading axes broadcasting added and over axes where shape has size 1 (keepdims=True), then reshape to shape
-    raise NotImplementedError("Task 3.1: Undo broadcasting (nn/functions.py: sum_to) — sum grad over the leading axes broadcasting added and over axes where shape has size 1 (keepdims=True), then reshape to shape. Check with: make check")
+    # TODO Task 3.1: Return grad (the gradient of a broadcast result) summed back to shape: over the
+    #   leading axes that broadcasting added, and over the axes where shape has size 1 but grad does
+    #   not. Example: grad (2, 3) → shape (3,): ∂L/∂x[j] = Σᵢ grad[i, j].
+    #   (stuck? make hint TASK=3.1)
+    raise NotImplementedError("Task 3.1: Undo broadcasting (nn/functions.py: sum_to) — Return grad (the gradient of a broadcast result) summed back to shape: over the leading axes that broadcasting added, and over the axes where shape has size 1 but grad does not. Example: grad (2, 3) → shape (3,): ∂L/∂x[j] = Σᵢ grad[i, j]. Stuck? make hint TASK=3.1. Check with: make check")
 
 
 def _check_broadcast(name: str, a: np.ndarray, b: np.ndarray) -> None:
@@ -188,8 +191,8 @@ class Log(Function):
 
 # --- linear algebra ----------------------------------------------------------------
 class MatMul(Function):
-    """out = a @ b for a of shape (n, k) and b of shape (k, m);
-    dL/da = dL/dout @ bᵀ  (n, k),  dL/db = aᵀ @ dL/dout  (k, m)."""
+    """out = a b for a of shape (n, k) and b of shape (k, m): out_ij = Σ_k a_ik b_kj;
+    dL/da_ik = Σ_j dL/dout_ij · b_kj  (n, k),  dL/db_kj = Σ_i a_ik · dL/dout_ij  (k, m)."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -198,13 +201,21 @@ class MatMul(Function):
                 f"matmul (@): needs shapes (n, k) @ (k, m), got {a.shape} @ {b.shape}"
                 + (" — the inner sizes differ" if a.ndim == 2 == b.ndim else "")
             )
-        # TODO Task 3.2: forward: save a and b on ctx, return a @ b; backward: return grad @ b.T, a.T @ grad
-        raise NotImplementedError("Task 3.2: Matrix multiplication (nn/functions.py: MatMul.forward) — forward: save a and b on ctx, return a @ b; backward: return grad @ b.T, a.T @ grad. Check with: make check")
+        # TODO Task 3.2: forward: out = a·b for a of shape (N, K) and b of shape (K, M), out (N, M);
+        #   save what backward needs on ctx. backward: from grad = ∂L/∂out (N, M) return ∂L/∂a
+        #   (N, K) and ∂L/∂b (K, M), where ∂L/∂a_ik = Σ_m ∂L/∂out_im · b_km and ∂L/∂b_km = Σ_n a_nk
+        #   · ∂L/∂out_nm.
+        #   (stuck? make hint TASK=3.2)
+        raise NotImplementedError("Task 3.2: Matrix multiplication (nn/functions.py: MatMul.forward) — forward: out = a·b for a of shape (N, K) and b of shape (K, M), out (N, M); save what backward needs on ctx. backward: from grad = ∂L/∂out (N, M) return ∂L/∂a (N, K) and ∂L/∂b (K, M), where ∂L/∂a_ik = Σ_m ∂L/∂out_im · b_km and ∂L/∂b_km = Σ_n a_nk · ∂L/∂out_nm. Stuck? make hint TASK=3.2. Check with: make check")
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 3.2: forward: save a and b on ctx, return a @ b; backward: return grad @ b.T, a.T @ grad
-        raise NotImplementedError("Task 3.2: Matrix multiplication (nn/functions.py: MatMul.backward) — forward: save a and b on ctx, return a @ b; backward: return grad @ b.T, a.T @ grad. Check with: make check")
+        # TODO Task 3.2: forward: out = a·b for a of shape (N, K) and b of shape (K, M), out (N, M);
+        #   save what backward needs on ctx. backward: from grad = ∂L/∂out (N, M) return ∂L/∂a
+        #   (N, K) and ∂L/∂b (K, M), where ∂L/∂a_ik = Σ_m ∂L/∂out_im · b_km and ∂L/∂b_km = Σ_n a_nk
+        #   · ∂L/∂out_nm.
+        #   (stuck? make hint TASK=3.2)
+        raise NotImplementedError("Task 3.2: Matrix multiplication (nn/functions.py: MatMul.backward) — forward: out = a·b for a of shape (N, K) and b of shape (K, M), out (N, M); save what backward needs on ctx. backward: from grad = ∂L/∂out (N, M) return ∂L/∂a (N, K) and ∂L/∂b (K, M), where ∂L/∂a_ik = Σ_m ∂L/∂out_im · b_km and ∂L/∂b_km = Σ_n a_nk · ∂L/∂out_nm. Stuck? make hint TASK=3.2. Check with: make check")
 
 
 # --- reductions and shapes ------------------------------------------------------------
@@ -259,8 +270,12 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 3.3: reshape grad to the keepdims shape, _reduced_shape_keepdims(ctx.a_shape, ctx.axis) (defined just above), then np.broadcast_to(grad, ctx.a_shape); Mean: also divide by ctx.count
-        raise NotImplementedError("Task 3.3: Sum and mean backward (nn/functions.py: Sum.backward) — reshape grad to the keepdims shape, _reduced_shape_keepdims(ctx.a_shape, ctx.axis) (defined just above), then np.broadcast_to(grad, ctx.a_shape); Mean: also divide by ctx.count. Check with: make check")
+        # TODO Task 3.3: Return ∂L/∂a of shape ctx.a_shape from grad = ∂L/∂out: Sum: every element
+        #   of a that was summed into out gets that out's gradient (∂out/∂a = 1); Mean: the same
+        #   divided by ctx.count, the number of elements averaged. ctx.axis is the reduced axis
+        #   (None: all).
+        #   (stuck? make hint TASK=3.3)
+        raise NotImplementedError("Task 3.3: Sum and mean backward (nn/functions.py: Sum.backward) — Return ∂L/∂a of shape ctx.a_shape from grad = ∂L/∂out: Sum: every element of a that was summed into out gets that out's gradient (∂out/∂a = 1); Mean: the same divided by ctx.count, the number of elements averaged. ctx.axis is the reduced axis (None: all). Stuck? make hint TASK=3.3. Check with: make check")
 
 
 class Mean(Function):
@@ -277,8 +292,12 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 3.3: reshape grad to the keepdims shape, _reduced_shape_keepdims(ctx.a_shape, ctx.axis) (defined just above), then np.broadcast_to(grad, ctx.a_shape); Mean: also divide by ctx.count
-        raise NotImplementedError("Task 3.3: Sum and mean backward (nn/functions.py: Mean.backward) — reshape grad to the keepdims shape, _reduced_shape_keepdims(ctx.a_shape, ctx.axis) (defined just above), then np.broadcast_to(grad, ctx.a_shape); Mean: also divide by ctx.count. Check with: make check")
+        # TODO Task 3.3: Return ∂L/∂a of shape ctx.a_shape from grad = ∂L/∂out: Sum: every element
+        #   of a that was summed into out gets that out's gradient (∂out/∂a = 1); Mean: the same
+        #   divided by ctx.count, the number of elements averaged. ctx.axis is the reduced axis
+        #   (None: all).
+        #   (stuck? make hint TASK=3.3)
+        raise NotImplementedError("Task 3.3: Sum and mean backward (nn/functions.py: Mean.backward) — Return ∂L/∂a of shape ctx.a_shape from grad = ∂L/∂out: Sum: every element of a that was summed into out gets that out's gradient (∂out/∂a = 1); Mean: the same divided by ctx.count, the number of elements averaged. ctx.axis is the reduced axis (None: all). Stuck? make hint TASK=3.3. Check with: make check")
 
 
 class Max(Function):

@@ -10,7 +10,7 @@ screenshot of the whole notebook goes to test-artifacts/ (kept by CI, ignored by
 1. reference: solutions/notebooks/train.ipynb with PYTHONPATH=solutions trains
    past the notebook's bar, with no error and all its plots.
 2. participant: notebooks/train.ipynb stops at the first TODO it reaches with
-   that task's NotImplementedError, id and hint; once with the untouched
+   that task's NotImplementedError, id and goal; once with the untouched
    participant modules, once with the reference modules (tasks 1-5 done: the
    notebook's own Task 6.1).
 
@@ -230,11 +230,11 @@ def test_participant_train_notebook_stops_at_the_first_todo(browser, modules):
     assert all(count is None for count in counts[cell + 1:]), f"Run All went on after the error: counts {counts}"
 
     task = TASKS.TASKS_BY_ID[re.match(r"Task (\d+\.\d+):", message).group(1)]
-    hint = message.split(" — ", 1)[1].removesuffix(". Check with: make check")
+    goal = message.split(" — ", 1)[1].removesuffix(". Check with: make check")
     shown = squash("\n".join(stderr))
     assert f"NotImplementedError: Task {task.id}: {task.title}" in shown, (
         f"the page does not show NotImplementedError for Task {task.id} ({task.title}): {shown[-1500:]}")
-    assert squash(hint) in shown, f"the hint {hint!r} is not on the page: {shown[-1500:]}"
+    assert squash(goal) in shown, f"the task's goal {goal!r} is not on the page: {shown[-1500:]}"
 
 
 def test_file_browser_lists_the_notebooks_in_story_order(browser):

@@ -195,8 +195,8 @@ class Log(Function):
 
 # --- linear algebra ----------------------------------------------------------------
 class MatMul(Function):
-    """out = a @ b for a of shape (n, k) and b of shape (k, m);
-    dL/da = dL/dout @ bᵀ  (n, k),  dL/db = aᵀ @ dL/dout  (k, m)."""
+    """out = a b for a of shape (n, k) and b of shape (k, m): out_ij = Σ_k a_ik b_kj;
+    dL/da_ik = Σ_j dL/dout_ij · b_kj  (n, k),  dL/db_kj = Σ_i a_ik · dL/dout_ij  (k, m)."""
 
     @staticmethod
     def forward(ctx, a, b):
