@@ -48,7 +48,7 @@ def test_sgd_step_on_half_norm():
                              f"{rounded(p.data)} = w + lr * g: that moves uphill. Gradient descent "
                              f"subtracts: expected w - lr * g = {rounded(expected)}")
     if np.allclose(p.data, W0 - W0):
-        raise AssertionError("SGD.update ignored the learning rate: p.data -= self.lr * direction")
+        raise AssertionError("SGD.update ignored the learning rate: the step is lr times the direction")
     assert_step("SGD(lr=0.1).step()", W0, p.data, expected, "w - 0.1 * g")
     assert p.data is array, (
         "SGD.update replaced p.data with a new array; update it in place (p.data -= ...) so that "

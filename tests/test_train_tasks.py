@@ -85,18 +85,18 @@ def test_forward_returns_the_models_logits():
     x = nn.Tensor(np.arange(8, dtype=np.float32).reshape(2, 4) / 10)
     weight = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]], dtype=np.float32)
     model = StandInModel(weight)
-    logits = forward(model, x)
+    returned = forward(model, x)
     expected = x.data @ weight
     assert model.calls, "forward(model, x) never called the model: return model(x)"
-    assert isinstance(logits, nn.Tensor), (
-        f"forward(model, x) should return the model's output, an nn.Tensor; got {type(logits).__name__}"
+    assert isinstance(returned, nn.Tensor), (
+        f"forward(model, x) should return the model's output, an nn.Tensor; got {type(returned).__name__}"
     )
-    assert logits.shape == (2, 3), (
+    assert returned.shape == (2, 3), (
         f"for x of shape (2, 4) and a model with 3 outputs, forward should return logits of shape (2, 3); "
-        f"got shape {logits.shape}"
+        f"got shape {returned.shape}"
     )
-    assert np.allclose(logits.data, expected), (
-        f"forward(model, x) should return model(x) unchanged.\nexpected {expected.tolist()}\ngot      {logits.data.tolist()}"
+    assert np.allclose(returned.data, expected), (
+        f"forward(model, x) should return model(x) unchanged.\nexpected {expected.tolist()}\ngot      {returned.data.tolist()}"
     )
 
 

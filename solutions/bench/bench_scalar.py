@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-KIT = Path(__file__).resolve().parent.parent
+KIT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(KIT / "solutions"))  # benchmark the reference, whatever the caller's path
 
 import nn  # noqa: E402
