@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -20,7 +21,7 @@ import nn
 from helpers import assert_function_gradients, raised_where, run_function
 from nn import functions as F
 
-SETTINGS = settings(max_examples=40, deadline=None)
+SETTINGS = settings(max_examples=examples(40), deadline=None)
 SMALL = st.floats(-2, 2, allow_nan=False, width=64)
 AWAY_FROM_ZERO = st.floats(0.5, 2, width=64).flatmap(lambda x: st.sampled_from([x, -x]))
 POSITIVE = st.floats(0.2, 3, width=64)

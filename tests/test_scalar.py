@@ -14,6 +14,7 @@ import math
 import weakref
 
 import pytest
+from conftest import examples
 from helpers import numerical_grads
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -137,14 +138,14 @@ def test_relu_backward_at_the_kink_is_zero():
 
 
 @given(a=away_from_zero(), b=away_from_zero(), d_out=finite(-2, 2))
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 def test_binary_backwards_match_central_differences(a, b, d_out):
     for function in (S.Add, S.Mul, S.Div):
         check_backward(function, (a, b), d_out)
 
 
 @given(a=finite(-5, 5), d_out=finite(-2, 2))
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 def test_unary_backwards_match_central_differences(a, d_out):
     for function in (S.Neg, S.Exp, S.Tanh, S.Sigmoid):
         check_backward(function, (a,), d_out)
@@ -287,7 +288,7 @@ UNARY = {
 
 
 @pytest.mark.parametrize("name", UNARY)
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(data=st.data())
 def test_unary_expression_value_and_derivative(name, data):
     expression, reference, domain = UNARY[name]
@@ -307,7 +308,7 @@ BINARY = {
 
 
 @pytest.mark.parametrize("name", BINARY)
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(data=st.data())
 def test_binary_expression_value_and_gradients(name, data):
     expression, domain = BINARY[name]

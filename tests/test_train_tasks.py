@@ -34,26 +34,37 @@ def code_cells(path=None) -> list[str]:
 
 
 def notebook_function(name: str, **replacements):
-    """``name`` as defined in train.ipynb: run the notebook's imports, then only that ``def``.
+    """``name`` as defined in train.ipynb: run the notebook's imports that it uses, then only that ``def``.
 
     ``replacements`` (e.g. a stand-in ``forward`` or ``loss``) are put in the
-    function's globals after the imports.
+    function's globals after the imports. (Only the imports of names the function
+    mentions run: importing matplotlib for a function that does not plot would
+    cost a second of every check.)
     """
-    namespace: dict = {}
+    trees = []
     for number, source in enumerate(code_cells(), start=1):
         try:
-            tree = ast.parse(source)
+            trees.append((number, ast.parse(source)))
         except SyntaxError as error:
             pytest.fail(f"notebooks/train.ipynb, code cell {number} has a syntax error (line {error.lineno}: {error.msg})")
-        imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-        exec(compile(ast.Module(imports, type_ignores=[]), f"train.ipynb cell {number}", "exec"), namespace)
-        definitions = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == name]
-        if definitions:
-            namespace.update(replacements)
-            exec(compile(ast.Module(definitions, type_ignores=[]), f"train.ipynb cell {number}", "exec"), namespace)
-            return namespace[name]
-    pytest.fail(f"notebooks/train.ipynb has no code cell that defines `def {name}(...)`; "
-                f"did the cell get deleted or the function renamed?")
+    definitions = [(number, node) for number, tree in trees for node in tree.body
+                   if isinstance(node, ast.FunctionDef) and node.name == name]
+    if not definitions:
+        pytest.fail(f"notebooks/train.ipynb has no code cell that defines `def {name}(...)`; "
+                    f"did the cell get deleted or the function renamed?")
+    cell, definition = definitions[0]
+    used = {node.id for node in ast.walk(definition) if isinstance(node, ast.Name)}
+    namespace: dict = {}
+    for number, tree in trees[:cell]:
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                needed = [alias for alias in node.names if (alias.asname or alias.name.split(".")[0]) in used]
+                if needed:
+                    node.names = needed
+                    exec(compile(ast.Module([node], type_ignores=[]), f"train.ipynb cell {number}", "exec"), namespace)
+    namespace.update(replacements)
+    exec(compile(ast.Module([definition], type_ignores=[]), f"train.ipynb cell {cell}", "exec"), namespace)
+    return namespace[name]
 
 
 def reference_forward(model, x):
