@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 MNIST_DIR ?= ../shared/data/mnist
 
 .DEFAULT_GOAL := help
-.PHONY: check-python help venv lab test check train slides handout sync bench data figures clean-venv
+.PHONY: check-python help venv lab test check watch train slides handout sync bench data figures clean-venv
 
 help: ## list the commands
 	@echo "Workshop kit commands (run from the kit's folder):"
@@ -49,6 +49,9 @@ endif
 
 check: $(STAMP) ## show my progress: which tasks are done, and what to do next (TASKS="3.2 3.3": only those)
 	@$(PY) tools/check.py $(TASKS)
+
+watch: $(STAMP) ## like make check, again every time you save in nn/ act/ loss/ notebooks/ (Ctrl-C stops)
+	@$(PY) tools/watch.py
 
 sync: $(STAMP) ## organizers: regenerate the participant version (nn/ act/ loss/ notebooks/) from solutions/
 	$(PY) tools/sync.py $(if $(FORCE),--force)

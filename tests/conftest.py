@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 IMPL = os.environ.get("KIT_IMPL", "participant")
@@ -42,6 +44,16 @@ def load_tools_module(name: str):
 
 TASKS = load_tools_module("tasks")
 
+# Generated tests (hypothesis) under `make check` (tools/taskreport.py loads this profile): fewer examples
+# and no shrinking, so that a task's check takes about a second; `make test` runs each test's own count.
+settings.register_profile("check", max_examples=10, deadline=None, database=None,
+                          phases=(Phase.explicit, Phase.reuse, Phase.generate))
+
+
+def examples(count: int) -> int:
+    """``max_examples`` for a generated test: ``count``, or the check profile's fewer under `make check`."""
+    return min(count, settings.default.max_examples)
+
 
 def pytest_configure(config):
     for task in TASKS.TASKS:
@@ -67,3 +79,20 @@ def shared_mnist() -> Path:
     if not (SHARED_MNIST / "train-images-idx3-ubyte.gz").exists():
         pytest.skip(f"the official MNIST files are not at {SHARED_MNIST} (organizers/CI only)")
     return SHARED_MNIST
+
+
+@pytest.fixture
+def scratch(tmp_path) -> Path:
+    """A participant's copy of the kit (what `make handout` gives: no solutions/)."""
+    for name in load_tools_module("sync").handout_files(ROOT):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def solve(scratch: Path, task_ids: set[str]) -> None:
+    """Paste the reference code of these tasks into the scratch tree, as a participant would."""
+    generated = load_tools_module("sync").generate(ROOT, keep=frozenset(task_ids))
+    files = {place.split(":")[0] for task_id in task_ids for place in TASKS.TASKS_BY_ID[task_id].places}
+    for file in files:
+        (scratch / file).write_bytes(generated[file].encode("utf-8"))

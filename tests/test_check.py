@@ -7,15 +7,13 @@ copy of the participant tree where one task is solved, or solved wrongly.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, TASKS, load_tools_module
+from conftest import ROOT, TASKS, load_tools_module, solve
 
 check = load_tools_module("check")
-sync = load_tools_module("sync")
 Outcome = check.taskreport.Outcome
 TASK = TASKS.TASKS_BY_ID["3.2"]
 
@@ -57,23 +55,6 @@ def test_an_unknown_task_is_a_clear_error():
 
 
 # --- the report in a scratch participant tree --------------------------------------------------
-@pytest.fixture
-def scratch(tmp_path):
-    """A participant's copy of the kit (what `make handout` gives: no solutions/)."""
-    for name in sync.handout_files(ROOT):
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, tmp_path / name)
-    return tmp_path
-
-
-def solve(scratch, task_ids: set[str]) -> None:
-    """Paste the reference code of these tasks into the scratch tree, as a participant would."""
-    generated = sync.generate(ROOT, keep=frozenset(task_ids))
-    files = {place.split(":")[0] for task_id in task_ids for place in TASKS.TASKS_BY_ID[task_id].places}
-    for file in files:
-        (scratch / file).write_bytes(generated[file].encode("utf-8"))
-
-
 def run_check(scratch, *task_ids: str) -> str:
     done = subprocess.run([sys.executable, str(scratch / "tools/check.py"), *task_ids],
                           cwd=scratch, capture_output=True, text=True)

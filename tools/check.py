@@ -158,13 +158,25 @@ def selected_tasks(arguments: list[str]) -> list[catalogue.Task]:
     return [task for task in catalogue.TASKS if task in chosen]
 
 
-def report(root: Path, chosen: list[catalogue.Task]) -> str:
-    """Run the tests of the ``chosen`` tasks against the top level of ``root``; the text to print."""
+def statuses(root: Path, chosen: list[catalogue.Task]) -> tuple[list[tuple[catalogue.Task, Status]],
+                                                                  list[tuple[str, str]]]:
+    """Run the tests of the ``chosen`` tasks against the top level of ``root``: (task, status) rows and
+    the test files that could not be loaded, as (file, error)."""
     everything = len(chosen) == len(catalogue.TASKS)
     result = taskreport.run_task_tests(root, None if everything else [task.id for task in chosen])
     rows = [(task, status_of(task, result.tests, bool(result.collection_errors))) for task in chosen]
+    return rows, result.collection_errors
+
+
+def report(root: Path, chosen: list[catalogue.Task]) -> str:
+    """Run the tests of the ``chosen`` tasks against the top level of ``root``; the text to print."""
+    return render(*statuses(root, chosen))
+
+
+def render(rows: list[tuple[catalogue.Task, Status]], collection_errors: list[tuple[str, str]]) -> str:
+    """The table, the files that did not load, what to do next, and the summary."""
     parts = [table(rows)]
-    for file, error in result.collection_errors:
+    for file, error in collection_errors:
         parts.append(f"{file} could not be loaded, so its tests did not run. The error:\n"
                      + "\n".join("    " + line for line in error.strip().splitlines()[-MAX_MESSAGE_LINES:]))
     pending = [(task, status) for task, status in rows if not status.done]
