@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import Phase, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 IMPL = os.environ.get("KIT_IMPL", "participant")
@@ -44,18 +43,24 @@ def load_tools_module(name: str):
 
 TASKS = load_tools_module("tasks")
 
-# Generated tests (hypothesis) under `make check` (tools/taskreport.py loads this profile): fewer examples
-# and no shrinking, so that a task's check takes about a second; `make test` runs each test's own count.
-settings.register_profile("check", max_examples=10, deadline=None, database=None,
-                          phases=(Phase.explicit, Phase.reuse, Phase.generate))
 
 
 def examples(count: int) -> int:
     """``max_examples`` for a generated test: ``count``, or the check profile's fewer under `make check`."""
+    from hypothesis import settings
+
     return min(count, settings.default.max_examples)
 
 
+@pytest.hookimpl(tryfirst=True)  # before Hypothesis's plugin loads the profile
 def pytest_configure(config):
+    if config.getoption("hypothesis_profile", None) == "check":
+        # Generated tests under `make check` (tools/taskreport.py asks for this profile): fewer examples
+        # and no shrinking, so that a task's check takes about a second; `make test` runs each test's count.
+        from hypothesis import Phase, settings
+
+        settings.register_profile("check", max_examples=10, deadline=None, database=None,
+                                  phases=(Phase.explicit, Phase.reuse, Phase.generate))
     for task in TASKS.TASKS:
         config.addinivalue_line("markers", f"{task.marker}: Task {task.id} — {task.title}")
 
