@@ -68,8 +68,9 @@ train: $(STAMP) ## train the reference MLP on MNIST in the terminal (progress ba
 
 # The benchmarks measure the reference, so they live with it (a handout has none).
 ifneq ($(wildcard solutions/bench),)
-bench: $(STAMP) ## speed: MNIST epoch vs NumPy and PyTorch, scalar engine, make check (QUICK=1: about a minute)
+bench: $(STAMP) ## speed: MLP and CNN epochs vs NumPy and PyTorch, scalar engine, make check (QUICK=1: a first look)
 	$(PY) solutions/bench/bench_mlp.py $(if $(QUICK),--quick)
+	$(PY) solutions/bench/bench_cnn.py $(if $(QUICK),--quick)
 	$(PY) solutions/bench/bench_scalar.py $(if $(QUICK),--quick)
 	$(PY) solutions/bench/bench_check.py $(if $(QUICK),--quick)
 else

@@ -138,6 +138,28 @@ class Softmax(Function):
         raise NotImplementedError("Task 4.7: Softmax (act/functions.py: Softmax.backward) — forward: e = np.exp(x - x.max(axis, keepdims=True)) (the max shift: no overflow), return e / e.sum(axis, keepdims=True); backward: s * (grad - (grad * s).sum(axis, keepdims=True)). Check with: make check")
 
 
+class LogSoftmax(Function):
+    """log_softmax(x)ᵢ = xᵢ − log Σⱼ eˣʲ = xᵢ − m − log Σⱼ e^(xⱼ − m)  with m = max x, along ``axis``.
+
+    The log of softmax, computed without ever forming softmax: with the max shift every
+    exponent is ≤ 0 and the sum is ≥ 1, so nothing overflows and the log never sees 0
+    (log(softmax(x)) gives −inf for x = [0, −1e4]).
+    Backward (s = softmax(x) = e^out, g = dL/dout): dL/dxᵢ = gᵢ − sᵢ Σⱼ gⱼ.
+    """
+
+    @staticmethod
+    def forward(ctx, x, axis: int = -1):
+        check_axis("log_softmax", x, axis)
+        shifted = x - x.max(axis=axis, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        ctx.out, ctx.axis = out, axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad - np.exp(ctx.out) * grad.sum(axis=ctx.axis, keepdims=True)
+
+
 def check_alpha(alpha) -> None:
     """The leaky slope must be a plain finite number."""
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not np.isfinite(alpha):
@@ -190,3 +212,8 @@ def swish(x: Tensor) -> Tensor:
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """e^x / Σ e^x along ``axis`` (each row of a (batch, classes) input sums to 1)."""
     return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """log(softmax(x)) along ``axis``, computed stably (finite for inputs up to ±1e4 and beyond)."""
+    return LogSoftmax.apply(x, axis=axis)

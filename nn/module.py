@@ -19,7 +19,13 @@ from .tensor import Tensor
 
 
 class Module:
-    """Base class: subclasses define ``forward``; calling the module calls ``forward``."""
+    """Base class: subclasses define ``forward``; calling the module calls ``forward``.
+
+    ``training`` is True unless ``eval()`` was called: layers such as ``Dropout``
+    behave differently while training and while evaluating.
+    """
+
+    training = True  # a class default, so subclasses need not call super().__init__()
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward(self, x)")
@@ -44,6 +50,25 @@ class Module:
     def parameters(self) -> list[Tensor]:
         """The tensors an optimizer should update (leaf tensors with requires_grad=True)."""
         return [tensor for _, tensor in self.named_parameters()]
+
+    def modules(self) -> Iterator["Module"]:
+        """This module and every module inside it (depth first), each once."""
+        return _modules(self, seen=set())
+
+    def train(self, mode: bool = True) -> "Module":
+        """Put this module and every submodule in training mode (``mode=False``: evaluation mode).
+
+        Returns the module itself, so ``model.eval()`` can be written in an expression.
+        """
+        if not isinstance(mode, bool):
+            raise TypeError(f"train(mode) needs True or False, got {mode!r} (for evaluation mode call eval())")
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> "Module":
+        """Evaluation mode (``train(False)``): e.g. ``Dropout`` passes its input through unchanged."""
+        return self.train(False)
 
     def zero_grad(self) -> None:
         """Forget the gradients of every parameter (they accumulate otherwise)."""
@@ -171,6 +196,15 @@ def _named_parameters(module: Module, prefix: str, seen: set[int]) -> Iterator[t
             yield from _named_parameters(value, f"{prefix}{name}.", seen)
         elif value.requires_grad and value.is_leaf:
             yield prefix + name, value
+
+
+def _modules(module: Module, seen: set[int]) -> Iterator[Module]:
+    if id(module) in seen:
+        return
+    seen.add(id(module))
+    yield module
+    for _, child in module.named_children():
+        yield from _modules(child, seen)
 
 
 def _indent(text: str) -> str:

@@ -131,6 +131,20 @@ TASKS: tuple[Task, ...] = (
     Task("7.3", "RMSProp", ("nn/optim.py:RMSProp.step",),
          "s = alpha s + (1-alpha) g²; p -= lr g / (√s + eps)",
          "Go ahead: extensions", optional=True),
+    Task("8.1", "Convolution forward", ("nn/conv.py:im2col", "nn/conv.py:Convolution.forward"),
+         "im2col: pad the images, cut out the windows (sliding_windows) and lay each window out as one row "
+         "(batch·oh·ow rows of c·kh·kw values); forward: save the rows as ctx.rows, multiply them by the kernels "
+         "seen as one matrix, add the bias, and bring the result to (batch, out_channels, oh, ow)",
+         "Go ahead: convolutions", optional=True),
+    Task("8.2", "Convolution backward", ("nn/conv.py:col2im", "nn/conv.py:Convolution.backward"),
+         "the product's gradients, as in Linear, on the rows: dL/dW from gᵀ and the rows, dL/dbias by summing g, "
+         "the rows' gradient from g and W; col2im takes the rows' gradient back to images (undo im2col's layout, "
+         "add every window back where it was cut from, drop the padding)",
+         "Go ahead: convolutions", optional=True),
+    Task("8.3", "Max pooling backward", ("nn/pool.py:MaxPooling.backward",),
+         "each window's gradient goes whole to the element that won it (ctx.winner marks it), 0 to the others; "
+         "then the windows go back onto the input with add_windows_back",
+         "Go ahead: convolutions", optional=True),
 )
 
 TASKS_BY_ID = {task.id: task for task in TASKS}

@@ -129,28 +129,28 @@ class TorchMLP:
         return batch_loss.item()
 
 
-def run_epoch(model, x, y, rng) -> float:
+def run_epoch(model, x, y, rng, batch: int = BATCH) -> float:
     order = rng.permutation(len(x))
-    for start in range(0, len(x), BATCH):
-        index = order[start:start + BATCH]
+    for start in range(0, len(x), batch):
+        index = order[start:start + batch]
         model.step(x[index], y[index])
     return 0.0
 
 
-def time_epochs(models: dict, x, y, repeats: int, progress: tqdm) -> dict[str, float]:
+def time_epochs(models: dict, x, y, repeats: int, progress: tqdm, batch: int = BATCH) -> dict[str, float]:
     """Median seconds per epoch of each model; the models take turns epoch by epoch,
     so a slow phase of the machine hits all of them alike."""
     rng = np.random.default_rng(1)
     times: dict[str, list[float]] = {name: [] for name in models}
     for name, model in models.items():
         progress.set_postfix_str(f"warm-up: {name}")
-        run_epoch(model, x, y, rng)
+        run_epoch(model, x, y, rng, batch)
         progress.update()
     for _ in range(repeats):
         for name, model in models.items():
             progress.set_postfix_str(name)
             start = time.perf_counter()
-            run_epoch(model, x, y, rng)
+            run_epoch(model, x, y, rng, batch)
             times[name].append(time.perf_counter() - start)
             progress.update()
     return {name: statistics.median(t) for name, t in times.items()}

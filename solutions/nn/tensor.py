@@ -122,6 +122,15 @@ class Tensor:
         """The underlying ndarray (shared, not copied)."""
         return self.data
 
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """``np.asarray(tensor)``, ``plt.imshow(tensor)``: the values, as ``numpy()`` gives them.
+
+        (Without it NumPy would read a tensor as a sequence, element by element, now that
+        tensors can be indexed.) NumPy functions see plain arrays: no gradient flows through them.
+        """
+        data = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return data.copy() if copy else data
+
     def detach(self) -> "Tensor":
         """The same values, cut off from the graph (no gradient flows through it)."""
         return Tensor(self.data)
@@ -232,6 +241,11 @@ class Tensor:
         if isinstance(exponent, Tensor):
             raise TypeError("x ** y needs a number as the exponent y (a Python float or int), not a Tensor")
         return F.Pow.apply(self, exponent=float(exponent))
+
+    def __getitem__(self, index) -> "Tensor":
+        from .indexing import getitem  # here, not above: indexing.py needs Function, which needs Tensor
+
+        return getitem(self, index)
 
     def __matmul__(self, other) -> "Tensor":
         return F.MatMul.apply(self, self._constant(other))
