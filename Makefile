@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 MNIST_DIR ?= ../shared/data/mnist
 
 .DEFAULT_GOAL := help
-.PHONY: check-python help venv lab test check watch train slides handout sync bench data figures clean-venv
+.PHONY: check-python help venv lab test check watch hint train slides handout sync bench data figures clean-venv
 
 help: ## list the commands
 	@echo "Workshop kit commands (run from the kit's folder):"
@@ -53,6 +53,9 @@ check: $(STAMP) ## show my progress: which tasks are done, and what to do next (
 watch: $(STAMP) ## like make check, again every time you save in nn/ act/ loss/ notebooks/ (Ctrl-C stops)
 	@$(PY) tools/watch.py
 
+hint: $(STAMP) ## stuck? the next hint for the first task not done (TASK=3.2: that task; LEVEL=1|2|3: that level)
+	@$(PY) tools/hints.py $(TASK) $(if $(LEVEL),--level "$(LEVEL)")
+
 sync: $(STAMP) ## organizers: regenerate the participant version (nn/ act/ loss/ notebooks/) from solutions/
 	$(PY) tools/sync.py $(if $(FORCE),--force)
 
@@ -78,7 +81,8 @@ bench: # a handout copy has no reference to measure
 	@echo "make bench measures the reference in solutions/bench/, which this copy of the kit does not have."
 endif
 
-# MNIST_DIR may name any local folder with the four official files (a USB stick); missing → download.
+# MNIST_DIR may name any local folder with the four official files (a USB stick); missing → download
+# from $NN_MNIST_MIRRORS (a local mirror) if set, else the built-in mirrors.
 data: $(STAMP) ## download and verify the full MNIST set into data/mnist (organizers: before the workshop)
 	$(PY) tools/fetch_data.py --from "$(MNIST_DIR)"
 

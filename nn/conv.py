@@ -82,15 +82,25 @@ def im2col(x: np.ndarray, kernel_size, stride, padding) -> np.ndarray:
     """Images (batch, channels, h, w) → rows (batch · oh · ow, channels · kh · kw): one row per output
     position (batch, then row, then column of the output), holding the (padded) window the kernel
     sees there, channel by channel, each channel's window read row by row."""
-    # TODO Task 8.1: im2col: pad the images, cut out the windows (sliding_windows) and lay each window out as one row (batch·oh·ow rows of c·kh·kw values); forward: save the rows as ctx.rows, multiply them by the kernels seen as one matrix, add the bias, and bring the result to (batch, out_channels, oh, ow)
-    raise NotImplementedError("Task 8.1: Convolution forward (nn/conv.py: im2col) — im2col: pad the images, cut out the windows (sliding_windows) and lay each window out as one row (batch·oh·ow rows of c·kh·kw values); forward: save the rows as ctx.rows, multiply them by the kernels seen as one matrix, add the bias, and bring the result to (batch, out_channels, oh, ow). Check with: make check")
+    # TODO Task 8.1: im2col: images x (batch, c, h, w) → rows (batch·oh·ow, c·kh·kw), one row per
+    #   output position holding the padded window the kernel sees there. forward: out[n, o, i, j] =
+    #   Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] + bias[o], shape
+    #   (batch, out_channels, oh, ow), computed as one matrix product of the rows with the kernels;
+    #   keep the rows as ctx.rows for backward.
+    #   (stuck? make hint TASK=8.1)
+    raise NotImplementedError("Task 8.1: Convolution forward (nn/conv.py: im2col) — im2col: images x (batch, c, h, w) → rows (batch·oh·ow, c·kh·kw), one row per output position holding the padded window the kernel sees there. forward: out[n, o, i, j] = Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] + bias[o], shape (batch, out_channels, oh, ow), computed as one matrix product of the rows with the kernels; keep the rows as ctx.rows for backward. Stuck? make hint TASK=8.1. Check with: make check")
 
 
 def col2im(grad_rows: np.ndarray, image_shape, kernel_size, stride, padding) -> np.ndarray:
     """The backward of ``im2col``: gradients of the rows (batch · oh · ow, channels · kh · kw) → the
     gradient of the images, ``image_shape`` (batch, channels, h, w), overlapping windows summed."""
-    # TODO Task 8.2: the product's gradients, as in Linear, on the rows: dL/dW from gᵀ and the rows, dL/dbias by summing g, the rows' gradient from g and W; col2im takes the rows' gradient back to images (undo im2col's layout, add every window back where it was cut from, drop the padding)
-    raise NotImplementedError("Task 8.2: Convolution backward (nn/conv.py: col2im) — the product's gradients, as in Linear, on the rows: dL/dW from gᵀ and the rows, dL/dbias by summing g, the rows' gradient from g and W; col2im takes the rows' gradient back to images (undo im2col's layout, add every window back where it was cut from, drop the padding). Check with: make check")
+    # TODO Task 8.2: backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x,
+    #   ∂L/∂weight and ∂L/∂bias (None where ctx.needs_input_grad says nobody needs it): the
+    #   derivatives of out = W · rowsᵀ + bias, as in Linear, then col2im. col2im: the gradient of
+    #   the rows (batch·oh·ow, c·kh·kw) → the gradient of the images (batch, c, h, w): every
+    #   window's gradient added back onto the pixels it was cut from, the padding dropped.
+    #   (stuck? make hint TASK=8.2)
+    raise NotImplementedError("Task 8.2: Convolution backward (nn/conv.py: col2im) — backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x, ∂L/∂weight and ∂L/∂bias (None where ctx.needs_input_grad says nobody needs it): the derivatives of out = W · rowsᵀ + bias, as in Linear, then col2im. col2im: the gradient of the rows (batch·oh·ow, c·kh·kw) → the gradient of the images (batch, c, h, w): every window's gradient added back onto the pixels it was cut from, the padding dropped. Stuck? make hint TASK=8.2. Check with: make check")
 
 
 def output_size(image_size: tuple[int, int], kernel_size, stride) -> tuple[int, int]:
@@ -121,16 +131,26 @@ class Convolution(Function):
         ctx.weight, ctx.x_shape, ctx.stride, ctx.padding = weight, x.shape, stride, padding
         batch, out_channels, kernel_size = x.shape[0], weight.shape[0], weight.shape[2:]
         out_h, out_w = output_size((x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]), kernel_size, stride)
-        # TODO Task 8.1: im2col: pad the images, cut out the windows (sliding_windows) and lay each window out as one row (batch·oh·ow rows of c·kh·kw values); forward: save the rows as ctx.rows, multiply them by the kernels seen as one matrix, add the bias, and bring the result to (batch, out_channels, oh, ow)
-        raise NotImplementedError("Task 8.1: Convolution forward (nn/conv.py: Convolution.forward) — im2col: pad the images, cut out the windows (sliding_windows) and lay each window out as one row (batch·oh·ow rows of c·kh·kw values); forward: save the rows as ctx.rows, multiply them by the kernels seen as one matrix, add the bias, and bring the result to (batch, out_channels, oh, ow). Check with: make check")
+        # TODO Task 8.1: im2col: images x (batch, c, h, w) → rows (batch·oh·ow, c·kh·kw), one row
+        #   per output position holding the padded window the kernel sees there. forward: out[n, o,
+        #   i, j] = Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] +
+        #   bias[o], shape (batch, out_channels, oh, ow), computed as one matrix product of the rows
+        #   with the kernels; keep the rows as ctx.rows for backward.
+        #   (stuck? make hint TASK=8.1)
+        raise NotImplementedError("Task 8.1: Convolution forward (nn/conv.py: Convolution.forward) — im2col: images x (batch, c, h, w) → rows (batch·oh·ow, c·kh·kw), one row per output position holding the padded window the kernel sees there. forward: out[n, o, i, j] = Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] + bias[o], shape (batch, out_channels, oh, ow), computed as one matrix product of the rows with the kernels; keep the rows as ctx.rows for backward. Stuck? make hint TASK=8.1. Check with: make check")
 
     @staticmethod
     def backward(ctx, grad):
         """grad (batch, out_channels, oh, ow) → the gradients of x, weight and bias (None where not needed)."""
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad
         weight = ctx.weight
-        # TODO Task 8.2: the product's gradients, as in Linear, on the rows: dL/dW from gᵀ and the rows, dL/dbias by summing g, the rows' gradient from g and W; col2im takes the rows' gradient back to images (undo im2col's layout, add every window back where it was cut from, drop the padding)
-        raise NotImplementedError("Task 8.2: Convolution backward (nn/conv.py: Convolution.backward) — the product's gradients, as in Linear, on the rows: dL/dW from gᵀ and the rows, dL/dbias by summing g, the rows' gradient from g and W; col2im takes the rows' gradient back to images (undo im2col's layout, add every window back where it was cut from, drop the padding). Check with: make check")
+        # TODO Task 8.2: backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x,
+        #   ∂L/∂weight and ∂L/∂bias (None where ctx.needs_input_grad says nobody needs it): the
+        #   derivatives of out = W · rowsᵀ + bias, as in Linear, then col2im. col2im: the gradient
+        #   of the rows (batch·oh·ow, c·kh·kw) → the gradient of the images (batch, c, h, w): every
+        #   window's gradient added back onto the pixels it was cut from, the padding dropped.
+        #   (stuck? make hint TASK=8.2)
+        raise NotImplementedError("Task 8.2: Convolution backward (nn/conv.py: Convolution.backward) — backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x, ∂L/∂weight and ∂L/∂bias (None where ctx.needs_input_grad says nobody needs it): the derivatives of out = W · rowsᵀ + bias, as in Linear, then col2im. col2im: the gradient of the rows (batch·oh·ow, c·kh·kw) → the gradient of the images (batch, c, h, w): every window's gradient added back onto the pixels it was cut from, the padding dropped. Stuck? make hint TASK=8.2. Check with: make check")
 
 
 def check_convolution(x, weight, bias, stride, padding) -> None:

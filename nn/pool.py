@@ -44,8 +44,11 @@ class MaxPooling(Function):
         """grad (batch, c, oh, ow) → dL/dx (batch, c, h, w). ``ctx.winner`` (kh·kw, batch, c, oh, ow) is True
         where the p-th element of a window (read row by row) is the one that won it, once per window."""
         kernel_h, kernel_w = ctx.kernel_size
-        # TODO Task 8.3: each window's gradient goes whole to the element that won it (ctx.winner marks it), 0 to the others; then the windows go back onto the input with add_windows_back
-        raise NotImplementedError("Task 8.3: Max pooling backward (nn/pool.py: MaxPooling.backward) — each window's gradient goes whole to the element that won it (ctx.winner marks it), 0 to the others; then the windows go back onto the input with add_windows_back. Check with: make check")
+        # TODO Task 8.3: From grad = ∂L/∂out (batch, c, oh, ow) return ∂L/∂x (batch, c, h, w): each
+        #   window's gradient goes whole to the element that won it (ctx.winner marks it), 0 to the
+        #   others; an element that wins several overlapping windows receives their sum.
+        #   (stuck? make hint TASK=8.3)
+        raise NotImplementedError("Task 8.3: Max pooling backward (nn/pool.py: MaxPooling.backward) — From grad = ∂L/∂out (batch, c, oh, ow) return ∂L/∂x (batch, c, h, w): each window's gradient goes whole to the element that won it (ctx.winner marks it), 0 to the others; an element that wins several overlapping windows receives their sum. Stuck? make hint TASK=8.3. Check with: make check")
 
 
 def check_pooling(x, kernel_size, stride) -> None:

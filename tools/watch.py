@@ -47,9 +47,8 @@ def tasks_to_check(changed: set[str], known: dict[str, check.Status]) -> list[ca
     """The tasks to check again after the files ``changed`` ('nn/functions.py') were saved."""
     chosen = {task.id for task in catalogue.TASKS if any(file_of(place) in changed for place in task.places)}
     if not chosen:  # a file without a task (nn/tensor.py): check what comes next, or all when all are done
-        pending = [task for task in catalogue.TASKS if not known[task.id].done]
-        first = next((task for task in pending if not task.optional), pending[0] if pending else None)
-        chosen = {first.id} if first else {task.id for task in catalogue.TASKS}
+        first = check.first_pending([(task, known[task.id]) for task in catalogue.TASKS])
+        chosen = {first[0].id} if first else {task.id for task in catalogue.TASKS}
     chosen |= {task_id for task_id, status in known.items() if status.label.startswith(("waiting", "not run"))}
     return [task for task in catalogue.TASKS if task.id in chosen]
 
@@ -81,7 +80,8 @@ def watch(root: Path, interactive: bool) -> None:
         try:
             rows, errors = check.statuses(root, chosen)
             known.update((task.id, status) for task, status in rows)
-            body = check.render([(task, known[task.id]) for task in catalogue.TASKS if task.id in known], errors)
+            body = check.render(root, [(task, known[task.id]) for task in catalogue.TASKS if task.id in known],
+                                errors)
         except taskreport.TaskRunError as error:
             body = f"The checks could not run.\n{error}"
         screen(f"{header}\nChecked {describe(chosen, changed)} at {time.strftime('%H:%M:%S')}.\n\n{body}",

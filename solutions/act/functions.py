@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from nn.functions import Function
+from nn.functions import Function, normalize_axes
 from nn.tensor import Tensor
 
 
@@ -149,7 +149,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis: int = -1):
-        check_axis("softmax", x, axis)
+        axis = check_axis("softmax", x, axis)
         ### BEGIN SOLUTION
         e = np.exp(x - x.max(axis=axis, keepdims=True))
         ctx.out, ctx.axis = e / e.sum(axis=axis, keepdims=True), axis
@@ -197,11 +197,10 @@ def check_axis_type(name: str, axis) -> None:
         raise TypeError(f"{name}: axis must be one integer (e.g. -1, the last axis), got {axis!r}")
 
 
-def check_axis(name: str, x: np.ndarray, axis) -> None:
-    """``axis`` must name one of the axes of ``x``."""
+def check_axis(name: str, x: np.ndarray, axis) -> int:
+    """``axis`` must name one of the axes of ``x``; returns it counted from the start (−1 → ndim − 1)."""
     check_axis_type(name, axis)
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"{name}: axis {axis} is out of range for an input of shape {x.shape} ({x.ndim} axes)")
+    return normalize_axes(name, axis, x.shape)[0]
 
 
 # --- what you call on tensors --------------------------------------------------------
