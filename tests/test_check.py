@@ -105,3 +105,17 @@ def test_a_file_that_does_not_load_is_reported_and_check_still_exits_0(scratch):
     output = run_check(scratch, "3.1")
     assert "could not be loaded" in output and "SyntaxError" in output, output
     assert statuses(output)["3.1"].startswith("not run"), output
+
+
+@needs_solutions
+def test_make_hint_without_a_task_opens_hint_1_of_the_task_check_names_next(scratch):
+    first, second = TASKS.TASKS[0], TASKS.TASKS[1]
+    solve(scratch, {first.id})
+    done = subprocess.run([sys.executable, str(scratch / "tools/hints.py")], cwd=scratch, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Task {second.id} — {second.title}" in done.stdout, done.stdout
+    shown = "".join(done.stdout.split())
+    assert "".join(second.hints[0].split()) in shown and "".join(second.hints[1].split()) not in shown, done.stdout
+    assert (scratch / ".hints-opened.json").read_text(encoding="utf-8").count(f'"{second.id}": 1') == 1
+    table = statuses(run_check(scratch))
+    assert table[second.id] == "not started, 1 hint", table
