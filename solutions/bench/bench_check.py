@@ -78,11 +78,11 @@ def main(argv=None) -> None:
 
     runs = len(trees) * (repeats + len(task_ids)) + 2 * repeats + 1
     progress = tqdm(total=runs, unit="run", desc="bench_check", leave=False)
-    bare: list[float] = []
+    bare: list[tuple[float, float]] = []
 
     def bare_run() -> None:
         progress.set_postfix_str("bare python")
-        bare.append(timed(BARE, KIT)[0])
+        bare.append(timed(BARE, KIT))
         progress.update()
 
     rows = []
@@ -110,8 +110,9 @@ def main(argv=None) -> None:
                          statistics.median(t[1] for t in singles.values()), TARGETS["task"]))
     progress.close()
 
-    unit = statistics.median(bare)
-    print(f"bare `python -c \"import numpy, pytest\"`: {unit:.2f} s (median of {len(bare)})\n")
+    unit = statistics.median(wall for wall, _ in bare)
+    print(f"bare `python -c \"import numpy, pytest\"`: {unit:.2f} s, CPU {statistics.median(c for _, c in bare):.2f} s "
+          f"(median of {len(bare)}); CPU s: of all the processes a run started\n")
     header = f"{'tree':<11}{'what':<26}{'seconds':>8}{'CPU s':>7}{'× bare':>8}  target"
     print(header + "\n" + "-" * (len(header) + 8))
     for tree, what, wall, cpu, target in rows:
