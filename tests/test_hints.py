@@ -128,6 +128,28 @@ def test_no_default_visible_text_contains_a_solution_line():
                        "(state the goal and the math; the code belongs in hint 3):\n  " + "\n  ".join(leaks))
 
 
+def message_texts(path: Path) -> str:
+    """The string literals of a test file (its failure messages), f-strings' fixed parts included."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return "\n".join(node.value for node in ast.walk(tree)
+                     if isinstance(node, ast.Constant) and isinstance(node.value, str))
+
+
+def test_no_wrong_answer_message_contains_a_solution_line():
+    """A failure message may say what was expected and that a hint exists, never show the code."""
+    files = [path for path in sorted((ROOT / "tests").glob("*.py")) if path.name != "test_hints.py"]
+    texts = {path.name: squash(message_texts(path)) for path in files}
+    leaks = []
+    for task in TASKS:
+        code = [squash(line) for line in SOLUTIONS[task.id]]
+        code += [squash(fragment) for fragment in CODE.findall(task.hints[2])]
+        leaks += [f"task {task.id}: {name} says `{line}`" for line in code if gives_away(line)
+                  for name, text in texts.items() if line in text]
+    assert not leaks, "failure messages must not contain solution code:\n  " + "\n  ".join(leaks)
+
+
 def test_the_participant_holes_show_the_goal_and_where_the_hints_are():
     text = (ROOT / "nn/functions.py").read_text(encoding="utf-8")
     task = catalogue.TASKS_BY_ID["3.2"]

@@ -255,8 +255,8 @@ def test_backward_releases_the_graph():
         d.backward()
         assert alive() is None, (
             "after d.backward() the intermediate c = a*b is still alive: backward must release the graph "
-            "(unless retain_graph=True): once a node has passed its grad on, it forgets what it saved and "
-            "its inputs"
+            "(unless retain_graph=True): once a node has passed its grad on, it forgets its inputs and saved "
+            "values; stuck? make hint TASK=2.3"
         )
     finally:
         gc.enable()

@@ -187,12 +187,12 @@ def test_forward_backward_takes_one_sgd_step():
     cleared = model.weight.grad is None or not np.any(model.weight.grad)
     zeroed_first = "zero_grad" in events and events.index("zero_grad") < events.index("backward")
     assert cleared or zeroed_first, (
-        "the gradients must be reset for the next batch: call optimizer.zero_grad() after optimizer.step() "
+        "the gradients must be reset for the next batch, after the optimizer's step "
         f"(the calls were {events}, and the weight's grad is still "
         f"{np.round(model.weight.grad.astype(np.float64), 6).tolist()})"
     )
     assert isinstance(result, float) and not isinstance(result, bool), (
-        f"forward_backward should return the loss as a Python float (batch_loss.item()); "
+        f"forward_backward should return the loss as a Python float (a one-element Tensor can give its number); "
         + ("got the loss object that loss.cross_entropy returned, not a number" if isinstance(result, StandInLoss)
            else f"got {type(result).__name__}: {result!r}")
     )
@@ -212,7 +212,8 @@ def test_accuracy_is_the_fraction_of_correct_argmax_predictions():
     got = accuracy(model, logits, labels)
     assert model.calls, "accuracy never ran the model: compute the logits with forward(model, nn.Tensor(images))"
     assert not isinstance(got, nn.Tensor), (
-        "accuracy should return a plain number (a float), not a Tensor: compare logits.data.argmax(axis=1) with the labels"
+        "accuracy should return a plain number (a float), not a Tensor: the fraction of rows whose largest logit "
+        "is at the label"
     )
     assert got is not None and np.ndim(got) == 0, f"accuracy should return one number; got {got!r}"
     if np.isclose(float(got), 75.0):
