@@ -263,6 +263,7 @@ def test_a_wrong_answer_says_a_hint_exists_and_does_not_show_it(state):
         "MatMul.backward: expected shape (2, 3), got (3, 2)", "nn/functions.py:200")
     text = check.next_steps(task, check.Status("wrong", failure, 1, 4))
     assert "make hint TASK=3.2" in text, text
+    assert squash(task.goal) in squash(text.replace("goal:", "")), "the next steps restate the task's goal"
     for hint in task.hints:
         assert squash(hint) not in squash(text), text
     hints.remember("3.2", 1)

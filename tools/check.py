@@ -130,6 +130,7 @@ def next_steps(task: catalogue.Task, status: Status, root: Path = ROOT) -> str:
                          "do that one, then come back.")
         elif status.label == "wrong" and taskreport.in_participant_code(failure.where):
             lines.append(f"  (raised at {failure.where})")
+    lines.extend(hints.wrap(task.goal, hints.WIDTH, "  goal: ", "    "))
     lines.append(f"  {hints.how_to_get_more(task, root)}")
     if any(place.startswith("notebooks/") for place in task.places):
         lines.append("  (the check reads the notebook file: save it first, Ctrl+S in JupyterLab)")
