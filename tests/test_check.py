@@ -124,3 +124,14 @@ def test_a_file_that_does_not_load_is_reported_and_check_still_exits_0(scratch):
     output = run_check(scratch, "3.1")
     assert "could not be loaded" in output and "SyntaxError" in output, output
     assert statuses(output)["3.1"].startswith("not run"), output
+
+
+@pytest.mark.parametrize(("ids", "expected"), [
+    (["7.1"], "0 of 1 optional task done."),
+    (["7.1", "7.2"], "0 of 2 optional tasks done."),
+    (["3.2"], "0 of 1 task done."),
+    (["3.2", "7.1"], "0 of 1 task done (optional: 0 of 1)."),
+])
+def test_the_summary_reads_like_a_sentence(ids, expected):
+    rows = [(TASKS.TASKS_BY_ID[i], check.Status("not started", None, 0, 1)) for i in ids]
+    assert check.summary(rows) == expected

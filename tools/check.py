@@ -135,12 +135,16 @@ def next_steps(task: catalogue.Task, status: Status) -> str:
 
 
 def summary(rows: list[tuple[catalogue.Task, Status]]) -> str:
+    """'3 of 19 tasks done (optional: 0 of 3).'; only optional tasks: '0 of 1 optional task done.'"""
+    def done_of(statuses: list[Status], noun: str) -> str:
+        return f"{sum(s.done for s in statuses)} of {len(statuses)} {noun}{'' if len(statuses) == 1 else 's'} done"
+
     required = [status for task, status in rows if not task.optional]
     optional = [status for task, status in rows if task.optional]
-    text = f"{sum(s.done for s in required)} of {len(required)} tasks done"
-    if optional:
-        text += f" (optional: {sum(s.done for s in optional)} of {len(optional)})"
-    return text + "."
+    if not required:
+        return done_of(optional, "optional task") + "."
+    return done_of(required, "task") + (f" (optional: {sum(s.done for s in optional)} of {len(optional)})"
+                                        if optional else "") + "."
 
 
 def selected_tasks(arguments: list[str]) -> list[catalogue.Task]:
