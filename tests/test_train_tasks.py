@@ -41,10 +41,7 @@ def notebook_function(name: str, **replacements):
     """
     namespace: dict = {}
     for number, source in enumerate(code_cells(), start=1):
-        try:
-            tree = ast.parse(source)
-        except SyntaxError as error:
-            pytest.fail(f"notebooks/train.ipynb, code cell {number} has a syntax error (line {error.lineno}: {error.msg})")
+        tree = ast.parse(source, filename=f"train.ipynb cell {number}")  # a SyntaxError names the cell
         imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
         exec(compile(ast.Module(imports, type_ignores=[]), f"train.ipynb cell {number}", "exec"), namespace)
         definitions = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == name]
