@@ -100,7 +100,8 @@ def test_every_place_of_the_catalogue_is_found_by_line(tmp_path):
             lines = (ROOT / "solutions" / file).read_text(encoding="utf-8").splitlines()
             begin = next(n for n, names in enumerate(check.enclosing_names(lines), start=1)
                          if names == name and "### BEGIN SOLUTION" in lines[n - 1])
-            assert check.place_of(ROOT / "solutions", f"{file}:{begin}") == (name, task), place
+            found, owner = check.place_of(ROOT / "solutions", f"{file}:{begin}")
+            assert (found, owner.id) == (name, task.id), place
 
 
 # --- the report in a scratch participant tree --------------------------------------------------
@@ -221,7 +222,7 @@ def test_a_complete_tree_is_all_done(complete):
 
 MATMUL_FORWARD = "        ctx.a, ctx.b = a, b\n        return a @ b\n"
 RELU_BACKWARD = "        return grad * ctx.positive\n"
-SOFTMAX_FORWARD = "        e = np.exp(x - x.max(axis=axis, keepdims=True))\n"
+LINEAR_FORWARD = "        out = x @ self.weight\n"
 # One mistake per task: each must be wrong, with a message that says what is wrong in the
 # participant's terms (or, for the prints, done with one line about them).
 BROKEN = {
@@ -242,37 +243,37 @@ BROKEN = {
     "6.3": (("notebooks/train.ipynb", '"    with nn.no_grad():\\n"', '"    with nn.no_grad:\\n"'),
             r"write `with nn\.no_grad\(\):`, with parentheses"),
 }
-PRINTS = ("act/functions.py", SOFTMAX_FORWARD,
-          "        for _ in range(2000):\n            print('debug', x.shape)\n" + SOFTMAX_FORWARD)
+PRINTS = ("nn/linear.py", LINEAR_FORWARD, "        for _ in range(2000):\n            print('debug', x.shape)\n"
+          + LINEAR_FORWARD)
 
 
 def test_broken_functions_are_wrong_with_messages_that_name_them(complete):
     """The whole report (tools/check.py's report and render) on a tree with all these mistakes at once."""
-    chosen = [TASKS.TASKS_BY_ID[task_id] for task_id in ["3.1", *BROKEN, "4.7"]]
+    chosen = [check.catalogue.TASKS_BY_ID[task_id] for task_id in ["3.1", *BROKEN, "3.5"]]
     with mistakes(complete, *[change for change, _ in BROKEN.values()], PRINTS):
         progress = check.report(complete, chosen)
     text = check.render(progress)
     labels = {task.id: status.label for task, status in progress.rows}
-    assert labels == {"3.1": "done", "4.7": "done", **{task_id: "wrong" for task_id in BROKEN}}, text
+    assert labels == {"3.1": "done", "3.5": "done", **{task_id: "wrong" for task_id in BROKEN}}, text
     for task, status in progress.rows:
         if task.id in BROKEN:
             shown = "\n".join(check.failure_lines(status))
             assert re.search(BROKEN[task.id][1], shown, flags=re.DOTALL), f"task {task.id}:\n{shown}"
             assert "site-packages" not in shown and ".venv" not in shown and "_pytest" not in shown, shown
-    assert re.search(r"Your code printed [\d,]+ lines during the check, [\d,]+ of them at act/functions\.py:\d+ "
-                     r"\(Softmax\.forward\)", text), text
+    assert re.search(r"Your code printed [\d,]+ lines during the check, [\d,]+ of them at nn/linear\.py:\d+ "
+                     r"\(Linear\.forward\)", text), text
     assert "debug" not in text and statuses(text) == labels, text
 
 
 def test_raised_at_is_the_participants_line_and_a_wrong_value_has_none(complete):
-    matmul = TASKS.TASKS_BY_ID["3.2"]
+    matmul = check.catalogue.TASKS_BY_ID["3.2"]
     with mistakes(complete, ("nn/functions.py", MATMUL_FORWARD, "        return (a @ b).T\n")):
         transposed = check.report(complete, [matmul]).rows[0][1]
     with mistakes(complete, ("nn/functions.py", MATMUL_FORWARD, "        return a @ b.T\n")):
         mismatched = check.report(complete, [matmul]).rows[0][1]
+        line = (complete / "nn/functions.py").read_text(encoding="utf-8").splitlines().index("        return a @ b.T")
     assert transposed.label == "wrong" and transposed.raised_at == "", transposed
     assert "that is (a @ b).T" in transposed.failure.message and "elementwise" not in transposed.failure.message
-    line = (complete / "nn/functions.py").read_text(encoding="utf-8").splitlines().index(MATMUL_FORWARD.splitlines()[0])
     assert mismatched.label == "wrong" and mismatched.raised_at == f"nn/functions.py:{line + 1} (MatMul.forward)"
 
 

@@ -129,7 +129,7 @@ def blamed_frame(task: catalogue.Task, failure: taskreport.Outcome, root: Path) 
     the innermost one in any task's function (and that task); ('', None) when the error was raised
     outside the participant's code (a test's assertion, a check of the framework)."""
     placed = [(location, place_of(root, location)) for location in failure.frames]
-    for wanted in (lambda owner: owner is task, lambda owner: owner is not None):
+    for wanted in (lambda owner: owner is not None and owner.id == task.id, lambda owner: owner is not None):
         for location, (name, owner) in reversed(placed):
             if wanted(owner):
                 return f"{location} ({name})", owner
@@ -167,7 +167,7 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
             waiting.append((result, hole, ""))
             continue
         raised_at, owner = blamed_frame(task, result, root)
-        if owner is not None and owner is not task:  # it went wrong in another task's code
+        if owner is not None and owner.id != task.id:  # it went wrong in another task's code
             waiting.append((result, owner.id, raised_at))
         else:
             wrong.append((result, raised_at))
@@ -318,7 +318,9 @@ def notes(progress: Progress) -> list[str]:
         name, _ = place_of(progress.root, location)
         lines.append(f"Your code printed {printed:,} lines during the check, {run.prints[location]:,} of them at "
                      f"{location}{f' ({name})' if name else ''}; the check hides them, but printing that much "
-                     f"slows everything down: remove the print() once you are done with it.")
+                     f"slows everything down: remove the print() once you are done with it"
+                     + (" (it may be why a test did not finish in time)." if any(
+                         test.exception == "DidNotFinish" for test in run.tests) else "."))
     if run.timed_out:
         lines.append("The check stopped at its time limit; the tasks that did not get their turn read "
                      "'not checked'. Look for an endless loop in the task marked 'wrong'.")

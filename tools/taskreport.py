@@ -42,7 +42,7 @@ PACKAGES = ("nn", "act", "loss")
 #: Seconds one test may run before it fails as a probable endless loop.
 DEFAULT_TIMEOUT = 10
 #: Seconds the whole run may take (all children together) before what is left is not checked.
-DEFAULT_BUDGET = 120
+DEFAULT_BUDGET = 300
 #: How often the watchdog looks at what a test is doing (seconds).
 TICK = 0.25
 #: Where a notebook cell's code says it comes from ('train.ipynb cell 3', see tests/test_train_tasks.py).
@@ -181,10 +181,10 @@ class Watchdog:
 
     def _tick(self, signum, frame):
         own = self._innermost_participant_frame(frame)
-        known_loop = own is not None and own is self.last_frame and own.f_code in self.looping
+        stuck = own is not None and own is self.last_frame  # the same call, still running since the last tick
         self.last_frame = own
-        if known_loop or time.monotonic() - self.started > self.timeout:
-            if own is not None:
+        if stuck and own.f_code in self.looping or time.monotonic() - self.started > self.timeout:
+            if stuck:
                 self.looping.add(own.f_code)
             raise DidNotFinish(f"it did not finish in {self.timeout:g} s — an endless loop?")
 
@@ -194,16 +194,25 @@ class PrintCounter:
     without printing them: the check would hide them anyway, and thousands of them take time."""
 
     def __init__(self, root: Path):
-        self.root, self.counts = root, Counter()
+        self.root, self.counts = root, Counter()  # counts: (code object, line) -> calls
         self.original = builtins.print
+        self.participant: dict = {}  # code object -> whether it is the participant's
 
     def __call__(self, *args, **kwargs):
         caller = sys._getframe(1)
-        location = participant_location(caller.f_code.co_filename, caller.f_lineno, self.root)
-        if location is None or kwargs.get("file") is not None:
+        code = caller.f_code
+        mine = self.participant.get(code)
+        if mine is None:
+            mine = self.participant[code] = _participant_file(code.co_filename, self.root) is not None
+        if not mine or kwargs.get("file") is not None:
             return self.original(*args, **kwargs)
-        self.counts[location] += 1
+        self.counts[code, caller.f_lineno] += 1
         return None
+
+    def by_location(self) -> dict[str, int]:
+        """'nn/functions.py:53' -> lines printed there."""
+        return {participant_location(code.co_filename, line, self.root): count
+                for (code, line), count in self.counts.items()}
 
 
 def _refuse_exit(status=0):
@@ -361,6 +370,15 @@ def implementation_root(root: Path) -> Path:
     return root / "solutions" if os.environ.get("KIT_IMPL") == "solutions" else root
 
 
+def _quick_hypothesis() -> None:
+    """Hypothesis without shrinking (a check needs the verdict, not the smallest failing example) and
+    without its example database (nothing written into the participant's folder)."""
+    from hypothesis import Phase, settings
+
+    settings.register_profile("check", database=None, phases=(Phase.explicit, Phase.reuse, Phase.generate))
+    settings.load_profile("check")
+
+
 def main(argv: list[str]) -> int:
     """The child: guards, the imports, then pytest. Its own output goes to its stdout, never the events."""
     if not argv:
@@ -376,6 +394,7 @@ def main(argv: list[str]) -> int:
         arguments = arguments[2:]
     root = Path.cwd().resolve()
     impl_root = implementation_root(root)
+    _quick_hypothesis()
     sys.path.insert(0, str(impl_root))
     os._exit = _refuse_exit
     printer = builtins.print = PrintCounter(impl_root)
@@ -388,7 +407,7 @@ def main(argv: list[str]) -> int:
             import_packages(impl_root, watchdog)
         events.flush()
         exit_code = pytest.main(arguments, plugins=[Recorder(events, watchdog, impl_root, skip)])
-        events.write(json.dumps({"event": "end", "exit_code": int(exit_code), "prints": dict(printer.counts)}) + "\n")
+        events.write(json.dumps({"event": "end", "exit_code": int(exit_code), "prints": printer.by_location()}) + "\n")
     return int(exit_code)
 
 
