@@ -426,7 +426,10 @@ def _read_events(path: Path) -> list[dict]:
 def _kill_group(process: subprocess.Popen) -> None:
     """End the child and anything it started (its process group), then reap it."""
     try:
-        os.killpg(process.pid, signal.SIGKILL)
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, signal.SIGKILL)
+        else:  # Windows: no process groups, no SIGALRM either (a loop there ends only with the budget)
+            process.kill()
     except (ProcessLookupError, PermissionError):
         pass
     process.wait()
