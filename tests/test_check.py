@@ -294,11 +294,12 @@ def test_an_endless_loop_is_wrong_in_bounded_time_and_leaves_no_process(complete
     print(f"tools/check.py 3.1 3.2 with an endless loop in MatMul.forward: {run_check.seconds:.0f} s")
 
 
-def test_exiting_while_being_imported_is_one_clear_line(complete):
-    with mistakes(complete, ("nn/functions.py", "\nclass Function:", "\nimport sys\nsys.exit(1)\n\nclass Function:")):
+@pytest.mark.parametrize("call", ["sys.exit(1)", "os._exit(1)"])
+def test_exiting_while_being_imported_is_one_clear_line(complete, call):
+    with mistakes(complete, ("nn/functions.py", "\nclass Function:", f"\nimport os, sys\n{call}\n\nclass Function:")):
         output = run_check(complete, "3.1", "4.4")
     assert set(statuses(output).values()) == {"not checked: fix the error in nn/functions.py first"}, output
-    assert output.count("called sys.exit(1) while being imported") == 1, output
+    assert output.count(f"called {call} while being imported") == 1, output
 
 
 @pytest.mark.parametrize(("new", "owner"), [

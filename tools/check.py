@@ -241,8 +241,9 @@ def _python() -> str:
 def describe_file_error(error: taskreport.FileError) -> str:
     """The error once: file, line, the offending line."""
     where = error.file.replace(" cell ", ", code cell ") + (f", line {error.line}" if error.line else "")
-    if error.exception == "SystemExit":
-        what = f"it called sys.exit({error.message}) while being imported"
+    if error.exception in ("SystemExit", "ExitCalled"):
+        call = "sys.exit" if error.exception == "SystemExit" else "os._exit"
+        what = f"it called {call}({error.message}) while being imported"
     elif error.exception == "DidNotFinish":
         what = f"importing it did not finish: {error.message}"
     else:
