@@ -18,7 +18,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, TASKS, load_tools_module
+from conftest import ROOT, TASKS, load_tools_module, solve
 
 check = load_tools_module("check")
 sync = load_tools_module("sync")
@@ -105,25 +105,11 @@ def test_every_place_of_the_catalogue_is_found_by_line(tmp_path):
 
 
 # --- the report in a scratch participant tree --------------------------------------------------
-@pytest.fixture
-def scratch(tmp_path):
-    """A participant's copy of the kit (what `make handout` gives: no solutions/)."""
-    return handout_copy(tmp_path)
-
-
 def handout_copy(folder):
     for name in sync.handout_files(ROOT):
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, folder / name)
     return folder
-
-
-def solve(scratch, task_ids: set[str]) -> None:
-    """Paste the reference code of these tasks into the scratch tree, as a participant would."""
-    generated = sync.generate(ROOT, keep=frozenset(task_ids))
-    files = {place.split(":")[0] for task_id in task_ids for place in TASKS.TASKS_BY_ID[task_id].places}
-    for file in files:
-        (scratch / file).write_bytes(generated[file].encode("utf-8"))
 
 
 def run_check(scratch, *task_ids: str, limit: float = 300) -> str:
@@ -328,3 +314,17 @@ def test_a_notebook_cell_that_does_not_parse_is_reported_once(complete):
     assert set(statuses(output).values()) == {"not checked: fix the error in notebooks/train.ipynb first"}, output
     assert next_part(output).startswith("fix the error in forward (task 6.1"), output
     assert output.count("return model(x") == 1, output
+
+
+@needs_solutions
+def test_make_hint_without_a_task_opens_hint_1_of_the_task_check_names_next(scratch):
+    first, second = TASKS.TASKS[0], TASKS.TASKS[1]
+    solve(scratch, {first.id})
+    done = subprocess.run([sys.executable, str(scratch / "tools/hints.py")], cwd=scratch, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Task {second.id} — {second.title}" in done.stdout, done.stdout
+    shown = "".join(done.stdout.split())
+    assert "".join(second.hints[0].split()) in shown and "".join(second.hints[1].split()) not in shown, done.stdout
+    assert (scratch / ".hints-opened.json").read_text(encoding="utf-8").count(f'"{second.id}": 1') == 1
+    table = statuses(run_check(scratch, first.id, second.id))
+    assert table[second.id] == "not started, 1 hint", table

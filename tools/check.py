@@ -293,6 +293,7 @@ def next_steps(task: catalogue.Task, status: Status, root: Path = ROOT) -> str:
         lines.extend(failure_lines(status))
         if status.label.startswith("waiting"):
             lines.append(f"  Its tests need task {status.label.rsplit(' ', 1)[1]} first: do that one, then come back.")
+    lines.extend(hints.wrap(task.goal, hints.WIDTH, "  goal: ", "    "))
     lines.append(f"  {hints.how_to_get_more(task, root)}")
     if any(place.startswith("notebooks/") for place in task.places):
         lines.append("  (the check reads the notebook file: save it first, Ctrl+S in JupyterLab)")

@@ -22,6 +22,7 @@ import builtins
 import faulthandler
 import functools
 import importlib
+import importlib.util
 import json
 import os
 import re
@@ -35,9 +36,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
+from pluggy import HookimplMarker
 
+# pytest.hookimpl, without importing pytest into make check's own process (pytest runs in a child).
+hookimpl = HookimplMarker("pytest")
 TASK_MARKER = re.compile(r"task(\d+(?:_\d+)*)")
+#: How a test file gives its tests a task's marker: ``@pytest.mark.task3_2``.
+MARKER_IN_SOURCE = re.compile(r"\bmark\.(task\d+(?:_\d+)*)\b")
 PACKAGES = ("nn", "act", "loss")
 #: Seconds one test may run before it fails as a probable endless loop.
 DEFAULT_TIMEOUT = 10
@@ -279,7 +284,7 @@ def markers_in(test_file: Path) -> tuple[str, ...]:
         text = test_file.read_text(encoding="utf-8")
     except OSError:
         return ()
-    return tuple(sorted({m.replace("_", ".") for m in re.findall(r"mark\.task(\d+(?:_\d+)*)\b", text)}))
+    return tuple(sorted({m.removeprefix("task").replace("_", ".") for m in MARKER_IN_SOURCE.findall(text)}))
 
 
 class Recorder:
@@ -306,7 +311,7 @@ class Recorder:
             self.emit(event="collection_error", file=file, text=str(report.longrepr),
                       tasks=markers_in(self.root / file))
 
-    @pytest.hookimpl(hookwrapper=True)
+    @hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item, nextitem):
         self.emit(event="start", nodeid=item.nodeid)
         self.tests[item.nodeid] = {
@@ -317,7 +322,7 @@ class Recorder:
         yield
         self.emit(event="test", **self.tests.pop(item.nodeid))
 
-    @pytest.hookimpl(hookwrapper=True)
+    @hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         report = (yield).get_result()
         entry = self.tests[item.nodeid]
@@ -342,7 +347,7 @@ class Recorder:
         entry.update(outcome="failed", exception=type(error).__name__, message=str(error),
                      frames=participant_frames(error, self.root))
 
-    @pytest.hookimpl(hookwrapper=True)
+    @hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
         self.watchdog.start(self.events)
         try:
@@ -370,15 +375,6 @@ def implementation_root(root: Path) -> Path:
     return root / "solutions" if os.environ.get("KIT_IMPL") == "solutions" else root
 
 
-def _quick_hypothesis() -> None:
-    """Hypothesis without shrinking (a check needs the verdict, not the smallest failing example) and
-    without its example database (nothing written into the participant's folder)."""
-    from hypothesis import Phase, settings
-
-    settings.register_profile("check", database=None, phases=(Phase.explicit, Phase.reuse, Phase.generate))
-    settings.load_profile("check")
-
-
 def main(argv: list[str]) -> int:
     """The child: guards, the imports, then pytest. Its own output goes to its stdout, never the events."""
     if not argv:
@@ -394,7 +390,6 @@ def main(argv: list[str]) -> int:
         arguments = arguments[2:]
     root = Path.cwd().resolve()
     impl_root = implementation_root(root)
-    _quick_hypothesis()
     sys.path.insert(0, str(impl_root))
     os._exit = _refuse_exit
     printer = builtins.print = PrintCounter(impl_root)
@@ -406,6 +401,8 @@ def main(argv: list[str]) -> int:
         else:
             import_packages(impl_root, watchdog)
         events.flush()
+        import pytest
+
         exit_code = pytest.main(arguments, plugins=[Recorder(events, watchdog, impl_root, skip)])
         events.write(json.dumps({"event": "end", "exit_code": int(exit_code), "prints": printer.by_location()}) + "\n")
     return int(exit_code)
@@ -435,6 +432,18 @@ def _kill_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
+def task_test_files(root: Path, task_ids: list[str] | None = None) -> list[str]:
+    """The test files (relative to ``root``) that mark tests with these tasks (with any task when None),
+    found by their text: collecting only those saves importing all the others."""
+    wanted = None if task_ids is None else {"task" + task_id.replace(".", "_") for task_id in task_ids}
+    files = []
+    for path in sorted((root / "tests").rglob("test_*.py")):
+        markers = set(MARKER_IN_SOURCE.findall(path.read_text(encoding="utf-8", errors="replace")))
+        if markers and (wanted is None or markers & wanted):
+            files.append(path.relative_to(root).as_posix())
+    return files
+
+
 def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "participant",
                    timeout: float = DEFAULT_TIMEOUT, budget: float = DEFAULT_BUDGET) -> Report:
     """Run the task tests of ``root`` (all, or those of ``task_ids``) against ``impl`` in new processes.
@@ -444,8 +453,13 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
     then are simply absent from the report, and ``timed_out`` is set.
     """
     markers = " or ".join("task" + task_id.replace(".", "_") for task_id in task_ids) if task_ids else "task"
-    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    env = {name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
     env["KIT_IMPL"] = impl
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    files = task_test_files(root, task_ids)
+    generated = any("hypothesis" in (root / file).read_text(encoding="utf-8", errors="replace") for file in files)
+    plugins = ["-p", "_hypothesis_pytestplugin", "--hypothesis-profile=check"] \
+        if generated and importlib.util.find_spec("_hypothesis_pytestplugin") else []
     deadline = time.monotonic() + budget
     tests: dict[str, Outcome] = {}
     report = Report([], [], [])
@@ -457,8 +471,8 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
             if attempt:
                 skip_path.write_text("\n".join(tests), encoding="utf-8")
                 command += ["--skip", str(skip_path)]
-            command += ["-m", markers, "tests", "-q", "--tb=no", "-rN", "--no-header", "-p", "no:cacheprovider",
-                        "--continue-on-collection-errors"]
+            command += ["-m", markers, *(files or ["tests"]), *plugins, "-q", "--tb=no", "-rN", "--no-header",
+                        "-p", "no:cacheprovider", "--continue-on-collection-errors"]
             events_path.write_text("", encoding="utf-8")
             with output_path.open("wb") as output:
                 process = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=output,
