@@ -39,11 +39,82 @@ class Function:
         needs_grad = tuple(t.requires_grad for t in tensors)
         ctx = SimpleNamespace(needs_input_grad=needs_grad)
         output = Tensor.__new__(Tensor)
-        output.data = cls.forward(ctx, *[t.data for t in tensors], **options)
+        output.data = cls.checked_forward(ctx, *[t.data for t in tensors], **options)
         output.grad = None
         output.requires_grad = is_grad_enabled() and any(needs_grad)
         output._ctx = (cls, ctx, tensors) if output.requires_grad else None
         return output
+
+    # The contract every Function keeps. Tensor.backward and the task tests call
+    # forward and backward only through these two, so a slip is named where it happens.
+    @classmethod
+    def checked_forward(cls, ctx, *arrays: np.ndarray, **options) -> np.ndarray:
+        """``forward``, which must return a float ndarray (a 0-d one for a single number)."""
+        output = _as_result(cls.forward(ctx, *arrays, **options))
+        problem = _not_a_float_array(output)
+        if problem:
+            raise TypeError(f"{cls.__name__}.forward returned {problem}; forward must return a NumPy array "
+                            f"of floats (np.asarray(value) makes a 0-d array of a single number)")
+        return output
+
+    @classmethod
+    def checked_backward(cls, ctx, grad: np.ndarray, inputs) -> tuple:
+        """``backward`` on a read-only ``grad``; one gradient per input (``inputs``: anything with a
+        ``shape``), each None or a float ndarray of its input's shape.
+
+        ``grad`` may be another node's gradient too (see Tensor.backward), so backward
+        must not write into it; read-only, a write fails here instead of corrupting it.
+        """
+        grad = _as_result(grad)
+        writeable = grad.flags.writeable
+        grad.flags.writeable = False
+        try:
+            grads = cls.backward(ctx, grad)
+        except ValueError as error:
+            if "read-only" not in str(error):
+                raise
+            raise ValueError(
+                f"{cls.__name__}.backward wrote into its incoming grad ({error}): do not modify grad in place "
+                f"(no grad[...] = ..., grad *= ...); return a new array, e.g. grad * mask"
+            ) from error
+        finally:
+            if writeable:
+                grad.flags.writeable = True
+        grads = tuple(_as_result(g) for g in grads) if isinstance(grads, tuple) else (_as_result(grads),)
+        if len(grads) != len(inputs):
+            raise ValueError(
+                f"{cls.__name__}.backward returned {len(grads)} gradient(s) for {len(inputs)} input(s); "
+                f"return one per input of forward, as a tuple in forward's order (None for no gradient)"
+            )
+        for position, (input_grad, x) in enumerate(zip(grads, inputs)):
+            problem = None if input_grad is None else _not_a_float_array(input_grad)
+            if problem:
+                raise TypeError(f"{cls.__name__}.backward returned {problem} as the gradient of input "
+                                f"{position}; return a NumPy array of floats (or None for no gradient)")
+            if input_grad is not None and input_grad.shape != x.shape:
+                raise ValueError(
+                    f"{cls.__name__}.backward returned a gradient of shape {input_grad.shape} for input "
+                    f"{position}, which has shape {x.shape}: the gradient of an input always has the "
+                    f"input's shape (undo broadcasting with sum_to)"
+                )
+        return grads
+
+
+def _as_result(value):
+    """NumPy scalars (what arithmetic on 0-d arrays gives) as 0-d arrays; anything else unchanged."""
+    return np.asarray(value) if isinstance(value, np.generic) else value
+
+
+def _not_a_float_array(value) -> str | None:
+    """What is wrong with ``value`` as a Function's result, in words ('a list'); None if nothing."""
+    if isinstance(value, np.ndarray):
+        return None if value.dtype.kind == "f" else f"an array of dtype {value.dtype} (use .astype(np.float32))"
+    if value is None:
+        return "None"
+    kind = type(value).__name__
+    if isinstance(value, (int, float)):
+        return f"a Python {kind}, not an array"
+    return f"a{'n' if kind[0] in 'aeiou' else ''} {kind}, not a NumPy array"
 
 
 def sum_to(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -8,6 +8,7 @@ float32 parameters stay float32.
 
 from __future__ import annotations
 
+import numbers
 from typing import Iterable
 
 import numpy as np
@@ -19,6 +20,12 @@ class Optimizer:
     """Holds the parameters and the learning rate; subclasses define ``step``."""
 
     def __init__(self, params: Iterable[Tensor], lr: float):
+        name = type(self).__name__
+        if hasattr(params, "parameters"):
+            raise TypeError(f"{name} takes the model's parameters, not the model: pass model.parameters(), "
+                            f"as in {name}(model.parameters(), lr=0.1)")
+        if isinstance(params, Tensor):
+            raise TypeError(f"{name} takes a list of parameters: {name}([w], lr=...) for a single tensor w")
         self.params = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__} got no parameters: pass model.parameters()")
@@ -30,8 +37,9 @@ class Optimizer:
                     f"{type(self).__name__}: parameter {position} (shape {p.shape}) has requires_grad=False, "
                     f"so it never gets a gradient"
                 )
-        if not lr > 0:
-            raise ValueError(f"{type(self).__name__}: the learning rate lr must be positive, got {lr!r}")
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
+            raise (ValueError if isinstance(lr, numbers.Real) else TypeError)(
+                f"{name}: the learning rate lr must be a positive number (such as 0.1), got {lr!r}")
         self.lr = float(lr)
 
     def zero_grad(self) -> None:

@@ -19,21 +19,16 @@ def run_function(function, *inputs: np.ndarray, grad_out: np.ndarray | None = No
     """Call ``function.forward`` then ``function.backward`` directly on arrays.
 
     Returns ``(output, input_grads)``; ``grad_out`` defaults to ones. Does not
-    use ``Tensor.backward``, so a task's test depends only on that task.
+    use ``Tensor.backward``, so a task's test depends only on that task. Both go
+    through the framework's contract checks (``Function.checked_forward`` and
+    ``checked_backward``): forward returns a float array, backward one float array
+    of its input's shape per input, and leaves its read-only ``grad_out`` alone.
     """
+    inputs = [np.array(x) for x in inputs]
     ctx = SimpleNamespace(needs_input_grad=(True,) * len(inputs))
-    output = function.forward(ctx, *[np.array(x) for x in inputs], **options)
-    if grad_out is None:
-        grad_out = np.ones_like(output)
-    grads = function.backward(ctx, np.asarray(grad_out, dtype=np.asarray(output).dtype))
-    if not isinstance(grads, tuple):
-        grads = (grads,)
-    if len(grads) != len(inputs):
-        name = getattr(function, "__name__", str(function))
-        raise AssertionError(f"{name}.backward returned {len(grads)} gradient(s); forward has {len(inputs)} "
-                             f"input(s), so backward must return {len(inputs)}, one per input, as a tuple "
-                             f"(in the order of forward's inputs)")
-    return output, grads
+    output = function.checked_forward(ctx, *inputs, **options)
+    grad_out = np.array(np.ones_like(output) if grad_out is None else grad_out, dtype=output.dtype)
+    return output, function.checked_backward(ctx, grad_out, inputs)
 
 
 def raised_where(error: BaseException) -> str:

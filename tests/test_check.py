@@ -1,21 +1,31 @@
 """tools/check.py (make check): the participant's progress report.
 
-The statuses are tested on made-up results; the report as a whole in a scratch
-copy of the participant tree where one task is solved, or solved wrongly.
+The statuses are tested on made-up results. The report as a whole runs as a
+participant runs it (``tools/check.py`` in a copy of the kit), on an untouched
+participant tree, on a complete one (the reference's code pasted over the top
+level), and on the complete tree with one mistake at a time: each mistake must
+come out as what it is, with a message that says so, in bounded time.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 from conftest import ROOT, TASKS, load_tools_module, solve
 
 check = load_tools_module("check")
-Outcome = check.taskreport.Outcome
+sync = load_tools_module("sync")
+taskreport = check.taskreport
+Outcome = taskreport.Outcome
 TASK = TASKS.TASKS_BY_ID["3.2"]
+NO_PROBLEMS = taskreport.Report([], [], [])
 
 needs_solutions = pytest.mark.skipif(not (ROOT / "solutions").is_dir(), reason="a handout has no solutions/")
 
@@ -33,11 +43,16 @@ def nie(task_id: str) -> dict:
     ([{"outcome": "failed", "exception": "NotImplementedError", "message": ""}], "wrong", 0),
     ([nie("3.2"), nie("3.1")], "waiting for task 3.1", 1),
     ([{"outcome": "skipped"}], "no tests found", None),
+    ([{"outcome": "passed"}, {"outcome": "failed", "exception": "DidNotFinish",
+                              "message": "it did not finish in 10 s — an endless loop?"}],
+     "wrong: it did not finish in 10 s — an endless loop?", 1),
+    ([nie("3.2"), {"outcome": "failed", "exception": "NotChecked", "message": "nn could not be imported"}],
+     "not checked: a test file did not load", 1),
 ])
 def test_status_of_a_task_from_its_tests(outcomes, label, shown):
     """``shown``: which result is the failing check shown to the participant."""
     results = [Outcome(nodeid=f"tests/t.py::test_{n}", tasks=("3.2",), **o) for n, o in enumerate(outcomes)]
-    status = check.status_of(TASK, results + [Outcome("tests/t.py::test_other", ("3.1",), "passed")], False)
+    status = check.status_of(TASK, results + [Outcome("tests/t.py::test_other", ("3.1",), "passed")], NO_PROBLEMS)
     assert status.label == label
     assert status.failure is (None if shown is None else results[shown])
 
@@ -54,12 +69,60 @@ def test_an_unknown_task_is_a_clear_error():
     assert [t.id for t in check.selected_tasks(["task3_2,3.1"])] == ["3.1", "3.2"]
 
 
+@pytest.mark.parametrize(("ids", "expected"), [
+    (["7.1"], "0 of 1 optional task done."),
+    (["7.1", "7.2"], "0 of 2 optional tasks done."),
+    (["3.2"], "0 of 1 task done."),
+    (["3.2", "7.1"], "0 of 1 task done (optional: 0 of 1)."),
+])
+def test_the_summary_reads_like_a_sentence(ids, expected):
+    rows = [(TASKS.TASKS_BY_ID[i], check.Status("not started", None, 0, 1)) for i in ids]
+    assert check.summary(rows) == expected
+
+
+def test_enclosing_names_work_on_a_file_that_does_not_parse():
+    lines = ["import numpy as np", "", "class ReLU(Function):", "    @staticmethod", "    def forward(ctx, x):",
+             "        return np.maximum(x, 0", "", "    def backward(ctx, grad):", "        # a comment",
+             "        return grad *", "def helper():", "    pass"]
+    names = check.enclosing_names(lines)
+    assert names[5] == "ReLU.forward" and names[9] == "ReLU.backward" and names[8] == "ReLU.backward"
+    assert names[0] == "" and names[3] == "ReLU" and names[11] == "helper"
+
+
+@needs_solutions
+def test_every_place_of_the_catalogue_is_found_by_line(tmp_path):
+    """place_of maps a line inside each task's function (in the reference) to that task."""
+    for task in TASKS.TASKS:
+        for place in task.places:
+            file, name = place.split(":")
+            if file.endswith(".ipynb"):
+                continue
+            lines = (ROOT / "solutions" / file).read_text(encoding="utf-8").splitlines()
+            begin = next(n for n, names in enumerate(check.enclosing_names(lines), start=1)
+                         if names == name and "### BEGIN SOLUTION" in lines[n - 1])
+            found, owner = check.place_of(ROOT / "solutions", f"{file}:{begin}")
+            assert (found, owner.id) == (name, task.id), place
+
+
 # --- the report in a scratch participant tree --------------------------------------------------
-def run_check(scratch, *task_ids: str) -> str:
+def handout_copy(folder):
+    for name in sync.handout_files(ROOT):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, folder / name)
+    return folder
+
+
+def run_check(scratch, *task_ids: str, limit: float = 300) -> str:
+    """tools/check.py as a participant runs it; it must exit 0 with the table, within ``limit`` seconds."""
+    started = time.monotonic()
     done = subprocess.run([sys.executable, str(scratch / "tools/check.py"), *task_ids],
-                          cwd=scratch, capture_output=True, text=True)
-    assert done.returncode == 0, f"check exited with {done.returncode}:\n{done.stdout}{done.stderr}"
-    return done.stdout
+                          cwd=scratch, capture_output=True, text=True, timeout=limit, stdin=subprocess.DEVNULL)
+    output = done.stdout
+    assert done.returncode == 0, f"check exited with {done.returncode}:\n{output}{done.stderr}"
+    assert re.search(r"^  task\s+title\s+status", output, flags=re.MULTILINE), f"no table:\n{output}"
+    assert re.search(r"^\d+ of \d+ .*done", output, flags=re.MULTILINE), f"no summary:\n{output}"
+    run_check.seconds = time.monotonic() - started
+    return output
 
 
 def statuses(output: str) -> dict[str, str]:
@@ -68,20 +131,28 @@ def statuses(output: str) -> dict[str, str]:
     return dict(rows)
 
 
+def next_part(output: str) -> str:
+    return output.split("\nNext: ", 1)[1]
+
+
+@needs_solutions
+def test_an_untouched_tree_has_every_task_not_started(scratch):
+    output = run_check(scratch)
+    assert statuses(output) == {task.id: "not started" for task in TASKS.TASKS}, output
+    first = TASKS.TASKS[0]
+    assert next_part(output).startswith(f"task {first.id} — {first.title}"), output
+
+
 @needs_solutions
 def test_one_solved_task_is_done_and_the_next_tasks_message_is_shown(scratch):
     first, second = TASKS.TASKS[0], TASKS.TASKS[1]
     solve(scratch, {first.id})
-    output = run_check(scratch)
-    table = statuses(output)
-    assert list(table) == [task.id for task in TASKS.TASKS], output
-    assert table[first.id] == "done", output
-    assert [task_id for task_id, label in table.items() if label == "done"] == [first.id], output
-    next_part = output.split("\nNext: ", 1)[1]
-    assert next_part.startswith(f"task {second.id} — {second.title}"), output
-    assert f"Task {second.id}: {second.title}" in next_part and f"stuck? make hint TASK={second.id}" in next_part, output
-    required = sum(not task.optional for task in TASKS.TASKS)
-    assert f"1 of {required} tasks done" in output
+    output = run_check(scratch, first.id, second.id)
+    assert statuses(output) == {first.id: "done", second.id: "not started"}, output
+    assert next_part(output).startswith(f"task {second.id} — {second.title}"), output
+    assert f"Task {second.id}: {second.title}" in next_part(output), output
+    assert f"stuck? make hint TASK={second.id}" in next_part(output), output
+    assert "1 of 2 tasks done" in output
 
 
 @needs_solutions
@@ -96,15 +167,153 @@ def test_a_transposed_linear_weight_is_wrong_with_a_message_about_shapes(scratch
     (scratch / file).write_text(hole.sub(r"\1return x @ self.weight.T + self.bias", text), encoding="utf-8")
     output = run_check(scratch, "3.5")
     assert statuses(output) == {"3.5": "wrong"}, output
-    assert "shape" in output.split("\nNext: ", 1)[1].split("stuck?")[0].lower(), output
+    assert "shape" in next_part(output).split("stuck?")[0].lower(), output
 
 
-@needs_solutions
-def test_a_file_that_does_not_load_is_reported_and_check_still_exits_0(scratch):
-    (scratch / "nn/functions.py").write_text("def broken(:\n", encoding="utf-8")
-    output = run_check(scratch, "3.1")
-    assert "could not be loaded" in output and "SyntaxError" in output, output
-    assert statuses(output)["3.1"].startswith("not run"), output
+# --- a complete tree with mistakes ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def complete(tmp_path_factory):
+    """A participant tree with every task done: the reference's nn/, act/, loss/, notebooks/ on top."""
+    if not (ROOT / "solutions").is_dir():
+        pytest.skip("a handout has no solutions/")
+    tree = handout_copy(tmp_path_factory.mktemp("complete"))
+    for package in ("nn", "act", "loss", "notebooks"):
+        shutil.rmtree(tree / package)
+        shutil.copytree(ROOT / "solutions" / package, tree / package)
+    return tree
+
+
+@contextlib.contextmanager
+def mistakes(tree, *changes: tuple[str, str, str]):
+    """Each (file, old, new): ``old`` (exactly once in ``file``) replaced by ``new`` for the duration."""
+    originals = {}
+    try:
+        for file, old, new in changes:
+            path = tree / file
+            text = originals.setdefault(file, path.read_text(encoding="utf-8"))
+            current = path.read_text(encoding="utf-8")
+            assert text.count(old) == 1, f"{old!r} is not exactly once in {file}"
+            path.write_text(current.replace(old, new), encoding="utf-8")
+        yield
+    finally:
+        for file, text in originals.items():
+            (tree / file).write_text(text, encoding="utf-8")
+
+
+def test_a_complete_tree_is_all_done(complete):
+    output = run_check(complete)
+    assert set(statuses(output).values()) == {"done"}, output
+    assert "Every task here is done" in output, output
+    assert f"{sum(not t.optional for t in TASKS.TASKS)} of " in output
+
+
+MATMUL_FORWARD = "        ctx.a, ctx.b = a, b\n        return a @ b\n"
+RELU_BACKWARD = "        return grad * ctx.positive\n"
+LINEAR_FORWARD = "        out = x @ self.weight\n"
+# One mistake per task: each must be wrong, with a message that says what is wrong in the
+# participant's terms (or, for the prints, done with one line about them).
+BROKEN = {
+    "3.2": (("nn/functions.py", MATMUL_FORWARD, "        return (a @ b).tolist()\n"),
+            r"MatMul\.forward returned a list, not a NumPy array"),
+    "3.3": (("nn/functions.py", "        grad = grad.reshape(_reduced_shape_keepdims(ctx.a_shape, ctx.axis))\n",
+             "        import sys\n        sys.exit(0)\n"),
+            r"your code called sys\.exit\(0\)"),
+    "4.1": (("act/functions.py", "        return (x > 0).astype(x.dtype)\n", "        import os\n        os._exit(3)\n"),
+            r"your code called os\._exit\(3\)"),
+    "4.3": (("act/functions.py", "        return grad * (1 - ctx.out**2)\n",
+             "        return (grad * (1 - ctx.out**2)).astype(int)\n"),
+            r"Tanh\.backward returned an array of dtype int64 .*as the gradient of input 0"),
+    "4.4": (("act/functions.py", RELU_BACKWARD, "        grad[~ctx.positive] = 0\n        return grad\n"),
+            r"ReLU\.backward wrote into its incoming grad.*do not modify grad in place.*return a new array"),
+    "5.2": (("loss/functions.py", "return np.asarray(np.mean(ctx.diff**2))", "return float(np.mean(ctx.diff**2))"),
+            r"MSE\.forward returned a Python float, not an array"),
+    "6.3": (("notebooks/train.ipynb", '"    with nn.no_grad():\\n"', '"    with nn.no_grad:\\n"'),
+            r"write `with nn\.no_grad\(\):`, with parentheses"),
+}
+PRINTS = ("nn/linear.py", LINEAR_FORWARD, "        for _ in range(2000):\n            print('debug', x.shape)\n"
+          + LINEAR_FORWARD)
+
+
+def test_broken_functions_are_wrong_with_messages_that_name_them(complete):
+    """The whole report (tools/check.py's report and render) on a tree with all these mistakes at once."""
+    chosen = [check.catalogue.TASKS_BY_ID[task_id] for task_id in ["3.1", *BROKEN, "3.5"]]
+    with mistakes(complete, *[change for change, _ in BROKEN.values()], PRINTS):
+        progress = check.report(complete, chosen)
+    text = check.render(progress)
+    labels = {task.id: status.label for task, status in progress.rows}
+    assert labels == {"3.1": "done", "3.5": "done", **{task_id: "wrong" for task_id in BROKEN}}, text
+    for task, status in progress.rows:
+        if task.id in BROKEN:
+            shown = "\n".join(check.failure_lines(status))
+            assert re.search(BROKEN[task.id][1], shown, flags=re.DOTALL), f"task {task.id}:\n{shown}"
+            assert "site-packages" not in shown and ".venv" not in shown and "_pytest" not in shown, shown
+    assert re.search(r"Your code printed [\d,]+ lines during the check, [\d,]+ of them at nn/linear\.py:\d+ "
+                     r"\(Linear\.forward\)", text), text
+    assert "debug" not in text and statuses(text) == labels, text
+
+
+def test_raised_at_is_the_participants_line_and_a_wrong_value_has_none(complete):
+    matmul = check.catalogue.TASKS_BY_ID["3.2"]
+    with mistakes(complete, ("nn/functions.py", MATMUL_FORWARD, "        return (a @ b).T\n")):
+        transposed = check.report(complete, [matmul]).rows[0][1]
+    with mistakes(complete, ("nn/functions.py", MATMUL_FORWARD, "        return a @ b.T\n")):
+        mismatched = check.report(complete, [matmul]).rows[0][1]
+        line = (complete / "nn/functions.py").read_text(encoding="utf-8").splitlines().index("        return a @ b.T")
+    assert transposed.label == "wrong" and transposed.raised_at == "", transposed
+    assert "that is (a @ b).T" in transposed.failure.message and "elementwise" not in transposed.failure.message
+    assert mismatched.label == "wrong" and mismatched.raised_at == f"nn/functions.py:{line + 1} (MatMul.forward)"
+
+
+ENDLESS = "        import os, pathlib\n        pathlib.Path('loop.pid').write_text(str(os.getpid()))\n" \
+          "        while True:\n            pass\n"
+
+
+def test_an_endless_loop_is_wrong_in_bounded_time_and_leaves_no_process(complete):
+    with mistakes(complete, ("nn/functions.py", MATMUL_FORWARD, ENDLESS)):
+        output = run_check(complete, "3.1", "3.2")
+    pid = int((complete / "loop.pid").read_text())
+    (complete / "loop.pid").unlink()
+    assert statuses(output) == {"3.1": "done", "3.2": f"wrong: it did not finish in {taskreport.DEFAULT_TIMEOUT} s "
+                                                       f"— an endless loop?"}, output
+    assert re.search(r"\(raised at nn/functions\.py:\d+ \(MatMul\.forward\)\)", output), output
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the process that looped is gone
+    print(f"tools/check.py 3.1 3.2 with an endless loop in MatMul.forward: {run_check.seconds:.0f} s")
+
+
+@pytest.mark.parametrize("call", ["sys.exit(1)", "os._exit(1)"])
+def test_exiting_while_being_imported_is_one_clear_line(complete, call):
+    with mistakes(complete, ("nn/functions.py", "\nclass Function:", f"\nimport os, sys\n{call}\n\nclass Function:")):
+        output = run_check(complete, "3.1", "4.4")
+    assert set(statuses(output).values()) == {"not checked: fix the error in nn/functions.py first"}, output
+    assert output.count(f"called {call} while being imported") == 1, output
+
+
+@pytest.mark.parametrize(("new", "owner"), [
+    ("        return grad * (ctx.positive\n", "ReLU.backward"),
+    ("        g = grad\n          return g * ctx.positive\n", "ReLU.backward"),
+    (RELU_BACKWARD + "import no_such_module\n", None),
+])
+def test_a_file_that_does_not_load_is_reported_once_and_its_tasks_are_not_checked(complete, new, owner):
+    with mistakes(complete, ("act/functions.py", RELU_BACKWARD, new)):
+        output = run_check(complete, "3.2", "4.4", "5.1")
+    not_checked = "not checked: fix the error in act/functions.py first"
+    assert statuses(output) == {"3.2": "done", "4.4": not_checked, "5.1": not_checked}, output
+    offending = new.strip().splitlines()[-1]
+    assert output.count(offending) == 1, f"the offending line is not shown exactly once:\n{output}"
+    if owner:
+        assert next_part(output).startswith(f"fix the error in {owner} (task 4.4 — ReLU)"), output
+    else:
+        assert next_part(output).startswith("fix the error in act/functions.py; it is outside every task's"), output
+    assert "wrong" not in output
+
+
+def test_a_notebook_cell_that_does_not_parse_is_reported_once(complete):
+    with mistakes(complete, ("notebooks/train.ipynb", "return model(x)", "return model(x")):
+        output = run_check(complete, "6.1", "6.2")
+    assert set(statuses(output).values()) == {"not checked: fix the error in notebooks/train.ipynb first"}, output
+    assert next_part(output).startswith("fix the error in forward (task 6.1"), output
+    assert output.count("return model(x") == 1, output
 
 
 @needs_solutions
@@ -117,5 +326,5 @@ def test_make_hint_without_a_task_opens_hint_1_of_the_task_check_names_next(scra
     shown = "".join(done.stdout.split())
     assert "".join(second.hints[0].split()) in shown and "".join(second.hints[1].split()) not in shown, done.stdout
     assert (scratch / ".hints-opened.json").read_text(encoding="utf-8").count(f'"{second.id}": 1') == 1
-    table = statuses(run_check(scratch))
+    table = statuses(run_check(scratch, first.id, second.id))
     assert table[second.id] == "not started, 1 hint", table

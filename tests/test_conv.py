@@ -139,7 +139,7 @@ def test_im2col_matches_the_windows(x_shape, w_shape, stride, padding):
 def test_convolution_forward_matches_the_definition(x_shape, w_shape, stride, padding):
     x, w, b = conv_case(x_shape, w_shape)
     ctx = SimpleNamespace(needs_input_grad=(True, True, True))
-    out = nn.conv.Convolution.forward(ctx, x, w, b, stride=stride, padding=padding)
+    out = nn.conv.Convolution.checked_forward(ctx, x, w, b, stride=stride, padding=padding)
     assert_close("Convolution.forward", out, conv_by_loops(x, w, b, stride, padding),
                  describe(x_shape, w_shape, stride, padding),
                  "\nout[n, o, i, j] = Σ (window at (i, j) of image n) · weight[o] + bias[o]: rows @ "
@@ -154,8 +154,8 @@ def test_convolution_forward_matches_the_definition(x_shape, w_shape, stride, pa
 @pytest.mark.task8_1
 def test_convolution_forward_keeps_float32():
     x, w, b = (a.astype(np.float32) for a in conv_case((2, 1, 5, 5), (4, 1, 3, 3)))
-    out = nn.conv.Convolution.forward(SimpleNamespace(needs_input_grad=(True,) * 3), x, w, b,
-                                      stride=(1, 1), padding=(1, 1))
+    out = nn.conv.Convolution.checked_forward(SimpleNamespace(needs_input_grad=(True,) * 3), x, w, b,
+                                              stride=(1, 1), padding=(1, 1))
     assert np.asarray(out).dtype == np.float32, f"float32 images and weights should give float32, got {out.dtype}"
 
 
@@ -204,8 +204,8 @@ def test_convolution_backward_matches_central_differences(x_shape, w_shape, stri
 # --- Task 8.3: max pooling backward --------------------------------------------------------------------
 def pool_backward(x, kernel, stride, grad_out):
     ctx = SimpleNamespace(needs_input_grad=(True,))
-    pool.MaxPooling.forward(ctx, x, kernel_size=kernel, stride=stride)
-    return pool.MaxPooling.backward(ctx, grad_out)
+    pool.MaxPooling.checked_forward(ctx, x, kernel_size=kernel, stride=stride)
+    return pool.MaxPooling.checked_backward(ctx, np.array(grad_out), (x,))[0]
 
 
 POOL_HINT = ("\nEach output's gradient goes to the one element that won its window (ctx.winner[p] is True where a "

@@ -132,13 +132,21 @@ def test_sum_to_generated(data):
 def test_matmul_forward_small():
     a = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     b = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-    got = F.MatMul.forward(SimpleNamespace(), a, b)
+    got = F.MatMul.checked_forward(SimpleNamespace(), a, b)
     expected = a @ b
     assert np.shape(got) == (2, 2), f"MatMul.forward of (2, 3) @ (3, 2) should have shape (2, 2), got {np.shape(got)}"
     assert np.allclose(got, expected), (
         f"MatMul.forward: a = {a.tolist()}, b = {b.tolist()}: expected a @ b = {expected.tolist()}, "
-        f"got {np.asarray(got).tolist()} (a * b is elementwise, not the matrix product)"
+        f"got {np.asarray(got).tolist()}" + matmul_slip(a, b, got)
     )
+
+
+def matmul_slip(a: np.ndarray, b: np.ndarray, got) -> str:
+    """What a wrong product of the right shape was, when it is a known slip."""
+    if np.allclose(got, (a @ b).T):
+        return (": that is (a @ b).T, the product with rows and columns swapped (b.T @ a.T); "
+                "row i of a @ b combines row i of a with the columns of b")
+    return ""
 
 
 @pytest.mark.task3_2

@@ -32,8 +32,9 @@ def describe(results) -> str:
 
 
 def test_every_test_file_loads_against_the_participant_version(participant_run):
+    assert not participant_run.file_errors, f"the participant version does not import: {participant_run.file_errors}"
     assert not participant_run.collection_errors, "test files fail to load against the participant version:\n" + \
-        "\n".join(f"{file}:\n{error}" for file, error in participant_run.collection_errors)
+        "\n".join(f"{file}:\n{error}" for file, error, _ in participant_run.collection_errors)
 
 
 def test_every_task_has_tests(participant_run):

@@ -409,6 +409,69 @@ def test_backward_does_not_alias_the_callers_gradient():
     np.testing.assert_array_equal(seed, [1.0, 1.0])
 
 
+# --- the Function contract (Function.checked_forward / checked_backward) --------------------------
+def function_returning(forward_result=None, backward_result=None, writes_grad=False):
+    """A Function whose forward / backward return the given results (or behave correctly)."""
+
+    class Broken(nn.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2 if forward_result is None else forward_result(a)
+
+        @staticmethod
+        def backward(ctx, grad):
+            if writes_grad:
+                grad *= 2
+                return grad
+            return grad * 2 if backward_result is None else backward_result(grad)
+
+    return Broken
+
+
+@pytest.mark.parametrize("result, what", [
+    (lambda a: (a * 2).tolist(), r"a list, not a NumPy array"),
+    (lambda a: float(a.sum()), r"a Python float, not an array"),
+    (lambda a: (a > 0), r"an array of dtype bool"),
+    (lambda a: None, r"None"),
+    (lambda a: nn.Tensor(a), r"a Tensor, not a NumPy array"),
+])
+def test_a_forward_that_returns_no_float_array_is_named(result, what):
+    with pytest.raises(TypeError, match=r"Broken\.forward returned " + what):
+        function_returning(forward_result=result).apply(leaf([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("result, what", [
+    (lambda grad: (grad * 2).tolist(), r"a list, not a NumPy array as the gradient of input 0"),
+    (lambda grad: np.ones(grad.shape, dtype=np.int64), r"an array of dtype int64"),
+])
+def test_a_backward_that_returns_no_float_array_is_named(result, what):
+    with pytest.raises(TypeError, match=r"Broken\.backward returned " + what):
+        function_returning(backward_result=result).apply(leaf([1.0, 2.0])).sum().backward()
+
+
+def test_a_backward_that_writes_into_its_grad_is_stopped_before_it_corrupts_another_path():
+    """x + f(x): both paths get the same grad array; writing into it would change x's other gradient."""
+    x = leaf([1.0, 2.0])
+    broken = function_returning(writes_grad=True)
+    with pytest.raises(ValueError, match=r"Broken\.backward wrote into its incoming grad.*do not modify grad "
+                                         r"in place.*return a new array"):
+        (x + broken.apply(x)).sum().backward()
+
+
+def test_the_grad_is_writeable_again_after_backward():
+    x = leaf([1.0, 2.0])
+    (x * 3).sum().backward()
+    x.grad += 1  # the leaf owns its gradient
+    assert np.allclose(x.grad, [4.0, 4.0])
+
+
+def test_no_grad_without_parentheses_says_to_call_it():
+    with pytest.raises(TypeError, match=r"with nn\.no_grad\(\):"):
+        with nn.no_grad:
+            pass
+    assert nn.tensor.is_grad_enabled()
+
+
 # --- edges (issue: robust at the edges) ------------------------------------------------------
 def test_transpose_none_reverses_the_axes_like_numpy():
     x = leaf(np.arange(6.0).reshape(1, 2, 3))

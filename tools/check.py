@@ -7,15 +7,21 @@ The task tests run against the top level (nn/, act/, loss/, notebooks/: what you
 wrote). Statuses: done (all its tests pass), not started (its tests stop at the
 task's own NotImplementedError), in progress (some pass, the rest stop there),
 wrong (a test fails for another reason: read the message), waiting for task X
-(its tests stop at an earlier task's hole). Exits 0 whenever it could run.
+(its tests stop in an earlier task's code), not checked (a file has an error that
+stops the tests from loading, or the check ran out of time). Exits 0 whenever it
+could run.
+
+``report(root, tasks)`` gives the statuses (a ``Progress``), ``render`` the text:
+other tools (a watch mode) reuse both.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 if str(Path(__file__).resolve().parent) not in sys.path:
@@ -28,45 +34,168 @@ ROOT = Path(__file__).resolve().parent.parent
 TASK_PREFIX = re.compile(r"Task (\d+(?:\.\d+)*):")
 MAX_MESSAGE_LINES = 14
 MAX_PLACE_WIDTH = 58
-COLORS = {"done": "32", "wrong": "31", "in progress": "33", "waiting": "33"}
+#: More printed lines than this get a line of their own in the report.
+MANY_PRINTS = 1000
+COLORS = {"done": "32", "wrong": "31", "in progress": "33", "waiting": "33", "not checked": "33"}
+#: What a failure means when its exception alone says it ({message}: the exception's message).
+EXPLAINED = {
+    "SystemExit": "your code called sys.exit({message}) (or exit()), which ends the whole program; "
+                  "a function returns its result instead",
+    "ExitCalled": "your code called os._exit({message}), which ends the whole program; "
+                  "a function returns its result instead",
+    "ProcessEnded": "{message}",
+    "DidNotFinish": "{message}",
+}
 
 
 @dataclass(frozen=True)
 class Status:
-    label: str  # 'done', 'not started', 'in progress', 'wrong', 'waiting for task 3.2', ...
+    label: str  # 'done', 'not started', 'in progress', 'wrong', 'waiting for task 3.2', 'not checked: ...'
     failure: taskreport.Outcome | None  # the failing check to show for this task
     passed: int
     total: int
+    raised_at: str = ""  # 'nn/functions.py:53 (MatMul.forward)': the participant's line, when known
 
     @property
     def done(self) -> bool:
         return self.label == "done"
 
 
-def status_of(task: catalogue.Task, results: list[taskreport.Outcome], could_not_load: bool) -> Status:
+@dataclass(frozen=True)
+class Progress:
+    """The result of a check: every chosen task with its status, and what the run found on the way."""
+
+    rows: list[tuple[catalogue.Task, Status]]
+    run: taskreport.Report
+    root: Path
+
+
+# --- where a line of the participant's code belongs ---------------------------------------------
+DEFINITION = re.compile(r"(\s*)(?:async\s+)?(?:def|class)\s+(\w+)")
+NOTEBOOK_CELL = re.compile(r"(notebooks/\w+\.ipynb) cell (\d+)$")
+
+
+def enclosing_names(lines: list[str]) -> list[str]:
+    """For each line (index 0 = line 1), the qualified name of the def/class it is in ('' outside).
+
+    By indentation, not by parsing, so that it also works on a file with a syntax error."""
+    names, stack = [], []  # stack: (indent, name) of the open definitions
+    for line in lines:
+        code = line.strip()
+        if code and not code.startswith("#"):
+            indent = len(line) - len(line.lstrip())
+            while stack and indent <= stack[-1][0]:
+                stack.pop()
+            match = DEFINITION.match(line)
+            if match:
+                stack.append((indent, match.group(2)))
+        names.append(".".join(name for _, name in stack))
+    return names
+
+
+def _names_in(root: Path, file: str) -> tuple[str, ...]:
+    """enclosing_names of a participant file, or of one code cell: 'notebooks/train.ipynb cell 3'."""
+    cell = NOTEBOOK_CELL.match(file)
+    try:
+        if cell:
+            cells = json.loads((root / cell.group(1)).read_text(encoding="utf-8"))["cells"]
+            code = [c for c in cells if c["cell_type"] == "code"][int(cell.group(2)) - 1]
+            lines = "".join(code["source"]).splitlines()
+        else:
+            lines = (root / file).read_text(encoding="utf-8", errors="replace").splitlines()
+    except (OSError, ValueError, KeyError, IndexError):
+        return ()
+    return tuple(enclosing_names(lines))
+
+
+def place_of(root: Path, location: str) -> tuple[str, catalogue.Task | None]:
+    """The function a location ('nn/functions.py:53') is in, and the task whose place it is (or None)."""
+    file, _, line = location.rpartition(":")
+    names = _names_in(root, file)
+    name = names[int(line) - 1] if line.isdigit() and 0 < int(line) <= len(names) else ""
+    file = NOTEBOOK_CELL.sub(r"\1", file)
+    parts = name.split(".")
+    for end in range(len(parts), 0, -1):  # a function nested in a task's function belongs to the task
+        task = PLACES.get(f"{file}:{'.'.join(parts[:end])}")
+        if task is not None:
+            return name, task
+    return name, None
+
+
+PLACES = {place: task for task in catalogue.TASKS for place in task.places}
+
+
+def blamed_frame(task: catalogue.Task, failure: taskreport.Outcome, root: Path) -> tuple[str, catalogue.Task | None]:
+    """The participant's line to show for a failure: the innermost one in this task's functions, else
+    the innermost one in any task's function (and that task); ('', None) when the error was raised
+    outside the participant's code (a test's assertion, a check of the framework)."""
+    placed = [(location, place_of(root, location)) for location in failure.frames]
+    for wanted in (lambda owner: owner is not None and owner.id == task.id, lambda owner: owner is not None):
+        for location, (name, owner) in reversed(placed):
+            if wanted(owner):
+                return f"{location} ({name})", owner
+    return "", None
+
+
+# --- statuses --------------------------------------------------------------------------------
+def _hole_of(result: taskreport.Outcome) -> str | None:
+    """The task whose NotImplementedError a test stopped at."""
+    match = TASK_PREFIX.match(result.message)
+    return match.group(1) if result.exception == "NotImplementedError" and match else None
+
+
+def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: taskreport.Report,
+              root: Path = ROOT) -> Status:
     """The status of one task from its tests' results (see the module docstring)."""
     ran = [r for r in results if task.id in r.tasks and r.outcome != "skipped"]
     passed = sum(r.outcome == "passed" for r in ran)
     failed = [r for r in ran if r.outcome == "failed"]
+    unchecked = [r for r in failed if r.exception == "NotChecked"]
+    if unchecked or any(task.id in tasks for _, _, tasks in run.collection_errors):
+        label = (f"not checked: fix the error in {run.file_errors[0].file.split(' cell ')[0]} first"
+                 if run.file_errors else "not checked: a test file did not load")
+        return Status(label, unchecked[0] if unchecked else None, passed, len(ran))
     if not ran:
-        label = "not run (a test file did not load)" if could_not_load else "no tests found"
-        return Status(label, None, 0, 0)
+        return Status("not checked: the check ran out of time" if run.timed_out else "no tests found", None, 0, 0)
     if not failed:
         return Status("done", None, passed, len(ran))
-
-    def hole_of(result: taskreport.Outcome) -> str | None:
-        match = TASK_PREFIX.match(result.message)
-        return match.group(1) if result.exception == "NotImplementedError" and match else None
-
-    wrong = [r for r in failed if hole_of(r) is None]
-    waiting = [r for r in failed if hole_of(r) not in (None, task.id)]
+    wrong, waiting = [], []  # (result, raised_at) and (result, the other task's id, raised_at)
+    for result in failed:
+        hole = _hole_of(result)
+        if hole == task.id:
+            continue
+        if hole is not None:
+            waiting.append((result, hole, ""))
+            continue
+        raised_at, owner = blamed_frame(task, result, root)
+        if owner is not None and owner.id != task.id:  # it went wrong in another task's code
+            waiting.append((result, owner.id, raised_at))
+        else:
+            wrong.append((result, raised_at))
     if wrong:
-        return Status("wrong", wrong[0], passed, len(ran))
+        result, raised_at = wrong[0]
+        label = f"wrong: {result.message}" if result.exception == "DidNotFinish" else "wrong"
+        return Status(label, result, passed, len(ran), raised_at)
     if waiting:
-        return Status(f"waiting for task {hole_of(waiting[0])}", waiting[0], passed, len(ran))
+        result, other, raised_at = waiting[0]
+        return Status(f"waiting for task {other}", result, passed, len(ran), raised_at)
     return Status("in progress" if passed else "not started", failed[0], passed, len(ran))
 
 
+def report(root: Path, chosen: list[catalogue.Task], **limits) -> Progress:
+    """Run the tests of the ``chosen`` tasks against the top level of ``root``; every task's status.
+    ``limits``: ``timeout`` (seconds per test) and ``budget`` (for the whole run), see taskreport."""
+    everything = len(chosen) == len(catalogue.TASKS)
+    run = taskreport.run_task_tests(root, None if everything else [task.id for task in chosen], **limits)
+    statuses = {task.id: status_of(task, run.tests, run, root) for task in chosen}
+    for task_id, status in statuses.items():  # failing in the code of a task that is done: its own fault
+        other = status.label.removeprefix("waiting for task ")
+        if other != status.label and statuses.get(other, status).done and _hole_of(status.failure) is None:
+            statuses[task_id] = replace(status, label="wrong")
+    return Progress([(task, statuses[task.id]) for task in chosen], run, root)
+
+
+# --- the text ----------------------------------------------------------------------------------
 def trimmed(message: str) -> str:
     """A failure message without pytest's assertion introspection, at most MAX_MESSAGE_LINES lines."""
     lines = message.strip().splitlines()
@@ -81,7 +210,7 @@ def trimmed(message: str) -> str:
 
 
 def _paint(text: str, label: str) -> str:
-    code = COLORS.get(label.split(" for ")[0])
+    code = COLORS.get(re.split(r" for |:", label)[0])
     if code and sys.stdout.isatty() and "NO_COLOR" not in os.environ:
         return f"\033[{code}m{text}\033[0m"
     return text
@@ -112,24 +241,58 @@ def _python() -> str:
         return "python"
 
 
+def describe_file_error(error: taskreport.FileError) -> str:
+    """The error once: file, line, the offending line."""
+    where = error.file.replace(" cell ", ", code cell ") + (f", line {error.line}" if error.line else "")
+    if error.exception in ("SystemExit", "ExitCalled"):
+        call = "sys.exit" if error.exception == "SystemExit" else "os._exit"
+        what = f"it called {call}({error.message}) while being imported"
+    elif error.exception == "DidNotFinish":
+        what = f"importing it did not finish: {error.message}"
+    else:
+        what = f"{error.exception}: {error.message}"
+    text = f"{where}: {what}"
+    if error.text.strip():
+        text += f"\n    {error.line} | {error.text.rstrip()}"
+    return text
+
+
+def file_error_steps(root: Path, error: taskreport.FileError) -> str:
+    """Next: the task that owns the broken line, or the file and what to do."""
+    name, owner = place_of(root, f"{error.file}:{error.line}") if error.line else ("", None)
+    lines = [describe_file_error(error)]
+    if owner is not None:
+        lines.insert(0, f"Next: fix the error in {name} (task {owner.id} — {owner.title}); until then the "
+                        f"tests that need {error.file.split(' cell ')[0]} cannot run:")
+    else:
+        lines.insert(0, f"Next: fix the error in {error.file.split(' cell ')[0]}; it is outside every task's "
+                        f"function, so undo the change there (until then the tests that need it cannot run):")
+    return "\n  ".join(lines)
+
+
+def failure_lines(status: Status) -> list[str]:
+    failure = status.failure
+    raised = "" if failure.exception in ("Failed", *EXPLAINED) else f" with {failure.exception}"
+    lines = [f"  {failure.nodeid} fails{raised}:"]
+    message = EXPLAINED.get(failure.exception, "{message}").format(message=failure.message)
+    lines.extend("    " + line for line in trimmed(message).splitlines())
+    if status.raised_at:
+        lines.append(f"  (raised at {status.raised_at})")
+    return lines
+
+
 def next_steps(task: catalogue.Task, status: Status, root: Path = ROOT) -> str:
     """What to do next for the first task that is not done: its first failing check and its hint."""
     optional = ", optional" if task.optional else ""
     lines = [f"Next: task {task.id} — {task.title} ({status.label}{optional})", f"  where: {task.place}"]
     failure = status.failure
-    own_hole = TASK_PREFIX.match(failure.message) if failure is not None else None
-    if own_hole and failure.exception == "NotImplementedError" and own_hole.group(1) == task.id:
+    if failure is not None and _hole_of(failure) == task.id:
         # The message of our own hole repeats the hint printed below: name only the function to fill.
         lines.append(f"  {failure.nodeid} stops at the TODO of {failure.message.split(' — ')[0]}")
     elif failure is not None:
-        raised = "" if failure.exception == "Failed" else f" with {failure.exception}"  # Failed: pytest.fail
-        lines.append(f"  {failure.nodeid} fails{raised}:")
-        lines.extend("    " + line for line in trimmed(failure.message).splitlines())
+        lines.extend(failure_lines(status))
         if status.label.startswith("waiting"):
-            lines.append(f"  Its tests need task {TASK_PREFIX.match(failure.message).group(1)} first: "
-                         "do that one, then come back.")
-        elif status.label == "wrong" and taskreport.in_participant_code(failure.where):
-            lines.append(f"  (raised at {failure.where})")
+            lines.append(f"  Its tests need task {status.label.rsplit(' ', 1)[1]} first: do that one, then come back.")
     lines.extend(hints.wrap(task.goal, hints.WIDTH, "  goal: ", "    "))
     lines.append(f"  {hints.how_to_get_more(task, root)}")
     if any(place.startswith("notebooks/") for place in task.places):
@@ -139,12 +302,66 @@ def next_steps(task: catalogue.Task, status: Status, root: Path = ROOT) -> str:
 
 
 def summary(rows: list[tuple[catalogue.Task, Status]]) -> str:
+    """'3 of 19 tasks done (optional: 0 of 3).'; only optional tasks: '0 of 1 optional task done.'"""
+    def done_of(statuses: list[Status], noun: str) -> str:
+        return f"{sum(s.done for s in statuses)} of {len(statuses)} {noun}{'' if len(statuses) == 1 else 's'} done"
+
     required = [status for task, status in rows if not task.optional]
     optional = [status for task, status in rows if task.optional]
-    text = f"{sum(s.done for s in required)} of {len(required)} tasks done"
-    if optional:
-        text += f" (optional: {sum(s.done for s in optional)} of {len(optional)})"
-    return text + "."
+    if not required:
+        return done_of(optional, "optional task") + "."
+    return done_of(required, "task") + (f" (optional: {sum(s.done for s in optional)} of {len(optional)})"
+                                        if optional else "") + "."
+
+
+def notes(progress: Progress) -> list[str]:
+    """One line for each thing the run ran into: many prints, the time limit, test files that failed."""
+    run, lines = progress.run, []
+    printed = sum(run.prints.values())
+    if printed > MANY_PRINTS:
+        location = max(run.prints, key=run.prints.get)
+        name, _ = place_of(progress.root, location)
+        lines.append(f"Your code printed {printed:,} lines during the check, {run.prints[location]:,} of them at "
+                     f"{location}{f' ({name})' if name else ''}; the check hides them, but printing that much "
+                     f"slows everything down: remove the print() once you are done with it"
+                     + (" (it may be why a test did not finish in time)." if any(
+                         test.exception == "DidNotFinish" for test in run.tests) else "."))
+    if run.timed_out:
+        lines.append("The check stopped at its time limit; the tasks that did not get their turn read "
+                     "'not checked'. Look for an endless loop in the task marked 'wrong'.")
+    if run.collection_errors and not run.file_errors:  # a test file itself did not load: say so once
+        file, text, _ = run.collection_errors[0]
+        tail = "\n".join("    " + line for line in text.strip().splitlines()[-MAX_MESSAGE_LINES:])
+        lines.append(f"{file} could not be loaded, so its tests did not run. The error:\n{tail}")
+    return lines
+
+
+def first_pending(rows: list[tuple[catalogue.Task, Status]]) -> tuple[catalogue.Task, Status] | None:
+    """The row to work on next: the first required task not done, else the first optional one."""
+    pending = [(task, status) for task, status in rows if not status.done]
+    return next((row for row in pending if not row[0].optional), pending[0] if pending else None)
+
+
+def next_task(root: Path) -> catalogue.Task | None:
+    """The task to work on next in the top level of ``root`` (runs every task's tests); None when all are done."""
+    first = first_pending(report(root, list(catalogue.TASKS)).rows)
+    return first[0] if first else None
+
+
+def render(progress: Progress) -> str:
+    rows = progress.rows
+    parts = [table(rows, hints.opened(progress.root))]
+    parts.extend(describe_file_error(error) for error in progress.run.file_errors[1:])
+    parts.extend(notes(progress))
+    first = first_pending(rows)
+    if progress.run.file_errors:
+        parts.append(file_error_steps(progress.root, progress.run.file_errors[0]))
+    elif first is not None:
+        parts.append(next_steps(*first, progress.root))
+    else:
+        parts.append("Every task here is done. Well done!")
+    parts.append(summary(rows))
+    return "\n\n".join(parts)
 
 
 def selected_tasks(arguments: list[str]) -> list[catalogue.Task]:
@@ -162,53 +379,11 @@ def selected_tasks(arguments: list[str]) -> list[catalogue.Task]:
     return [task for task in catalogue.TASKS if task in chosen]
 
 
-def first_pending(rows: list[tuple[catalogue.Task, Status]]) -> tuple[catalogue.Task, Status] | None:
-    """The row to work on next: the first required task not done, else the first optional one."""
-    pending = [(task, status) for task, status in rows if not status.done]
-    return next((row for row in pending if not row[0].optional), pending[0] if pending else None)
-
-
-def next_task(root: Path) -> catalogue.Task | None:
-    """The task to work on next in the top level of ``root`` (runs every task's tests); None when all are done."""
-    first = first_pending(statuses(root, list(catalogue.TASKS))[0])
-    return first[0] if first else None
-
-
-def statuses(root: Path, chosen: list[catalogue.Task]) -> tuple[list[tuple[catalogue.Task, Status]],
-                                                                  list[tuple[str, str]]]:
-    """Run the tests of the ``chosen`` tasks against the top level of ``root``: (task, status) rows and
-    the test files that could not be loaded, as (file, error)."""
-    everything = len(chosen) == len(catalogue.TASKS)
-    result = taskreport.run_task_tests(root, None if everything else [task.id for task in chosen])
-    rows = [(task, status_of(task, result.tests, bool(result.collection_errors))) for task in chosen]
-    return rows, result.collection_errors
-
-
-def report(root: Path, chosen: list[catalogue.Task]) -> str:
-    """Run the tests of the ``chosen`` tasks against the top level of ``root``; the text to print."""
-    return render(root, *statuses(root, chosen))
-
-
-def render(root: Path, rows: list[tuple[catalogue.Task, Status]], collection_errors: list[tuple[str, str]]) -> str:
-    """The table (with the hints opened in ``root``), the files that did not load, what to do next, the summary."""
-    parts = [table(rows, hints.opened(root))]
-    for file, error in collection_errors:
-        parts.append(f"{file} could not be loaded, so its tests did not run. The error:\n"
-                     + "\n".join("    " + line for line in error.strip().splitlines()[-MAX_MESSAGE_LINES:]))
-    first = first_pending(rows)
-    if first is not None:
-        parts.append(next_steps(*first, root))
-    else:
-        parts.append("Every task here is done. Well done!")
-    parts.append(summary(rows))
-    return "\n\n".join(parts)
-
-
 def main(argv: list[str] | None = None) -> int:
     chosen = selected_tasks(sys.argv[1:] if argv is None else argv)
     print("Running the task tests against your code (nn/, act/, loss/, notebooks/)…\n", flush=True)
     try:
-        print(report(ROOT, chosen))
+        print(render(report(ROOT, chosen)))
     except taskreport.TaskRunError as error:
         print(f"check: could not run the tests.\n{error}", file=sys.stderr)
         return 1

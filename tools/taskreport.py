@@ -1,15 +1,27 @@
-"""Run the task tests and record, for each test, its task, outcome and exception.
+"""Run the task tests in a guarded child process and record, for each test, its task and how it ended.
 
-    python tools/taskreport.py REPORT.json [--timeout S] [pytest arguments]
+    python tools/taskreport.py EVENTS.jsonl [--timeout S] [--skip FILE] [pytest arguments]
 
-``Recorder`` is a small pytest plugin; ``run_task_tests`` runs pytest with it
-in a fresh process (so the implementation under test is imported cleanly) and
-reads the report back. tools/check.py (``make check``) and
-tests/test_participant_version.py both use it.
+The child (``main``) imports the participant's packages once, then runs pytest
+with the ``Recorder`` plugin, which appends one JSON line per event to
+EVENTS.jsonl as it happens (so what ran is known even if the child is killed).
+Whatever the participant's code does, the run ends: a test that runs longer than
+the timeout fails with ``DidNotFinish`` (an endless loop), ``sys.exit`` and
+``os._exit`` fail the test that called them, a package that does not import is
+reported once and every test that needs it fails with ``NotChecked``.
+
+``run_task_tests`` (the parent) starts the child in its own process group, kills
+the whole group when the time budget is spent or the child is done, and starts a
+new child for the remaining tests if one died. tools/check.py (``make check``)
+and tests/test_participant_version.py use it.
 """
 
 from __future__ import annotations
 
+import builtins
+import faulthandler
+import functools
+import importlib
 import importlib.util
 import json
 import os
@@ -18,8 +30,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pluggy import HookimplMarker
@@ -29,10 +43,18 @@ hookimpl = HookimplMarker("pytest")
 TASK_MARKER = re.compile(r"task(\d+(?:_\d+)*)")
 #: How a test file gives its tests a task's marker: ``@pytest.mark.task3_2``.
 MARKER_IN_SOURCE = re.compile(r"\bmark\.(task\d+(?:_\d+)*)\b")
+PACKAGES = ("nn", "act", "loss")
 #: Seconds one test may run before it fails as a probable endless loop.
-DEFAULT_TIMEOUT = 60
+DEFAULT_TIMEOUT = 10
+#: Seconds the whole run may take (all children together) before what is left is not checked.
+DEFAULT_BUDGET = 300
+#: How often the watchdog looks at what a test is doing (seconds).
+TICK = 0.25
+#: Where a notebook cell's code says it comes from ('train.ipynb cell 3', see tests/test_train_tasks.py).
+NOTEBOOK_CELL = re.compile(r"(?:.*/)?(\w+\.ipynb) cell (\d+)$")
 
 
+# --- what the parent gets back ---------------------------------------------------------------
 @dataclass(frozen=True)
 class Outcome:
     """How one test ended. ``exception``/``message`` are set when it failed (or the skip reason)."""
@@ -40,79 +62,298 @@ class Outcome:
     nodeid: str
     tasks: tuple[str, ...]  # the task ids of its markers: ('3.2',)
     outcome: str  # 'passed', 'failed' or 'skipped'
-    exception: str = ""  # 'NotImplementedError'
+    exception: str = ""  # 'NotImplementedError', 'DidNotFinish', 'NotChecked', ...
     message: str = ""  # str(exception)
-    where: str = ""  # innermost frame of the traceback: 'nn/functions.py:53'
+    frames: tuple[str, ...] = ()  # 'nn/functions.py:53' of the participant's code on the way, innermost last
+
+    @property
+    def where(self) -> str:
+        return self.frames[-1] if self.frames else ""
 
 
 @dataclass(frozen=True)
+class FileError:
+    """A participant file that could not be imported (or a notebook cell that does not parse)."""
+
+    file: str  # 'act/functions.py'
+    line: int  # 0 when unknown
+    text: str  # the offending line
+    exception: str  # 'SyntaxError'
+    message: str  # 'invalid syntax'
+
+
+@dataclass
 class Report:
     tests: list[Outcome]
-    collection_errors: list[tuple[str, str]]  # (file, error text)
-    exit_code: int
-    output: str  # what pytest printed (for when it could not run)
+    file_errors: list[FileError]
+    collection_errors: list[tuple[str, str, tuple[str, ...]]]  # (test file, error text, its tasks)
+    prints: dict[str, int] = field(default_factory=dict)  # 'nn/functions.py:53' -> lines printed there
+    timed_out: bool = False  # the budget ran out: what did not run is not checked
+    output: str = ""  # what the child printed (for when it could not run)
 
 
 class TaskRunError(RuntimeError):
-    """pytest could not run at all (no report was written)."""
+    """pytest could not run at all."""
+
+
+# --- the child's guards ------------------------------------------------------------------------
+class DidNotFinish(BaseException):
+    """A test ran longer than the timeout. A BaseException, so that neither Hypothesis nor an
+    ``except Exception`` in the participant's code swallows it and tries again."""
+
+
+class ExitCalled(BaseException):
+    """The participant's code called os._exit(): the test fails instead of the whole run."""
+
+
+class NotChecked(ImportError):
+    """A test needs a package that could not be imported (reported once, as a FileError)."""
+
+    def __init__(self, message: str, package: str):
+        super().__init__(message)
+        self.package = package
+
+
+def participant_location(filename: str, line: int, root: Path) -> str | None:
+    """'nn/functions.py:53' or 'notebooks/train.ipynb cell 3:2' for the participant's code, else None."""
+    file = _participant_file(filename, root)
+    return f"{file}:{line}" if file else None
+
+
+@functools.lru_cache(maxsize=None)
+def _participant_file(filename: str, root: Path) -> str | None:
+    cell = NOTEBOOK_CELL.match(filename)
+    if cell:
+        return f"notebooks/{cell.group(1)} cell {cell.group(2)}"
+    try:
+        relative = Path(filename).resolve().relative_to(root)
+    except ValueError:
+        return None
+    return relative.as_posix() if relative.parts[0] in PACKAGES + ("notebooks",) else None
+
+
+def participant_frames(error: BaseException, root: Path) -> list[str]:
+    """The participant's frames in ``error``'s traceback, outermost first, followed by those of the
+    errors it was raised from (a contract error raised ``from`` the participant's own)."""
+    frames = []
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        for frame in traceback.extract_tb(error.__traceback__):
+            location = participant_location(frame.filename, frame.lineno, root)
+            if location and location not in frames:
+                frames.append(location)
+        error = error.__cause__
+    return frames
+
+
+class Watchdog:
+    """Fails a test that runs longer than ``timeout`` seconds with DidNotFinish (SIGALRM, every TICK).
+
+    Once a loop was caught in some function of the participant, a later test that is
+    still in the same call of that function one tick later fails at once, so one
+    endless loop costs the timeout once, not once per test that reaches it.
+    """
+
+    def __init__(self, timeout: float, root: Path):
+        self.timeout, self.root = timeout, root
+        self.looping: set = set()  # code objects of the participant's functions caught looping
+        self.started = 0.0
+        self.last_frame = None
+        self.backstop = None
+
+    def start(self, backstop_file=None) -> None:
+        if not hasattr(signal, "setitimer") or not self.timeout:
+            return
+        self.started, self.last_frame = time.monotonic(), None
+        signal.signal(signal.SIGALRM, self._tick)
+        signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
+        if backstop_file is not None:  # code stuck in C, where no signal handler runs: end the process
+            faulthandler.dump_traceback_later(self.timeout + 15, exit=True, file=backstop_file)
+
+    def stop(self) -> None:
+        if hasattr(signal, "setitimer"):
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            faulthandler.cancel_dump_traceback_later()
+        self.last_frame = None
+
+    def _innermost_participant_frame(self, frame):
+        while frame is not None:
+            if participant_location(frame.f_code.co_filename, frame.f_lineno, self.root):
+                return frame
+            frame = frame.f_back
+        return None
+
+    def _tick(self, signum, frame):
+        own = self._innermost_participant_frame(frame)
+        stuck = own is not None and own is self.last_frame  # the same call, still running since the last tick
+        self.last_frame = own
+        if stuck and own.f_code in self.looping or time.monotonic() - self.started > self.timeout:
+            if stuck:
+                self.looping.add(own.f_code)
+            raise DidNotFinish(f"it did not finish in {self.timeout:g} s — an endless loop?")
+
+
+class PrintCounter:
+    """Counts, by the line that called it, the print() calls of the participant's code to the screen,
+    without printing them: the check would hide them anyway, and thousands of them take time."""
+
+    def __init__(self, root: Path):
+        self.root, self.counts = root, Counter()  # counts: (code object, line) -> calls
+        self.original = builtins.print
+        self.participant: dict = {}  # code object -> whether it is the participant's
+
+    def __call__(self, *args, **kwargs):
+        caller = sys._getframe(1)
+        code = caller.f_code
+        mine = self.participant.get(code)
+        if mine is None:
+            mine = self.participant[code] = _participant_file(code.co_filename, self.root) is not None
+        if not mine or kwargs.get("file") is not None:
+            return self.original(*args, **kwargs)
+        self.counts[code, caller.f_lineno] += 1
+        return None
+
+    def by_location(self) -> dict[str, int]:
+        """'nn/functions.py:53' -> lines printed there."""
+        return {participant_location(code.co_filename, line, self.root): count
+                for (code, line), count in self.counts.items()}
+
+
+def _refuse_exit(status=0):
+    raise ExitCalled(status)
+
+
+class BrokenPackages:
+    """A meta path finder: importing a package that failed once raises NotChecked at once, without
+    running its code again (which may loop, exit or print)."""
+
+    def __init__(self):
+        self.errors: dict[str, FileError] = {}
+
+    def find_spec(self, fullname, path=None, target=None):
+        error = self.errors.get(fullname.split(".")[0])
+        if error is not None:
+            raise NotChecked(f"{fullname} could not be imported: {error.exception} in {error.file}"
+                             + (f" line {error.line}" if error.line else ""), fullname.split(".")[0])
+        return None
+
+
+def file_error_of(error: BaseException, root: Path) -> FileError:
+    """Where a package failed to import: the offending line of a SyntaxError, else the innermost
+    line of the participant's code in the traceback."""
+    if isinstance(error, SyntaxError) and error.filename:
+        location = participant_location(error.filename, error.lineno or 0, root) or f"{error.filename}:0"
+        file = location.rsplit(":", 1)[0]
+        return FileError(file, error.lineno or 0, (error.text or "").rstrip("\n"), type(error).__name__,
+                         error.msg or "")
+    frames = participant_frames(error, root)
+    file, line = frames[-1].rsplit(":", 1) if frames else ("", "0")
+    text = ""
+    if file and int(line):
+        lines = (root / file).read_text(encoding="utf-8", errors="replace").splitlines()
+        text = lines[int(line) - 1] if int(line) <= len(lines) else ""
+    return FileError(file, int(line), text, type(error).__name__, str(error))
+
+
+def import_packages(root: Path, watchdog: Watchdog) -> list[FileError]:
+    """Import nn, act and loss once; the error of each that fails (act fails when nn does: nn's error)."""
+    broken = BrokenPackages()
+    sys.meta_path.insert(0, broken)
+    for name in PACKAGES:
+        watchdog.start()
+        try:
+            importlib.import_module(name)
+        except NotChecked as error:  # it imports a package that failed before it
+            broken.errors[name] = broken.errors[error.package]
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # SyntaxError, SystemExit, DidNotFinish, ...
+            broken.errors[name] = file_error_of(error, root)
+        finally:
+            watchdog.stop()
+        if name in broken.errors:
+            for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+                del sys.modules[module]
+    return list(dict.fromkeys(broken.errors.values()))
+
+
+def markers_in(test_file: Path) -> tuple[str, ...]:
+    """The task ids a test file's markers name (for a file that could not be collected)."""
+    try:
+        text = test_file.read_text(encoding="utf-8")
+    except OSError:
+        return ()
+    return tuple(sorted({m.removeprefix("task").replace("_", ".") for m in MARKER_IN_SOURCE.findall(text)}))
 
 
 class Recorder:
-    """pytest plugin: collects a ``Outcome`` per test and the collection errors."""
+    """pytest plugin: appends an event per test (and per collection error) to the events file."""
 
-    def __init__(self, timeout: int = DEFAULT_TIMEOUT):
-        self.timeout = timeout
+    def __init__(self, events, watchdog: Watchdog, root: Path, skip: set[str]):
+        self.events, self.watchdog, self.root, self.skip = events, watchdog, root, skip
         self.tests: dict[str, dict] = {}
-        self.collection_errors: list[tuple[str, str]] = []
+        self.file_errors: list[FileError] = []
+
+    def emit(self, **event) -> None:
+        self.events.write(json.dumps(event) + "\n")
+        self.events.flush()
+
+    def pytest_collection_modifyitems(self, config, items):
+        skipped = [item for item in items if item.nodeid in self.skip]
+        if skipped:
+            items[:] = [item for item in items if item.nodeid not in self.skip]
+            config.hook.pytest_deselected(items=skipped)
 
     def pytest_collectreport(self, report):
         if report.failed:
-            self.collection_errors.append((report.nodeid, str(report.longrepr)))
+            file = report.nodeid.split("::")[0]
+            self.emit(event="collection_error", file=file, text=str(report.longrepr),
+                      tasks=markers_in(self.root / file))
+
+    @hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item, nextitem):
+        self.emit(event="start", nodeid=item.nodeid)
+        self.tests[item.nodeid] = {
+            "nodeid": item.nodeid, "outcome": "passed",
+            "tasks": [m.group(1).replace("_", ".") for m in
+                      (TASK_MARKER.fullmatch(mark.name) for mark in item.iter_markers()) if m],
+        }
+        yield
+        self.emit(event="test", **self.tests.pop(item.nodeid))
 
     @hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         report = (yield).get_result()
-        entry = self.tests.setdefault(item.nodeid, {
-            "nodeid": item.nodeid, "outcome": "passed",
-            "tasks": [m.group(1).replace("_", ".") for m in
-                      (TASK_MARKER.fullmatch(mark.name) for mark in item.iter_markers()) if m],
-        })
+        entry = self.tests[item.nodeid]
         if entry["outcome"] == "failed" or report.passed:
             return
         if report.skipped:
             if entry["outcome"] == "passed":
                 entry.update(outcome="skipped", message=str(call.excinfo.value) if call.excinfo else "")
             return
-        excinfo = call.excinfo
-        if excinfo is None:  # e.g. an unexpected pass of a strict xfail
+        if call.excinfo is None:  # e.g. an unexpected pass of a strict xfail
             entry.update(outcome="failed", exception="Failed", message=str(report.longrepr))
             return
-        error = _first_leaf(excinfo.value)
-        frames = traceback.extract_tb(error.__traceback__)
+        error = _first_leaf(call.excinfo.value)
+        if isinstance(error, SyntaxError) and participant_location(error.filename or "", 0, self.root):
+            # a notebook cell that does not parse (tests/test_train_tasks.py): report it once
+            file_error = file_error_of(error, self.root)
+            if file_error not in self.file_errors:
+                self.file_errors.append(file_error)
+                self.emit(event="file_error", **file_error.__dict__)
+            entry.update(outcome="failed", exception="NotChecked", message=str(error))
+            return
         entry.update(outcome="failed", exception=type(error).__name__, message=str(error),
-                     where=_where(frames))
+                     frames=participant_frames(error, self.root))
 
     @hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
-        """Arm an alarm so an endless loop in a participant's code fails the test instead of hanging."""
-        if not (hasattr(signal, "SIGALRM") and self.timeout):
-            yield
-            return
-
-        def expire(signum, frame):
-            raise TimeoutError(f"this test ran for more than {self.timeout} s; is there an endless loop?")
-
-        previous = signal.signal(signal.SIGALRM, expire)
-        signal.alarm(self.timeout)
+        self.watchdog.start(self.events)
         try:
             yield
         finally:
-            signal.alarm(0)
-            signal.signal(signal.SIGALRM, previous)
-
-    def as_json(self, exit_code: int) -> str:
-        return json.dumps({"exit_code": int(exit_code), "tests": list(self.tests.values()),
-                           "collection_errors": self.collection_errors}, indent=1)
+            self.watchdog.stop()
 
 
 def _first_leaf(error: BaseException) -> BaseException:
@@ -129,25 +370,66 @@ def _first_leaf(error: BaseException) -> BaseException:
     return next((leaf for leaf in leaves if not isinstance(leaf, NotImplementedError)), leaves[0])
 
 
-def in_participant_code(where: str) -> bool:
-    """Whether a location ('nn/functions.py:53') is in the participant's code: inside the kit,
-    not in the tests (an assertion), not outside (an absolute path: NumPy, pytest)."""
-    return bool(where) and not where.startswith(("/", "<", "tests/")) and not Path(where).is_absolute()
+def implementation_root(root: Path) -> Path:
+    """Where the tests import nn, act and loss from (see tests/conftest.py)."""
+    return root / "solutions" if os.environ.get("KIT_IMPL") == "solutions" else root
 
 
-def _where(frames) -> str:
-    """'file:line' of the innermost frame in the participant's code (a NumPy error raised by
-    their line points at their line), else of the innermost frame."""
-    locations = [f"{_relative(frame.filename)}:{frame.lineno}" for frame in frames]
-    return next((where for where in reversed(locations) if in_participant_code(where)),
-                locations[-1] if locations else "")
+def main(argv: list[str]) -> int:
+    """The child: guards, the imports, then pytest. Its own output goes to its stdout, never the events."""
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    events_path, arguments = Path(argv[0]), argv[1:]
+    timeout, skip = float(DEFAULT_TIMEOUT), set()
+    while arguments[:1] in (["--timeout"], ["--skip"]):
+        if arguments[0] == "--timeout":
+            timeout = float(arguments[1])
+        else:
+            skip = set(Path(arguments[1]).read_text(encoding="utf-8").splitlines())
+        arguments = arguments[2:]
+    root = Path.cwd().resolve()
+    impl_root = implementation_root(root)
+    sys.path.insert(0, str(impl_root))
+    os._exit = _refuse_exit
+    printer = builtins.print = PrintCounter(impl_root)
+    with events_path.open("a", encoding="utf-8") as events:
+        watchdog = Watchdog(timeout, impl_root)
+        if not skip:  # a restarted child already reported the imports
+            for error in import_packages(impl_root, watchdog):
+                events.write(json.dumps({"event": "file_error", **error.__dict__}) + "\n")
+        else:
+            import_packages(impl_root, watchdog)
+        events.flush()
+        import pytest
+
+        exit_code = pytest.main(arguments, plugins=[Recorder(events, watchdog, impl_root, skip)])
+        events.write(json.dumps({"event": "end", "exit_code": int(exit_code), "prints": printer.by_location()}) + "\n")
+    return int(exit_code)
 
 
-def _relative(path) -> str:
+# --- the parent --------------------------------------------------------------------------------
+def _read_events(path: Path) -> list[dict]:
+    events = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:  # the faulthandler's dump, or a line cut off by a kill
+                continue
+    return events
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """End the child and anything it started (its process group), then reap it."""
     try:
-        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(path)
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, signal.SIGKILL)
+        else:  # Windows: no process groups, no SIGALRM either (a loop there ends only with the budget)
+            process.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
 
 
 def task_test_files(root: Path, task_ids: list[str] | None = None) -> list[str]:
@@ -163,13 +445,12 @@ def task_test_files(root: Path, task_ids: list[str] | None = None) -> list[str]:
 
 
 def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "participant",
-                   timeout: int = DEFAULT_TIMEOUT) -> Report:
-    """Run the task tests of ``root`` (all, or those of ``task_ids``) against ``impl`` in a new process.
+                   timeout: float = DEFAULT_TIMEOUT, budget: float = DEFAULT_BUDGET) -> Report:
+    """Run the task tests of ``root`` (all, or those of ``task_ids``) against ``impl`` in new processes.
 
-    PYTHONPATH is dropped so only ``KIT_IMPL`` decides which nn/act/loss the tests see. For speed
-    (`make check` should take about a second per task): only the files holding those tasks' tests are
-    collected, pytest loads no plugin but Hypothesis's (when they use it), Hypothesis runs the 'check'
-    profile of tests/conftest.py (fewer examples, no shrinking), and Python may cache bytecode.
+    PYTHONPATH is dropped so only ``KIT_IMPL`` decides which nn/act/loss the tests see.
+    Ends within ``budget`` seconds (plus the time to kill): tests that did not run by
+    then are simply absent from the report, and ``timed_out`` is set.
     """
     markers = " or ".join("task" + task_id.replace(".", "_") for task_id in task_ids) if task_ids else "task"
     env = {name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
@@ -179,38 +460,67 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
     generated = any("hypothesis" in (root / file).read_text(encoding="utf-8", errors="replace") for file in files)
     plugins = ["-p", "_hypothesis_pytestplugin", "--hypothesis-profile=check"] \
         if generated and importlib.util.find_spec("_hypothesis_pytestplugin") else []
+    deadline = time.monotonic() + budget
+    tests: dict[str, Outcome] = {}
+    report = Report([], [], [])
     with tempfile.TemporaryDirectory() as scratch:
-        report_path = Path(scratch) / "report.json"
-        command = [sys.executable, str(root / "tools" / "taskreport.py"), str(report_path),
-                   "--timeout", str(timeout), "-m", markers, *(files or ["tests"]),
-                   *plugins, "-q", "--tb=no", "-rN", "--no-header", "-p", "no:cacheprovider",
-                   "--continue-on-collection-errors"]
-        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
-        output = done.stdout + done.stderr
-        if not report_path.exists():
-            raise TaskRunError(f"pytest could not run (exit code {done.returncode}):\n{output}")
-        data = json.loads(report_path.read_text())
-    tests = [Outcome(t["nodeid"], tuple(t["tasks"]), t["outcome"], t.get("exception", ""),
-                        t.get("message", ""), t.get("where", "")) for t in data["tests"]]
-    return Report(tests, [tuple(error) for error in data["collection_errors"]], data["exit_code"], output)
+        events_path, skip_path, output_path = (Path(scratch) / name for name in ("events", "skip", "output"))
+        for attempt in range(20):
+            command = [sys.executable, str(root / "tools" / "taskreport.py"), str(events_path),
+                       "--timeout", str(timeout)]
+            if attempt:
+                skip_path.write_text("\n".join(tests), encoding="utf-8")
+                command += ["--skip", str(skip_path)]
+            command += ["-m", markers, *(files or ["tests"]), *plugins, "-q", "--tb=no", "-rN", "--no-header",
+                        "-p", "no:cacheprovider", "--continue-on-collection-errors"]
+            events_path.write_text("", encoding="utf-8")
+            with output_path.open("wb") as output:
+                process = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=output,
+                                           stderr=subprocess.STDOUT, start_new_session=True)
+                try:
+                    process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+                except subprocess.TimeoutExpired:
+                    report.timed_out = True
+                finally:
+                    _kill_group(process)
+            report.output = output_path.read_bytes()[-20000:].decode("utf-8", errors="replace")
+            running, ended = _collect(_read_events(events_path), tests, report)
+            if ended or report.timed_out:
+                break
+            if running is None:  # it died before any test started: nothing to learn by trying again
+                raise TaskRunError(f"the tests could not run (exit code {process.returncode}):\n{report.output}")
+            tests[running] = Outcome(running, (), "failed", "ProcessEnded",
+                                     "the Python process ended during this test (os._exit, a crash, "
+                                     "or a hang in compiled code)")
+            if time.monotonic() >= deadline:
+                report.timed_out = True
+                break
+    report.tests = [outcome for outcome in tests.values()]
+    return report
 
 
-def main(argv: list[str]) -> int:
-    if not argv:
-        print(__doc__, file=sys.stderr)
-        return 2
-    report_path, arguments = Path(argv[0]), argv[1:]
-    timeout = DEFAULT_TIMEOUT
-    if arguments[:1] == ["--timeout"]:
-        timeout, arguments = int(arguments[1]), arguments[2:]
-    recorder = Recorder(timeout)
-    import pytest
-
-    exit_code = pytest.main(arguments, plugins=[recorder])
-    if exit_code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
-        return int(exit_code)  # no report: the caller shows pytest's own output
-    report_path.write_text(recorder.as_json(exit_code))
-    return int(exit_code)
+def _collect(events: list[dict], tests: dict[str, Outcome], report: Report) -> tuple[str | None, bool]:
+    """Add one child's events to ``tests``/``report``; the nodeid of a test it did not finish, and
+    whether it got to the end."""
+    running, ended = None, False
+    for event in events:
+        kind = event.pop("event")
+        if kind == "start":
+            running = event["nodeid"]
+        elif kind == "test":
+            tests[event["nodeid"]] = Outcome(event["nodeid"], tuple(event["tasks"]), event["outcome"],
+                                             event.get("exception", ""), event.get("message", ""),
+                                             tuple(event.get("frames", ())))
+            running = None
+        elif kind == "file_error" and FileError(**event) not in report.file_errors:
+            report.file_errors.append(FileError(**event))
+        elif kind == "collection_error" and event["file"] not in [e[0] for e in report.collection_errors]:
+            report.collection_errors.append((event["file"], event["text"], tuple(event["tasks"])))
+        elif kind == "end":
+            ended = True
+            for location, count in event["prints"].items():
+                report.prints[location] = report.prints.get(location, 0) + count
+    return running, ended
 
 
 if __name__ == "__main__":

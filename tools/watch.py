@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import watchfiles
@@ -49,7 +50,7 @@ def tasks_to_check(changed: set[str], known: dict[str, check.Status]) -> list[ca
     if not chosen:  # a file without a task (nn/tensor.py): check what comes next, or all when all are done
         first = check.first_pending([(task, known[task.id]) for task in catalogue.TASKS])
         chosen = {first[0].id} if first else {task.id for task in catalogue.TASKS}
-    chosen |= {task_id for task_id, status in known.items() if status.label.startswith(("waiting", "not run"))}
+    chosen |= {task_id for task_id, status in known.items() if status.label.startswith(("waiting", "not checked"))}
     return [task for task in catalogue.TASKS if task.id in chosen]
 
 
@@ -67,7 +68,6 @@ def watch(root: Path, interactive: bool) -> None:
     """Check, show, wait for a save, and again, until Ctrl-C (KeyboardInterrupt)."""
     header = f"make watch: checks again each time you save in {', '.join(f + '/' for f in WATCHED)}. Ctrl-C stops."
     known: dict[str, check.Status] = {}
-    errors: list[tuple[str, str]] = []
     chosen, changed = list(catalogue.TASKS), set()
     folders = [root / folder for folder in WATCHED if (root / folder).is_dir()]
     # yield_on_timeout: an empty set every 0.2 s without changes; the first one starts the watcher
@@ -78,10 +78,10 @@ def watch(root: Path, interactive: bool) -> None:
     while True:
         print(f"\nChecking {describe(chosen, changed)} …", flush=True)
         try:
-            rows, errors = check.statuses(root, chosen)
-            known.update((task.id, status) for task, status in rows)
-            body = check.render(root, [(task, known[task.id]) for task in catalogue.TASKS if task.id in known],
-                                errors)
+            progress = check.report(root, chosen)
+            known.update((task.id, status) for task, status in progress.rows)
+            body = check.render(replace(progress, rows=[(task, known[task.id]) for task in catalogue.TASKS
+                                                        if task.id in known]))
         except taskreport.TaskRunError as error:
             body = f"The checks could not run.\n{error}"
         screen(f"{header}\nChecked {describe(chosen, changed)} at {time.strftime('%H:%M:%S')}.\n\n{body}",

@@ -24,16 +24,32 @@ _RELEASED = object()
 
 
 @contextlib.contextmanager
-def no_grad() -> Iterator[None]:
-    """Inside ``with no_grad():`` operations record no graph (for evaluation and updates).
-
-    It applies to the thread that entered it; other threads keep recording.
-    """
+def _recording_off() -> Iterator[None]:
     previous, _grad_mode.disabled = is_grad_enabled(), True
     try:
         yield
     finally:
         _grad_mode.disabled = not previous
+
+
+class _NoGrad:
+    """Inside ``with no_grad():`` operations record no graph (for evaluation and updates).
+
+    It applies to the thread that entered it; other threads keep recording.
+    """
+
+    def __call__(self):
+        return _recording_off()
+
+    # `with no_grad:` (without the call) would otherwise fail with a puzzling message.
+    def __enter__(self):
+        raise TypeError("write `with nn.no_grad():`, with parentheses: no_grad() makes the context")
+
+    def __exit__(self, *exc_info):
+        return False
+
+
+no_grad = _NoGrad()
 
 
 def is_grad_enabled() -> bool:
@@ -214,16 +230,10 @@ class Tensor:
             if node_grad is None:
                 continue  # e.g. every backward on the way returned None for it
             function, context, inputs = ctx
-            input_grads = function.backward(context, node_grad)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            if len(input_grads) != len(inputs):
-                raise ValueError(_count_message(function, inputs, input_grads))
-            for position, (tensor, tensor_grad) in enumerate(zip(inputs, input_grads)):
+            input_grads = function.checked_backward(context, node_grad, inputs)
+            for tensor, tensor_grad in zip(inputs, input_grads):
                 if tensor_grad is None or not tensor.requires_grad:
                     continue
-                if getattr(tensor_grad, "shape", ()) != tensor.shape:
-                    raise ValueError(_shape_message(function, position, tensor, tensor_grad))
                 key = id(tensor)
                 grads[key] = tensor_grad if key not in grads else grads[key] + tensor_grad
 
@@ -356,21 +366,6 @@ def _released_message() -> str:
     return (
         "backward() went through a graph that an earlier backward() already released. "
         "Recompute the forward pass, or pass retain_graph=True to the first backward()."
-    )
-
-
-def _count_message(function, inputs, input_grads) -> str:
-    return (
-        f"{function.__name__}.backward returned {len(input_grads)} gradient(s) "
-        f"for {len(inputs)} input(s); return one per input of forward (None for no gradient)."
-    )
-
-
-def _shape_message(function, position, tensor, tensor_grad) -> str:
-    return (
-        f"{function.__name__}.backward returned a gradient of shape {np.shape(tensor_grad)} "
-        f"for input {position}, which has shape {tensor.shape}: the gradient of an input "
-        f"always has the input's shape (undo broadcasting with sum_to)."
     )
 
 
