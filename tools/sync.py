@@ -311,12 +311,13 @@ def generate_file(text: str, file: str, places: dict[str, catalogue.Task],
     return generate_python(text, file, places, keep)
 
 
-def _source_files(solutions: Path) -> list[str]:
-    """The .py and .ipynb files under solutions/<package>/, relative to solutions/, sorted."""
+def package_files(base: Path) -> list[str]:
+    """The .py and .ipynb files under <base>/<package>/, relative to ``base``, sorted (``base``:
+    solutions/ for the sources, the kit for what is at the top level)."""
     files = []
     for package in PACKAGES:
-        for path in sorted((solutions / package).rglob("*")):
-            relative = path.relative_to(solutions)
+        for path in sorted((base / package).rglob("*")):
+            relative = path.relative_to(base)
             if path.is_file() and path.suffix in SUFFIXES and not _ignored(relative):
                 files.append(relative.as_posix())
     return files
@@ -350,7 +351,7 @@ def generate(root: Path = ROOT, tasks: Iterable[catalogue.Task] = catalogue.TASK
         raise SyncError(f"there is no solutions/ folder in {root}: make sync generates nn/, act/, loss/ and "
                         "notebooks/ from the reference in solutions/, which a handout copy of the kit does not "
                         "have; nothing to do here, and your files stay as they are")
-    for file in _source_files(root / "solutions"):
+    for file in package_files(root / "solutions"):
         try:
             outputs[file], holes = generate_file(_read_source(root, file), file, places, keep)
         except SyncError as error:
@@ -365,17 +366,6 @@ def generate(root: Path = ROOT, tasks: Iterable[catalogue.Task] = catalogue.TASK
     if errors:
         raise SyncError("\n".join(errors))
     return outputs
-
-
-def existing_files(root: Path) -> list[str]:
-    """The generated-looking files now at the top level (.py/.ipynb under the four folders)."""
-    files = []
-    for package in PACKAGES:
-        for path in sorted((root / package).rglob("*")):
-            relative = path.relative_to(root)
-            if path.is_file() and path.suffix in SUFFIXES and not _ignored(relative):
-                files.append(relative.as_posix())
-    return files
 
 
 # --- what sync wrote: the manifest ----------------------------------------------------------------
@@ -425,7 +415,7 @@ def plan(root: Path, outputs: dict[str, str]) -> Plan:
     """Compare the top level with ``outputs`` and with what sync last wrote (the manifest)."""
     recorded, problem = read_manifest(root)
     write = [file for file, text in sorted(outputs.items()) if not _is_current(root / file, text)]
-    others = [file for file in existing_files(root) if file not in outputs]
+    others = [file for file in package_files(root) if file not in outputs]
     delete = [file for file in others if file in recorded]
     changed = {}
     for file in write + delete:
