@@ -226,3 +226,27 @@ def test_participant_train_notebook_stops_at_the_first_todo(browser, modules):
     assert f"NotImplementedError: Task {task.id}: {task.title}" in shown, (
         f"the page does not show NotImplementedError for Task {task.id} ({task.title}): {shown[-1500:]}")
     assert squash(hint) in shown, f"the hint {hint!r} is not on the page: {shown[-1500:]}"
+
+
+def test_file_browser_lists_the_notebooks_in_story_order(browser):
+    """JupyterLab's file browser, opened on notebooks/, shows the notebooks in the order the slides use them."""
+    from test_notebooks import story_order
+
+    expected = story_order()
+    with tempfile.TemporaryDirectory(prefix="kit-browser-") as temp:
+        root = Path(temp) / "root"
+        for name in expected:
+            cleared_copy(PARTICIPANT_NOTEBOOK.parent / name, root / "notebooks" / name)
+        with running_jupyterlab(root, Path(temp) / "jupyter", dict(OFFLINE_MNIST)) as lab:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            try:
+                context.set_default_timeout(60_000)
+                page = context.new_page()
+                page.goto(f"{lab.url}/lab/tree/notebooks?token={lab.token}")
+                items = page.locator(".jp-FileBrowser .jp-DirListing-content .jp-DirListing-itemText")
+                items.nth(len(expected) - 1).wait_for()
+                shown = [text.strip() for text in items.all_inner_texts()]
+                page.screenshot(path=str(ARTIFACTS / "browser-file-order.png"))
+            finally:
+                context.close()
+    assert shown == expected, f"the file browser lists {shown}; the story (slides.md) opens {expected}"

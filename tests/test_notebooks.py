@@ -25,7 +25,7 @@ from conftest import ROOT, TASKS, load_tools_module
 notebooks = load_tools_module("notebooks")
 
 REFERENCE = ROOT / "solutions" / "notebooks"
-NAMES = ("01_derivatives.ipynb", "02_scalar_autodiff.ipynb", "train.ipynb", "04_extensions.ipynb")
+NAMES = ("derivatives.ipynb", "scalar_autodiff.ipynb", "train.ipynb", "try_extensions.ipynb")
 FINAL_LINE = re.compile(r"^Final test accuracy: (\d+\.\d)%$", re.M)
 BAR_LINE = re.compile(r"^Bar: (\d+)%", re.M)
 TASK_OF_FUNCTION = {place.split(":")[1]: task for task in TASKS.TASKS for place in task.places
@@ -48,6 +48,27 @@ def solution_cells(nb) -> list[int]:
 def test_the_four_reference_notebooks_exist():
     missing = [name for name in NAMES if not (REFERENCE / name).exists()]
     assert not missing, f"missing reference notebooks in solutions/notebooks/: {missing}"
+
+
+def story_order() -> list[str]:
+    """The notebooks of notebooks/ in the order the slides first name them (the workshop's story)."""
+    slides = (ROOT / "slides.md").read_text(encoding="utf-8")
+    named = dict.fromkeys(re.findall(r"notebooks/([\w-]+\.ipynb)", slides))
+    return [name for name in named if (REFERENCE / name).exists()]
+
+
+def test_every_notebook_is_named_by_the_slides():
+    unnamed = sorted(path.name for path in REFERENCE.glob("*.ipynb") if path.name not in story_order())
+    assert not unnamed, f"the slides never name notebooks/{unnamed[0]}: say when in the story it is opened"
+
+
+def test_file_names_sort_in_story_order():
+    """JupyterLab's file browser lists by name: the names must sort as the story goes."""
+    by_name = sorted(story_order(), key=str.lower)
+    assert by_name == story_order(), (
+        f"a file browser lists the notebooks as {by_name}, but the slides open them as {story_order()}: "
+        f"rename them so that their names sort in story order"
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
