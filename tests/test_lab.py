@@ -40,7 +40,7 @@ def _run_in_kernel(lab: JupyterLab, runtime_dir: Path, code: str) -> str:
                                              "name": "probe.ipynb", "kernel": {"name": "python3"}})
     client = jupyter_client.BlockingKernelClient()
     client.load_connection_file(runtime_dir / f"kernel-{session['kernel']['id']}.json")
-    client.start_channels()
+    client.start_channels(hb=False)  # a heartbeat late under load reads as a dead kernel; wait_for_ready still times out
     try:
         client.wait_for_ready(timeout=60)
         printed: list[str] = []

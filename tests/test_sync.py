@@ -6,9 +6,13 @@ ones check the real kit (fresh participant version, handout).
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import io
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -133,6 +137,17 @@ def run_sync(kit, tasks=TASKS, **options):
     return sync.sync(kit, tasks, out=open(os.devnull, "w"), **options)
 
 
+def manifest(kit) -> dict[str, str]:
+    """file -> SHA-256, as recorded by the last `make sync`."""
+    return json.loads((kit / sync.MANIFEST).read_text(encoding="utf-8"))["files"]
+
+
+def participant_files(kit) -> dict[str, bytes]:
+    """Everything outside solutions/ (what a participant sees), path -> bytes."""
+    return {p.relative_to(kit).as_posix(): p.read_bytes() for p in sorted(kit.rglob("*"))
+            if p.is_file() and p.relative_to(kit).parts[0] != "solutions"}
+
+
 def test_each_block_becomes_a_todo_and_a_raise_and_the_rest_is_copied_byte_for_byte(kit):
     run_sync(kit)
     assert (kit / "nn/ops.py").read_text(encoding="utf-8") == EXPECTED_OPS
@@ -196,12 +211,15 @@ def test_running_twice_changes_nothing(kit):
 
 
 def test_stale_generated_files_are_deleted_and_nothing_else(kit):
-    write(kit / "nn/old.py", "x = 1\n")
+    write(kit / "solutions/nn/old.py", "x = 1\n")
+    run_sync(kit)
+    (kit / "solutions/nn/old.py").unlink()
     write(kit / "nn/__pycache__/old.cpython-311.pyc", "")
     write(kit / "nn/notes.txt", "mine\n")
     assert "nn/old.py" in run_sync(kit)
     assert not (kit / "nn/old.py").exists()
     assert (kit / "nn/__pycache__/old.cpython-311.pyc").exists() and (kit / "nn/notes.txt").exists()
+    assert "nn/old.py" not in manifest(kit)
 
 
 def test_check_names_a_hand_edited_file_and_says_what_to_do(kit):
@@ -215,19 +233,212 @@ def test_check_names_a_hand_edited_file_and_says_what_to_do(kit):
     assert len(messages) == 2
 
 
-def test_sync_refuses_to_overwrite_filled_holes_unless_forced(kit):
+# --- never losing work ---------------------------------------------------------------------------
+# The tiny kits live in tmp_path: not a git checkout, as a handout copy or an unpacked archive.
+HOLE_1_1 = EXPECTED_OPS.split("        y = x  # kept\n")[1].split("\n\n")[0] + "\n"  # the TODO lines and the raise
+
+WORK = {
+    "code above the untouched raise line": lambda text: text.replace(HOLE_1_1, "        y = y + 0  # mine\n" + HOLE_1_1),
+    "the raise line commented out": lambda text: text.replace(
+        HOLE_1_1, HOLE_1_1.replace("        raise", "        return y * y\n        # raise")),
+    "a helper function outside the holes": lambda text: text + "\n\ndef my_helper(x):\n    return x\n",
+}
+
+
+def an_update(kit) -> None:
+    """The organizers change two solution files: make sync has new versions of nn/ops.py and nn/__init__.py."""
+    for name, old, new in (("ops.py", "y = x  # kept", "y = x  # kept, updated"),
+                           ("__init__.py", "import Square, root", "import Square, root  # updated")):
+        path = kit / "solutions/nn" / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        write(path, text.replace(old, new))
+
+
+@pytest.mark.parametrize("update", [False, True], ids=["same solutions", "updated solutions"])
+@pytest.mark.parametrize("change", WORK.values(), ids=WORK)
+def test_a_changed_generated_file_stops_sync_before_it_writes_anything(kit, change, update):
     run_sync(kit)
-    filled = EXPECTED_OPS.replace(
-        '        # TODO Task 1.1: Return x².\n        #   (stuck? make hint TASK=1.1)\n'
-        '        raise NotImplementedError("Task 1.1: Square forward (nn/ops.py: Square.forward) — Return x². '
-        'Stuck? make hint TASK=1.1. Check with: make check")\n', "        return y * y\n")
-    assert filled != EXPECTED_OPS
-    write(kit / "nn/ops.py", filled)
-    with pytest.raises(sync.SyncError, match=r"nn/ops.py \(1 filled\).*make sync FORCE=1"):
+    mine = change(EXPECTED_OPS)
+    assert mine != EXPECTED_OPS
+    write(kit / "nn/ops.py", mine)
+    if update:
+        an_update(kit)
+    before = participant_files(kit)
+    with pytest.raises(sync.SyncError) as caught:
         run_sync(kit)
-    assert (kit / "nn/ops.py").read_text(encoding="utf-8") == filled
-    run_sync(kit, force=True)
+    message = str(caught.value)
+    assert "nn/ops.py" in message and "make sync FORCE=1" in message and "sync-backup/" in message, message
+    assert "nn/__init__.py" not in message, "only the changed file is named"
+    assert participant_files(kit) == before, "nothing is written when sync refuses"
+
+
+def test_a_notes_cell_added_to_a_notebook_stops_sync(kit):
+    run_sync(kit)
+    nb = json.loads((kit / "notebooks/train.ipynb").read_text(encoding="utf-8"))
+    nb["cells"].append({"cell_type": "markdown", "id": "my-notes", "metadata": {}, "source": ["My notes"]})
+    write(kit / "notebooks/train.ipynb", json.dumps(nb, indent=1))
+    before = participant_files(kit)
+    with pytest.raises(sync.SyncError, match=r"notebooks/train\.ipynb"):
+        run_sync(kit)
+    assert participant_files(kit) == before
+
+
+@pytest.mark.parametrize("force", [False, True], ids=["plain", "FORCE=1"])
+def test_a_participants_own_files_are_never_deleted(kit, force):
+    run_sync(kit)
+    own = {"nn/my_helpers.py": "def helper(x):\n    return x\n",
+           "notebooks/Untitled.ipynb": json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})}
+    for name, text in own.items():
+        write(kit / name, text)
+    an_update(kit)
+    written = run_sync(kit, force=force)
+    assert "nn/ops.py" in written
+    for name, text in own.items():
+        assert (kit / name).read_text(encoding="utf-8") == text and name not in written
+    assert not (kit / "sync-backup").exists(), "nothing to move aside"
+
+
+def test_files_nobody_changed_follow_the_solutions(kit):
+    run_sync(kit)
+    an_update(kit)
+    assert sorted(run_sync(kit)) == ["nn/__init__.py", "nn/ops.py"]
+    assert "# kept, updated" in (kit / "nn/ops.py").read_text(encoding="utf-8")
+    assert sync.check(kit, TASKS) == []
+
+
+def test_force_moves_changed_files_to_a_dated_backup_folder_and_says_where(kit):
+    run_sync(kit)
+    mine = WORK["a helper function outside the holes"](EXPECTED_OPS)
+    write(kit / "nn/ops.py", mine)
+    output = io.StringIO()
+    sync.sync(kit, TASKS, force=True, out=output)
     assert (kit / "nn/ops.py").read_text(encoding="utf-8") == EXPECTED_OPS
+    [backup] = (kit / "sync-backup").glob("*/nn/ops.py")
+    assert backup.read_text(encoding="utf-8") == mine
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}_\d{6}", backup.parent.parent.name), backup
+    assert f"moved nn/ops.py to {backup.relative_to(kit).as_posix()}" in output.getvalue()
+    write(kit / "nn/ops.py", mine + "# again\n")  # a second forced run, maybe in the same second
+    run_sync(kit, force=True)
+    kept = sorted(path.read_text(encoding="utf-8") for path in (kit / "sync-backup").glob("*/nn/ops.py"))
+    assert kept == [mine, mine + "# again\n"], "a backup never replaces an earlier one"
+
+
+def test_a_changed_file_whose_solution_is_gone_is_moved_aside_not_deleted(kit):
+    write(kit / "solutions/nn/old.py", "x = 1\n")
+    run_sync(kit)
+    (kit / "solutions/nn/old.py").unlink()
+    write(kit / "nn/old.py", "x = 2  # mine\n")
+    with pytest.raises(sync.SyncError, match=r"nn/old\.py"):
+        run_sync(kit)
+    assert (kit / "nn/old.py").read_text(encoding="utf-8") == "x = 2  # mine\n"
+    run_sync(kit, force=True)
+    assert not (kit / "nn/old.py").exists()
+    [backup] = (kit / "sync-backup").glob("*/nn/old.py")
+    assert backup.read_text(encoding="utf-8") == "x = 2  # mine\n"
+
+
+def test_the_manifest_records_the_hash_of_every_generated_file(kit):
+    run_sync(kit)
+    generated = ["nn/__init__.py", "nn/ops.py", "notebooks/train.ipynb"]
+    assert manifest(kit) == {name: hashlib.sha256((kit / name).read_bytes()).hexdigest() for name in generated}
+    (kit / sync.MANIFEST).unlink()
+    assert any(sync.MANIFEST in message for message in sync.check(kit, TASKS)), "a missing manifest is out of date"
+
+
+@pytest.mark.parametrize("manifest_text", [None, "<<<<<<< HEAD\n{}\n"], ids=["no manifest", "unreadable manifest"])
+def test_without_a_usable_manifest_only_files_identical_to_the_generated_ones_are_replaced(kit, manifest_text):
+    def spoil_manifest():
+        if manifest_text is None:
+            (kit / sync.MANIFEST).unlink()
+        else:
+            write(kit / sync.MANIFEST, manifest_text)
+
+    run_sync(kit)
+    spoil_manifest()
+    assert run_sync(kit) == [], "files identical to the generated ones need nothing"
+    assert manifest(kit), "the manifest is written again"
+    spoil_manifest()
+    an_update(kit)
+    with pytest.raises(sync.SyncError, match=r"nn/ops\.py") as caught:
+        run_sync(kit)
+    assert sync.MANIFEST in str(caught.value), "the message says why sync cannot tell"
+
+
+def test_a_file_that_differs_only_in_line_endings_counts_as_untouched(kit):
+    run_sync(kit)
+    write(kit / "nn/ops.py", EXPECTED_OPS.replace("\n", "\r\n"))  # git's autocrlf on Windows
+    an_update(kit)
+    assert "nn/ops.py" in run_sync(kit)
+    assert "# kept, updated" in (kit / "nn/ops.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("how", ["git pull", "new solutions/ copied in"])
+def test_after_an_update_only_the_participants_changed_files_stop_sync(kit, tmp_path_factory, how):
+    """A participant's kit with work in nn/ops.py gets version 2 of the kit."""
+    run_sync(kit)
+    upstream = tmp_path_factory.mktemp("upstream")
+    shutil.copytree(kit, upstream, dirs_exist_ok=True)
+    an_update(upstream)
+    run_sync(upstream)
+    fill = WORK["code above the untouched raise line"]
+    write(kit / "nn/ops.py", fill(EXPECTED_OPS))
+    if how == "git pull":  # git updates what the participant did not change and merges what they did
+        for name in ("solutions/nn/ops.py", "solutions/nn/__init__.py", "nn/__init__.py", sync.MANIFEST):
+            shutil.copy2(upstream / name, kit / name)
+        write(kit / "nn/ops.py", fill((upstream / "nn/ops.py").read_text(encoding="utf-8")))
+    else:
+        shutil.copytree(upstream / "solutions", kit / "solutions", dirs_exist_ok=True)
+    mine = (kit / "nn/ops.py").read_text(encoding="utf-8")
+    with pytest.raises(sync.SyncError) as caught:
+        run_sync(kit)
+    assert "nn/ops.py" in str(caught.value) and "nn/__init__.py" not in str(caught.value)
+    run_sync(kit, force=True)
+    assert participant_files(kit)["nn/ops.py"] == (upstream / "nn/ops.py").read_bytes()
+    assert participant_files(kit)["nn/__init__.py"] == (upstream / "nn/__init__.py").read_bytes()
+    [backup] = (kit / "sync-backup").glob("*/nn/ops.py")
+    assert backup.read_text(encoding="utf-8") == mine
+
+
+# --- never leaking a solution ------------------------------------------------------------------
+@pytest.mark.parametrize("cell_type", ["markdown", "raw"])
+def test_a_solution_block_outside_a_code_cell_is_an_error_and_nothing_is_written(kit, cell_type):
+    nb = notebook()
+    nb["cells"].append({"cell_type": cell_type, "id": "leak", "metadata": {},
+                        "source": ["The answer:\n", "### BEGIN SOLUTION\n", "return model(x)\n", "### END SOLUTION\n"]})
+    write(kit / "solutions/notebooks/train.ipynb", json.dumps(nb, indent=1))
+    with pytest.raises(sync.SyncError, match=rf"solutions/notebooks/train\.ipynb cell 4 line 2: .*{cell_type} cell"):
+        run_sync(kit)
+    assert participant_files(kit) == {}
+
+
+MISSPELLED = ["### Begin Solution", "### begin solution", "## BEGIN SOLUTION", "#### BEGIN SOLUTION",
+              "#BEGIN SOLUTION", "### BEGIN_SOLUTION"]
+
+
+@pytest.mark.parametrize("marker", MISSPELLED)
+@pytest.mark.parametrize("where", ["solutions/nn/ops.py", "solutions/notebooks/train.ipynb"])
+def test_a_marker_spelled_differently_is_an_error_and_nothing_is_written(kit, marker, where):
+    end = marker.replace("BEGIN", "END").replace("Begin", "End").replace("begin", "end")
+    path = kit / where
+    text = path.read_text(encoding="utf-8")
+    write(path, text.replace("### BEGIN SOLUTION", marker).replace("### END SOLUTION", end))
+    with pytest.raises(sync.SyncError) as caught:
+        run_sync(kit)
+    message = str(caught.value)
+    assert where in message and repr(marker) in message and "exactly '### BEGIN SOLUTION'" in message, message
+    assert participant_files(kit) == {}
+
+
+def test_a_utf8_bom_is_accepted_as_python_accepts_it(kit):
+    bom = b"\xef\xbb\xbf"
+    (kit / "solutions/nn/ops.py").write_bytes(bom + OPS.encode("utf-8"))
+    (kit / "solutions/notebooks/train.ipynb").write_bytes(bom + json.dumps(notebook(), indent=1).encode("utf-8"))
+    run_sync(kit)
+    generated = (kit / "nn/ops.py").read_bytes()
+    assert generated == bom + EXPECTED_OPS.encode("utf-8"), "the BOM is kept, like every byte outside the blocks"
+    compile(generated, "nn/ops.py", "exec")
+    assert "Task 2.1" in (kit / "notebooks/train.ipynb").read_text(encoding="utf-8")
 
 
 def function(body: str) -> str:
@@ -293,3 +504,86 @@ def test_handout_copies_the_kit_without_solutions(tmp_path):
     assert not (destination / ".venv").exists()
     with pytest.raises(sync.SyncError, match="is not empty"):
         sync.handout(ROOT, destination, out=open(os.devnull, "w"))
+    assert (destination / sync.MANIFEST).read_bytes() == (ROOT / sync.MANIFEST).read_bytes()
+
+
+def run_tool(*arguments, cwd=ROOT) -> subprocess.CompletedProcess:
+    """A tool run as a person runs it: without the test suite's switch to the reference."""
+    env = {name: value for name, value in os.environ.items() if name not in ("KIT_IMPL", "PYTHONPATH")}
+    return subprocess.run([sys.executable, *map(str, arguments)], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def one_clear_line(done: subprocess.CompletedProcess) -> str:
+    """The single line a failed command printed (no traceback)."""
+    assert done.returncode != 0, done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    return lines[0]
+
+
+@needs_solutions
+@pytest.mark.parametrize("under", [False, True], ids=["DEST is a file", "DEST under a file"])
+def test_handout_into_a_file_is_one_clear_line(tmp_path, under):
+    taken = tmp_path / "taken.txt"
+    taken.write_text("not a folder\n", encoding="utf-8")
+    line = one_clear_line(run_tool(ROOT / "tools/sync.py", "--handout", taken / "kit" if under else taken))
+    assert f"{taken} is a file" in line, line
+    assert taken.read_text(encoding="utf-8") == "not a folder\n"
+
+
+@needs_solutions
+@pytest.mark.parametrize("exists", [False, True], ids=["new DEST", "empty DEST"])
+def test_handout_that_cannot_write_says_so_and_leaves_nothing_half_copied(tmp_path, monkeypatch, exists):
+    """A read-only DEST (simulated: the tests may run as root, who can write anywhere)."""
+    destination = tmp_path / "outer" / "kit"
+    if exists:
+        destination.mkdir(parents=True)
+    copied = []
+    copy = shutil.copy2
+
+    def copy_then_fail(source, target, **options):
+        if len(copied) == 3:
+            raise PermissionError(13, "Permission denied", str(target))
+        copied.append(target)
+        return copy(source, target, **options)
+
+    monkeypatch.setattr(sync.shutil, "copy2", copy_then_fail)
+    with pytest.raises(sync.SyncError) as caught:
+        sync.handout(ROOT, destination, out=open(os.devnull, "w"))
+    message = str(caught.value)
+    assert "\n" not in message and "Permission denied" in message and str(destination) in message, message
+    assert list(tmp_path.rglob("*")) == ([tmp_path / "outer", destination] if exists else []), "nothing half-copied"
+
+
+@needs_solutions
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can write into a read-only folder")
+def test_handout_into_a_read_only_folder_is_one_clear_line(tmp_path):
+    tmp_path.chmod(0o500)
+    try:
+        line = one_clear_line(run_tool(ROOT / "tools/sync.py", "--handout", tmp_path / "kit"))
+    finally:
+        tmp_path.chmod(0o700)
+    assert "Permission denied" in line and str(tmp_path / "kit") in line, line
+
+
+@pytest.fixture(scope="module")
+def handout_copy(tmp_path_factory):
+    """A participant's handout copy of the kit (no solutions/), made as `make handout` makes it."""
+    if not (ROOT / "solutions").is_dir():
+        return ROOT
+    destination = tmp_path_factory.mktemp("handout") / "kit"
+    sync.handout(ROOT, destination, out=open(os.devnull, "w"))
+    return destination
+
+
+def test_make_sync_in_a_handout_says_it_needs_solutions_and_changes_nothing(handout_copy):
+    before = participant_files(handout_copy)
+    line = one_clear_line(run_tool("tools/sync.py", cwd=handout_copy))
+    assert "solutions/" in line and "handout" in line, line
+    assert participant_files(handout_copy) == before
+
+
+def test_make_train_in_a_handout_says_what_it_needs(handout_copy):
+    line = one_clear_line(run_tool("tools/train.py", "--epochs", "1", cwd=handout_copy))
+    assert "solutions/" in line and "notebooks/train.ipynb" in line, line

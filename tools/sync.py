@@ -18,12 +18,20 @@ the goal (what a participant sees: no code) and the hints (shown on request by
 outside the blocks is copied byte for byte; notebooks lose their outputs and
 run-specific metadata. The result depends on solutions/ and the catalogue only,
 so running it twice changes nothing.
+
+Nothing is lost: ``.sync-manifest.json`` records the SHA-256 of every file sync
+wrote. A top-level file is overwritten or deleted only while it still has that
+hash (or is already what sync would write now); anything else is someone's
+work, and sync stops, writing nothing, unless ``--force``, which first moves
+those files to ``sync-backup/<date>_<time>/``. Files sync never wrote are left
+alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import importlib.util
 import json
 import os
@@ -34,6 +42,7 @@ import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 if str(Path(__file__).resolve().parent) not in sys.path:
@@ -45,11 +54,13 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("nn", "act", "loss", "notebooks")
 SUFFIXES = (".py", ".ipynb")
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-# Anything that looks like a marker: used to reject markers that are not whole lines.
-MARKER_LIKE = re.compile(r"#+\s*(BEGIN|END)\s+SOLUTION")
-# A filled-in hole has one of these lines fewer than the generated file.
+# Anything that looks like a marker (any case, any number of #): a misspelled marker would
+# otherwise be copied with its solution into the participant version.
+MARKER_LIKE = re.compile(r"#+\s*(BEGIN|END)[\s_-]*SOLUTION", re.IGNORECASE)
+BOM = "\ufeff"  # Python accepts a UTF-8 byte-order mark at the start of a source file
+MANIFEST = ".sync-manifest.json"  # what sync generated: file -> SHA-256
+BACKUPS = "sync-backup"  # FORCE moves changed files into a dated folder here
 TODO_WIDTH = 100  # the TODO comment is wrapped to this many columns
-HOLE_LINE = re.compile(r"raise NotImplementedError\(\\?[\"']Task [0-9]")
 
 
 class SyncError(Exception):
@@ -101,7 +112,7 @@ def find_blocks(lines: list[str], where: str) -> list[Block]:
             opened = None
         elif MARKER_LIKE.search(line):
             raise SyncError(f"{where} line {number + 1}: a solution marker must be a line of its own, "
-                            f"exactly '{BEGIN}' or '{END}' (found {stripped!r})")
+                            f"exactly '{BEGIN}' or '{END}' (three #, capitals; found {stripped!r})")
     if opened is not None:
         raise SyncError(f"{where} line {opened[0] + 1}: {BEGIN} is never closed by {END}")
     return blocks
@@ -226,7 +237,8 @@ def replace_holes(lines: list[str], holes: list[Hole], keep: frozenset[str] = fr
 def generate_python(text: str, file: str, places: dict[str, catalogue.Task],
                     keep: frozenset[str] = frozenset()) -> tuple[str, list[Hole]]:
     """The participant version of one .py file (``file`` relative to solutions/) and its holes."""
-    lines = text.split("\n")
+    bom = BOM if text.startswith(BOM) else ""
+    lines = text[len(bom):].split("\n")
     holes = find_holes(lines, file, places, f"solutions/{file}")
     if not holes:
         return text, []
@@ -236,7 +248,7 @@ def generate_python(text: str, file: str, places: dict[str, catalogue.Task],
     except SyntaxError as error:
         raise SyncError(f"solutions/{file}: the participant version does not compile (line {error.lineno}: "
                         f"{error.msg}); check the solution blocks") from None
-    return generated, holes
+    return bom + generated, holes
 
 
 def _cell_lines(cell: dict) -> list[str]:
@@ -276,13 +288,14 @@ def clean_notebook(nb: dict) -> dict:
 def generate_notebook(text: str, file: str, places: dict[str, catalogue.Task],
                       keep: frozenset[str] = frozenset()) -> tuple[str, list[Hole]]:
     """The participant version of one notebook: holes in code cells, outputs cleared."""
-    nb = json.loads(text)
+    nb = json.loads(text.removeprefix(BOM))
     all_holes: list[Hole] = []
     for number, cell in enumerate(nb.get("cells", []), start=1):
-        if cell.get("cell_type") != "code":
-            continue
         lines = _cell_lines(cell)
         where = f"solutions/{file} cell {number}"
+        if cell.get("cell_type") != "code":
+            _refuse_markers(lines, f"{where}", cell.get("cell_type", "non-code"))
+            continue
         holes = find_holes(lines, file, places, where)
         if holes:
             generated = replace_holes(lines, holes, keep)
@@ -296,6 +309,15 @@ def generate_notebook(text: str, file: str, places: dict[str, catalogue.Task],
     return json.dumps(clean_notebook(nb), indent=1, sort_keys=True, ensure_ascii=False) + "\n", all_holes
 
 
+def _refuse_markers(lines: list[str], where: str, cell_type: str) -> None:
+    """SyncError for a solution marker in a cell that sync copies as it is (markdown, raw)."""
+    for number, line in enumerate(lines, start=1):
+        if MARKER_LIKE.search(line):
+            raise SyncError(f"{where} line {number}: a solution marker in a {cell_type} cell would be copied, "
+                            "solution and all, into the participant notebook; solution blocks belong inside a "
+                            "function in a code cell")
+
+
 def generate_file(text: str, file: str, places: dict[str, catalogue.Task],
                   keep: frozenset[str] = frozenset()) -> tuple[str, list[Hole]]:
     """The participant version of one file of solutions/ (``file`` = 'nn/functions.py')."""
@@ -304,12 +326,13 @@ def generate_file(text: str, file: str, places: dict[str, catalogue.Task],
     return generate_python(text, file, places, keep)
 
 
-def _source_files(solutions: Path) -> list[str]:
-    """The .py and .ipynb files under solutions/<package>/, relative to solutions/, sorted."""
+def package_files(base: Path) -> list[str]:
+    """The .py and .ipynb files under <base>/<package>/, relative to ``base``, sorted (``base``:
+    solutions/ for the sources, the kit for what is at the top level)."""
     files = []
     for package in PACKAGES:
-        for path in sorted((solutions / package).rglob("*")):
-            relative = path.relative_to(solutions)
+        for path in sorted((base / package).rglob("*")):
+            relative = path.relative_to(base)
             if path.is_file() and path.suffix in SUFFIXES and not _ignored(relative):
                 files.append(relative.as_posix())
     return files
@@ -319,6 +342,13 @@ def _ignored(relative: Path) -> bool:
     """Caches, hidden files, and conftest.py (the reference's test set-up, not for participants)."""
     return relative.name == "conftest.py" or any(part == "__pycache__" or part.startswith(".")
                                                  for part in relative.parts)
+
+
+def _read_source(root: Path, file: str) -> str:
+    try:
+        return (root / "solutions" / file).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SyncError(f"solutions/{file}: not UTF-8 (byte {error.start} cannot be decoded); save it as UTF-8") from None
 
 
 def generate(root: Path = ROOT, tasks: Iterable[catalogue.Task] = catalogue.TASKS,
@@ -332,10 +362,13 @@ def generate(root: Path = ROOT, tasks: Iterable[catalogue.Task] = catalogue.TASK
     outputs: dict[str, str] = {}
     seen: set[str] = set()
     errors: list[str] = []
-    for file in _source_files(root / "solutions"):
-        text = (root / "solutions" / file).read_bytes().decode("utf-8")
+    if not (root / "solutions").is_dir():
+        raise SyncError(f"there is no solutions/ folder in {root}: make sync generates nn/, act/, loss/ and "
+                        "notebooks/ from the reference in solutions/, which a handout copy of the kit does not "
+                        "have; nothing to do here, and your files stay as they are")
+    for file in package_files(root / "solutions"):
         try:
-            outputs[file], holes = generate_file(text, file, places, keep)
+            outputs[file], holes = generate_file(_read_source(root, file), file, places, keep)
         except SyncError as error:
             errors.append(str(error))
             seen.update(place for place in places if place.startswith(file + ":"))  # reported already
@@ -350,26 +383,103 @@ def generate(root: Path = ROOT, tasks: Iterable[catalogue.Task] = catalogue.TASK
     return outputs
 
 
-def existing_files(root: Path) -> list[str]:
-    """The generated-looking files now at the top level (.py/.ipynb under the four folders)."""
-    files = []
-    for package in PACKAGES:
-        for path in sorted((root / package).rglob("*")):
-            relative = path.relative_to(root)
-            if path.is_file() and path.suffix in SUFFIXES and not _ignored(relative):
-                files.append(relative.as_posix())
-    return files
+# --- what sync wrote: the manifest ----------------------------------------------------------------
+def fingerprint(data: bytes) -> str:
+    """SHA-256 of a file's bytes, line endings aside (git on Windows may check files out with CRLF)."""
+    return hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
+
+
+def manifest_text(outputs: dict[str, str]) -> str:
+    """The manifest recording ``outputs``: one line per file, sorted, so that merges stay readable."""
+    files = {file: fingerprint(text.encode("utf-8")) for file, text in sorted(outputs.items())}
+    about = ("Written by make sync (tools/sync.py): the SHA-256 of every file it generated from solutions/. "
+             "make sync overwrites or deletes a file only while the file still has this hash.")
+    return json.dumps({"about": about, "files": files}, indent=1, ensure_ascii=False) + "\n"
+
+
+def read_manifest(root: Path) -> tuple[dict[str, str], str]:
+    """(file -> SHA-256 that sync last wrote, why there is none: '' when the manifest was read)."""
+    path = root / MANIFEST
+    if not path.is_file():
+        return {}, f"there is no {MANIFEST}"
+    try:
+        files = json.loads(path.read_bytes().decode("utf-8"))["files"]
+        if isinstance(files, dict) and all(isinstance(value, str) for value in files.values()):
+            return files, ""
+    except (ValueError, KeyError, TypeError):
+        pass
+    return {}, f"{MANIFEST} cannot be read (a merge conflict in it?)"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What sync is about to do at the top level."""
+
+    write: list[str]  # generated files that are missing or differ from what sync generates now
+    delete: list[str]  # files sync wrote earlier whose solutions/ file is gone
+    changed: dict[str, str]  # of those, the files someone changed -> why they count as changed
+    own: list[str]  # files sync never wrote: always left alone
+    manifest_problem: str  # why no manifest could be used ('' when it was)
+
+
+def _is_current(path: Path, text: str) -> bool:
+    return path.is_file() and path.read_bytes() == text.encode("utf-8")
+
+
+def plan(root: Path, outputs: dict[str, str]) -> Plan:
+    """Compare the top level with ``outputs`` and with what sync last wrote (the manifest)."""
+    recorded, problem = read_manifest(root)
+    write = [file for file, text in sorted(outputs.items()) if not _is_current(root / file, text)]
+    others = [file for file in package_files(root) if file not in outputs]
+    delete = [file for file in others if file in recorded]
+    changed = {}
+    for file in write + delete:
+        path = root / file
+        if not path.exists():
+            continue
+        now = fingerprint(path.read_bytes())
+        if now == recorded.get(file) or (file in outputs and now == fingerprint(outputs[file].encode("utf-8"))):
+            continue
+        action = "overwrite it" if file in outputs else f"delete it: solutions/{file} is gone"
+        origin = "changed since make sync wrote it" if file in recorded else "not written by make sync"
+        changed[file] = f"{origin} (make sync would {action})"
+    return Plan(write, delete, changed, [file for file in others if file not in recorded], problem)
+
+
+def refusal(plan: Plan) -> str:
+    """Why sync stops, which files it would have replaced, and how to keep or replace them."""
+    lines = ["nothing was written: these files hold changes that make sync did not make:"]
+    lines += [f"  {file}: {why}" for file, why in plan.changed.items()]
+    if plan.manifest_problem:
+        lines.append(f"({plan.manifest_problem}, so make sync knows as its own only the files that are exactly "
+                     "what it generates now)")
+    lines.append("To keep them as they are, do not run make sync: you do not need it to use the kit, and "
+                 "`git pull` updates the files you did not change. To replace them anyway, `make sync FORCE=1` "
+                 f"first moves them to {BACKUPS}/<date>_<time>/, from where you can copy back what you need.")
+    return "\n".join(lines)
+
+
+def backup_folder(root: Path) -> Path:
+    """A new folder sync-backup/<date>_<time> (with -2, -3, ... when that one exists)."""
+    base = root / BACKUPS / datetime.now().strftime("%Y-%m-%d_%H%M%S")
+    folder, number = base, 1
+    while folder.exists():
+        number += 1
+        folder = base.with_name(f"{base.name}-{number}")
+    return folder
+
+
+def move_aside(root: Path, files: Iterable[str], out) -> None:
+    """Move ``files`` (relative to ``root``) into a new backup folder, keeping their paths."""
+    folder = backup_folder(root)
+    for file in files:
+        target = folder / file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(root / file, target)
+        print(f"moved {file} to {target.relative_to(root).as_posix()}", file=out)
 
 
 # --- the commands --------------------------------------------------------------------------------
-def differences(root: Path, outputs: dict[str, str]) -> tuple[list[str], list[str]]:
-    """(files to write, stale files to delete) for the top level to match ``outputs``."""
-    to_write = [file for file, text in sorted(outputs.items())
-                if not (root / file).is_file() or (root / file).read_bytes() != text.encode("utf-8")]
-    stale = [file for file in existing_files(root) if file not in outputs]
-    return to_write, stale
-
-
 def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -382,46 +492,49 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def filled_holes(root: Path, file: str, text: str) -> int:
-    """How many holes of the generated ``text`` the file at the top level has filled in."""
-    path = root / file
-    if not path.is_file():
-        return 0
-    return max(0, len(HOLE_LINE.findall(text)) - len(HOLE_LINE.findall(path.read_bytes().decode("utf-8", "replace"))))
-
-
 def sync(root: Path = ROOT, tasks: Iterable[catalogue.Task] = catalogue.TASKS, force: bool = False,
          out=sys.stdout) -> list[str]:
-    """Write the participant version; returns the files written or deleted."""
+    """Write the participant version; returns the files written or deleted.
+
+    Stops with SyncError, writing nothing, when a file to replace holds changes sync did not make;
+    ``force`` moves such files to a backup folder first. Files sync never wrote are left alone.
+    """
     outputs = generate(root, tasks)
-    to_write, stale = differences(root, outputs)
-    filled = {file: filled_holes(root, file, outputs[file]) for file in to_write}
-    filled = {file: count for file, count in filled.items() if count}
-    if filled and not force:
-        listing = ", ".join(f"{file} ({count} filled)" for file, count in filled.items())
-        raise SyncError(f"holes are filled in at the top level: {listing}. `make sync` would overwrite that "
-                        "work with empty holes. Participants never need `make sync`; organizers who mean it: "
-                        "`make sync FORCE=1`")
-    for file in to_write:
+    todo = plan(root, outputs)
+    if todo.changed and not force:
+        raise SyncError(refusal(todo))
+    if todo.changed:
+        move_aside(root, todo.changed, out)
+    for file in todo.write:
         _write_atomically(root / file, outputs[file])
         print(f"wrote {file}", file=out)
-    for file in stale:
-        (root / file).unlink()
-        print(f"deleted {file} (no solutions/{file} any more)", file=out)
-    return to_write + stale
+    for file in todo.delete:
+        if (root / file).exists():
+            (root / file).unlink()
+            print(f"deleted {file} (no solutions/{file} any more)", file=out)
+    if todo.own:
+        print(f"left alone (not generated by make sync): {', '.join(todo.own)}", file=out)
+    manifest = manifest_text(outputs)  # written last: an interrupted run leaves files sync recognizes
+    if not _is_current(root / MANIFEST, manifest):
+        _write_atomically(root / MANIFEST, manifest)
+        print(f"recorded the generated files in {MANIFEST}", file=out)
+    return todo.write + todo.delete
 
 
 def check(root: Path = ROOT, tasks: Iterable[catalogue.Task] = catalogue.TASKS) -> list[str]:
     """One message per generated file that is out of date (empty when all are fresh)."""
-    to_write, stale = differences(root, generate(root, tasks))
+    outputs = generate(root, tasks)
+    todo = plan(root, outputs)
     messages = []
-    for file in to_write:
+    for file in todo.write:
         state = "differs from" if (root / file).exists() else "is missing, unlike"
         messages.append(f"{file} {state} what tools/sync.py generates from solutions/: edit solutions/ and run "
                         "`make sync` (generated files are not edited by hand)")
-    for file in stale:
+    for file in todo.delete + todo.own:
         messages.append(f"{file} has no solutions/{file}: generated files come from solutions/; "
-                        "`make sync` deletes it (or add it under solutions/)")
+                        "move it there, or delete it")
+    if not _is_current(root / MANIFEST, manifest_text(outputs)):
+        messages.append(f"{MANIFEST} does not record the generated files as they are now: run `make sync`")
     return messages
 
 
@@ -436,21 +549,45 @@ def handout_files(root: Path) -> list[str]:
     return [name for name in files if not name.startswith("solutions/") and (root / name).is_file()]
 
 
+def _check_destination(root: Path, destination: Path) -> None:
+    """SyncError unless ``destination`` is, or can become, an empty folder outside the kit."""
+    if destination == root.resolve() or root.resolve() in destination.parents:
+        raise SyncError(f"DEST must be outside the kit, got {destination}")
+    existing = next(path for path in (destination, *destination.parents) if path.exists())
+    if not existing.is_dir():
+        under = "" if existing == destination else f", so no folder {destination} can be made under it"
+        raise SyncError(f"{existing} is a file{under}; name a new or empty folder (make handout DEST=../kit-handout)")
+    if existing == destination and any(destination.iterdir()):
+        raise SyncError(f"{destination} is not empty; name a new or empty folder (make handout DEST=../kit-handout)")
+
+
+def _copy_files(root: Path, files: list[str], destination: Path) -> None:
+    """Copy ``files`` into the empty or new ``destination``; on failure remove what was copied."""
+    missing = [path for path in (destination, *destination.parents) if not path.exists()]
+    try:
+        for name in files:
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / name, target)
+    except OSError as error:
+        if missing:
+            shutil.rmtree(missing[-1], ignore_errors=True)
+        else:  # it was empty before
+            for child in destination.iterdir():
+                shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+        raise SyncError(f"cannot copy the kit into {destination}: {error.strerror} ({error.filename or destination}); "
+                        "nothing was left there: name a folder you can write to") from None
+
+
 def handout(root: Path, destination: Path, out=sys.stdout) -> int:
     """Copy the participant version of the kit (no solutions/) into an empty ``destination``."""
     destination = destination.resolve()
-    if destination == root.resolve() or root.resolve() in destination.parents:
-        raise SyncError(f"DEST must be outside the kit, got {destination}")
-    if destination.exists() and any(destination.iterdir()):
-        raise SyncError(f"{destination} is not empty; name a new or empty folder (make handout DEST=../kit-handout)")
+    _check_destination(root, destination)
     stale = check(root)
     if stale:
         raise SyncError("the participant version is out of date; run `make sync` first:\n  " + "\n  ".join(stale))
     files = handout_files(root)
-    for name in files:
-        target = destination / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(root / name, target)
+    _copy_files(root, files, destination)
     print(f"copied {len(files)} files to {destination} (no solutions/); "
           f"participants start there with `make lab`", file=out)
     return len(files)
@@ -459,7 +596,8 @@ def handout(root: Path, destination: Path, out=sys.stdout) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="only list out-of-date generated files")
-    parser.add_argument("--force", action="store_true", help="overwrite holes filled in at the top level")
+    parser.add_argument("--force", action="store_true",
+                        help=f"replace files changed since sync wrote them, after moving them to {BACKUPS}/")
     parser.add_argument("--handout", metavar="DEST", help="copy the kit without solutions/ into DEST")
     args = parser.parse_args(argv)
     try:
@@ -476,6 +614,9 @@ def main(argv: list[str] | None = None) -> int:
                 print("the participant version is up to date")
     except SyncError as error:
         print(f"tools/sync.py: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"tools/sync.py: {error.strerror}: {error.filename}", file=sys.stderr)
         return 1
     return 0
 

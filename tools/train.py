@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "solutions"))
+REFERENCE = Path(__file__).resolve().parent.parent / "solutions"
+sys.path.insert(0, str(REFERENCE))
 
 import act  # noqa: E402
 import loss  # noqa: E402
@@ -105,6 +106,10 @@ def main(argv=None) -> None:
     parser.add_argument("--lr-decay", type=float, default=0.1, help="learning-rate factor after each epoch")
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args(argv)
+    if not (REFERENCE / "nn").is_dir():
+        sys.exit("make train trains the reference framework in solutions/, which this copy of the kit does not "
+                 "have (a handout copy); train your own model in notebooks/train.ipynb (make lab) once "
+                 "make check says your tasks are done")
     model = build_cnn() if args.model == "cnn" else build_mlp((784, *args.hidden, 10))
     print(model)
     data = nn.load_mnist()
