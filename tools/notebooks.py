@@ -42,7 +42,7 @@ KEPT_CELL_METADATA = ("tags",)
 #: the path (solutions/ for a reference notebook, the kit for a participant one); a notebook
 #: opened alone says in two lines what is missing (IPython shows ``_render_traceback_`` alone).
 SETUP_CELL = """\
-%load_ext autoreload
+get_ipython().extension_manager.load_extension("autoreload")  # %load_ext, quiet when run again
 %autoreload 2
 try:
     import nn  # installed, or on the path (make lab, make test)
@@ -143,9 +143,9 @@ def execute(path: Path, timeout: int = 600) -> float:
 
 
 def with_setup_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """``nb`` with SETUP_CELL as its first code cell (an older set-up cell, one with %autoreload, is replaced)."""
+    """``nb`` with SETUP_CELL as its first code cell (an older set-up cell, one with autoreload, is replaced)."""
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
-    if code and "%autoreload" in code[0].source:
+    if code and "autoreload" in code[0].source:
         code[0].source = SETUP_CELL
     else:
         position = nb.cells.index(code[0]) if code else len(nb.cells)
