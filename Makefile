@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 MNIST_DIR ?= ../shared/data/mnist
 
 .DEFAULT_GOAL := help
-.PHONY: check-python help venv lab test check train slides handout sync bench data figures clean-venv
+.PHONY: check-python help venv lab test check hint train slides handout sync bench data figures clean-venv
 
 help: ## list the commands
 	@echo "Workshop kit commands (run from the kit's folder):"
@@ -50,6 +50,9 @@ endif
 check: $(STAMP) ## show my progress: which tasks are done, and what to do next (TASKS="3.2 3.3": only those)
 	@$(PY) tools/check.py $(TASKS)
 
+hint: $(STAMP) ## stuck? the next hint for the first task not done (TASK=3.2: that task; LEVEL=1|2|3: that level)
+	@$(PY) tools/hints.py $(TASK) $(if $(LEVEL),--level "$(LEVEL)")
+
 sync: $(STAMP) ## organizers: regenerate the participant version (nn/ act/ loss/ notebooks/) from solutions/
 	$(PY) tools/sync.py $(if $(FORCE),--force)
 
@@ -63,11 +66,13 @@ clean-venv: ## delete .venv (the next command recreates it)
 train: $(STAMP) ## train the reference MLP on MNIST in the terminal (progress bar, test accuracy)
 	$(PY) tools/train.py $(TRAIN_ARGS)
 
-bench: $(STAMP) ## speed: one MNIST epoch, reference vs hand-written NumPy vs PyTorch; scalar engine
+bench: $(STAMP) ## speed: one MNIST epoch of the MLP and of the CNN, reference vs NumPy vs PyTorch; scalar engine
 	$(PY) bench/bench_mlp.py
+	$(PY) bench/bench_cnn.py
 	$(PY) bench/bench_scalar.py
 
-# MNIST_DIR may name any local folder with the four official files (a USB stick); missing → download.
+# MNIST_DIR may name any local folder with the four official files (a USB stick); missing → download
+# from $NN_MNIST_MIRRORS (a local mirror) if set, else the built-in mirrors.
 data: $(STAMP) ## download and verify the full MNIST set into data/mnist (organizers: before the workshop)
 	$(PY) tools/fetch_data.py --from "$(MNIST_DIR)"
 

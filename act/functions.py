@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from nn.functions import Function
+from nn.functions import Function, normalize_axes
 from nn.tensor import Tensor
 
 
@@ -25,8 +25,11 @@ def stable_sigmoid(x: np.ndarray) -> np.ndarray:
     σ(x) = eˣ / (1 + eˣ) only needs eˣ, which is small there. With e = e^-|x|
     (always in (0, 1]): σ(x) = 1 / (1 + e) for x ≥ 0 and e / (1 + e) for x < 0.
     """
-    # TODO Task 4.2: stable_sigmoid: with e = np.exp(-np.abs(x)), σ = 1/(1+e) where x >= 0 and e/(1+e) elsewhere (np.where; no overflow); Sigmoid.forward saves and returns stable_sigmoid(x); backward: grad * σ(x)(1 - σ(x))
-    raise NotImplementedError("Task 4.2: Sigmoid (act/functions.py: stable_sigmoid) — stable_sigmoid: with e = np.exp(-np.abs(x)), σ = 1/(1+e) where x >= 0 and e/(1+e) elsewhere (np.where; no overflow); Sigmoid.forward saves and returns stable_sigmoid(x); backward: grad * σ(x)(1 - σ(x)). Check with: make check")
+    # TODO Task 4.2: stable_sigmoid: σ(x) = 1 / (1 + e⁻ˣ) for every x without overflow: for x < 0
+    #   use the equal form eˣ / (1 + eˣ). Sigmoid.forward returns σ(x); backward returns grad ·
+    #   σ(x)(1 − σ(x)).
+    #   (stuck? make hint TASK=4.2)
+    raise NotImplementedError("Task 4.2: Sigmoid (act/functions.py: stable_sigmoid) — stable_sigmoid: σ(x) = 1 / (1 + e⁻ˣ) for every x without overflow: for x < 0 use the equal form eˣ / (1 + eˣ). Sigmoid.forward returns σ(x); backward returns grad · σ(x)(1 − σ(x)). Stuck? make hint TASK=4.2. Check with: make check")
 
 
 class Step(Function):
@@ -35,13 +38,17 @@ class Step(Function):
 
     @staticmethod
     def forward(ctx, x):
-        # TODO Task 4.1: forward: 1 where x > 0 else 0; backward: the derivative is 0 everywhere (return zeros)
-        raise NotImplementedError("Task 4.1: Step (act/functions.py: Step.forward) — forward: 1 where x > 0 else 0; backward: the derivative is 0 everywhere (return zeros). Check with: make check")
+        # TODO Task 4.1: forward: step(x) = 1 where x > 0, else 0, elementwise, in x's dtype.
+        #   backward: ∂step/∂x = 0 wherever it is defined: an all-zero gradient of grad's shape.
+        #   (stuck? make hint TASK=4.1)
+        raise NotImplementedError("Task 4.1: Step (act/functions.py: Step.forward) — forward: step(x) = 1 where x > 0, else 0, elementwise, in x's dtype. backward: ∂step/∂x = 0 wherever it is defined: an all-zero gradient of grad's shape. Stuck? make hint TASK=4.1. Check with: make check")
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 4.1: forward: 1 where x > 0 else 0; backward: the derivative is 0 everywhere (return zeros)
-        raise NotImplementedError("Task 4.1: Step (act/functions.py: Step.backward) — forward: 1 where x > 0 else 0; backward: the derivative is 0 everywhere (return zeros). Check with: make check")
+        # TODO Task 4.1: forward: step(x) = 1 where x > 0, else 0, elementwise, in x's dtype.
+        #   backward: ∂step/∂x = 0 wherever it is defined: an all-zero gradient of grad's shape.
+        #   (stuck? make hint TASK=4.1)
+        raise NotImplementedError("Task 4.1: Step (act/functions.py: Step.backward) — forward: step(x) = 1 where x > 0, else 0, elementwise, in x's dtype. backward: ∂step/∂x = 0 wherever it is defined: an all-zero gradient of grad's shape. Stuck? make hint TASK=4.1. Check with: make check")
 
 
 class Sigmoid(Function):
@@ -49,13 +56,19 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        # TODO Task 4.2: stable_sigmoid: with e = np.exp(-np.abs(x)), σ = 1/(1+e) where x >= 0 and e/(1+e) elsewhere (np.where; no overflow); Sigmoid.forward saves and returns stable_sigmoid(x); backward: grad * σ(x)(1 - σ(x))
-        raise NotImplementedError("Task 4.2: Sigmoid (act/functions.py: Sigmoid.forward) — stable_sigmoid: with e = np.exp(-np.abs(x)), σ = 1/(1+e) where x >= 0 and e/(1+e) elsewhere (np.where; no overflow); Sigmoid.forward saves and returns stable_sigmoid(x); backward: grad * σ(x)(1 - σ(x)). Check with: make check")
+        # TODO Task 4.2: stable_sigmoid: σ(x) = 1 / (1 + e⁻ˣ) for every x without overflow: for x <
+        #   0 use the equal form eˣ / (1 + eˣ). Sigmoid.forward returns σ(x); backward returns grad
+        #   · σ(x)(1 − σ(x)).
+        #   (stuck? make hint TASK=4.2)
+        raise NotImplementedError("Task 4.2: Sigmoid (act/functions.py: Sigmoid.forward) — stable_sigmoid: σ(x) = 1 / (1 + e⁻ˣ) for every x without overflow: for x < 0 use the equal form eˣ / (1 + eˣ). Sigmoid.forward returns σ(x); backward returns grad · σ(x)(1 − σ(x)). Stuck? make hint TASK=4.2. Check with: make check")
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 4.2: stable_sigmoid: with e = np.exp(-np.abs(x)), σ = 1/(1+e) where x >= 0 and e/(1+e) elsewhere (np.where; no overflow); Sigmoid.forward saves and returns stable_sigmoid(x); backward: grad * σ(x)(1 - σ(x))
-        raise NotImplementedError("Task 4.2: Sigmoid (act/functions.py: Sigmoid.backward) — stable_sigmoid: with e = np.exp(-np.abs(x)), σ = 1/(1+e) where x >= 0 and e/(1+e) elsewhere (np.where; no overflow); Sigmoid.forward saves and returns stable_sigmoid(x); backward: grad * σ(x)(1 - σ(x)). Check with: make check")
+        # TODO Task 4.2: stable_sigmoid: σ(x) = 1 / (1 + e⁻ˣ) for every x without overflow: for x <
+        #   0 use the equal form eˣ / (1 + eˣ). Sigmoid.forward returns σ(x); backward returns grad
+        #   · σ(x)(1 − σ(x)).
+        #   (stuck? make hint TASK=4.2)
+        raise NotImplementedError("Task 4.2: Sigmoid (act/functions.py: Sigmoid.backward) — stable_sigmoid: σ(x) = 1 / (1 + e⁻ˣ) for every x without overflow: for x < 0 use the equal form eˣ / (1 + eˣ). Sigmoid.forward returns σ(x); backward returns grad · σ(x)(1 − σ(x)). Stuck? make hint TASK=4.2. Check with: make check")
 
 
 class Tanh(Function):
@@ -63,13 +76,15 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, x):
-        # TODO Task 4.3: forward: np.tanh(x); backward: grad * (1 - tanh(x)²)
-        raise NotImplementedError("Task 4.3: Tanh (act/functions.py: Tanh.forward) — forward: np.tanh(x); backward: grad * (1 - tanh(x)²). Check with: make check")
+        # TODO Task 4.3: forward: tanh(x) elementwise; backward: grad · (1 − tanh(x)²).
+        #   (stuck? make hint TASK=4.3)
+        raise NotImplementedError("Task 4.3: Tanh (act/functions.py: Tanh.forward) — forward: tanh(x) elementwise; backward: grad · (1 − tanh(x)²). Stuck? make hint TASK=4.3. Check with: make check")
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 4.3: forward: np.tanh(x); backward: grad * (1 - tanh(x)²)
-        raise NotImplementedError("Task 4.3: Tanh (act/functions.py: Tanh.backward) — forward: np.tanh(x); backward: grad * (1 - tanh(x)²). Check with: make check")
+        # TODO Task 4.3: forward: tanh(x) elementwise; backward: grad · (1 − tanh(x)²).
+        #   (stuck? make hint TASK=4.3)
+        raise NotImplementedError("Task 4.3: Tanh (act/functions.py: Tanh.backward) — forward: tanh(x) elementwise; backward: grad · (1 − tanh(x)²). Stuck? make hint TASK=4.3. Check with: make check")
 
 
 class ReLU(Function):
@@ -77,13 +92,17 @@ class ReLU(Function):
 
     @staticmethod
     def forward(ctx, x):
-        # TODO Task 4.4: forward: max(x, 0); backward: grad where x > 0, else 0
-        raise NotImplementedError("Task 4.4: ReLU (act/functions.py: ReLU.forward) — forward: max(x, 0); backward: grad where x > 0, else 0. Check with: make check")
+        # TODO Task 4.4: forward: relu(x) = max(x, 0) elementwise; backward: grad where x > 0, 0
+        #   elsewhere (also 0 at x = 0).
+        #   (stuck? make hint TASK=4.4)
+        raise NotImplementedError("Task 4.4: ReLU (act/functions.py: ReLU.forward) — forward: relu(x) = max(x, 0) elementwise; backward: grad where x > 0, 0 elsewhere (also 0 at x = 0). Stuck? make hint TASK=4.4. Check with: make check")
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 4.4: forward: max(x, 0); backward: grad where x > 0, else 0
-        raise NotImplementedError("Task 4.4: ReLU (act/functions.py: ReLU.backward) — forward: max(x, 0); backward: grad where x > 0, else 0. Check with: make check")
+        # TODO Task 4.4: forward: relu(x) = max(x, 0) elementwise; backward: grad where x > 0, 0
+        #   elsewhere (also 0 at x = 0).
+        #   (stuck? make hint TASK=4.4)
+        raise NotImplementedError("Task 4.4: ReLU (act/functions.py: ReLU.backward) — forward: relu(x) = max(x, 0) elementwise; backward: grad where x > 0, 0 elsewhere (also 0 at x = 0). Stuck? make hint TASK=4.4. Check with: make check")
 
 
 class LeakyReLU(Function):
@@ -95,13 +114,17 @@ class LeakyReLU(Function):
     @staticmethod
     def forward(ctx, x, alpha: float = 0.01):
         check_alpha(alpha)
-        # TODO Task 4.5: forward: x where x > 0 else alpha * x; backward: grad times 1 or alpha
-        raise NotImplementedError("Task 4.5: Leaky ReLU (act/functions.py: LeakyReLU.forward) — forward: x where x > 0 else alpha * x; backward: grad times 1 or alpha. Check with: make check")
+        # TODO Task 4.5: forward: x where x > 0, else α·x (α = alpha); backward: grad · 1 where x >
+        #   0, grad · α elsewhere.
+        #   (stuck? make hint TASK=4.5)
+        raise NotImplementedError("Task 4.5: Leaky ReLU (act/functions.py: LeakyReLU.forward) — forward: x where x > 0, else α·x (α = alpha); backward: grad · 1 where x > 0, grad · α elsewhere. Stuck? make hint TASK=4.5. Check with: make check")
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 4.5: forward: x where x > 0 else alpha * x; backward: grad times 1 or alpha
-        raise NotImplementedError("Task 4.5: Leaky ReLU (act/functions.py: LeakyReLU.backward) — forward: x where x > 0 else alpha * x; backward: grad times 1 or alpha. Check with: make check")
+        # TODO Task 4.5: forward: x where x > 0, else α·x (α = alpha); backward: grad · 1 where x >
+        #   0, grad · α elsewhere.
+        #   (stuck? make hint TASK=4.5)
+        raise NotImplementedError("Task 4.5: Leaky ReLU (act/functions.py: LeakyReLU.backward) — forward: x where x > 0, else α·x (α = alpha); backward: grad · 1 where x > 0, grad · α elsewhere. Stuck? make hint TASK=4.5. Check with: make check")
 
 
 class Swish(Function):
@@ -109,13 +132,17 @@ class Swish(Function):
 
     @staticmethod
     def forward(ctx, x):
-        # TODO Task 4.6: forward: x * stable_sigmoid(x) (from task 4.2), saving x and σ(x) on ctx; backward: grad * (σ(x) + x σ(x)(1 - σ(x)))
-        raise NotImplementedError("Task 4.6: Swish (act/functions.py: Swish.forward) — forward: x * stable_sigmoid(x) (from task 4.2), saving x and σ(x) on ctx; backward: grad * (σ(x) + x σ(x)(1 - σ(x))). Check with: make check")
+        # TODO Task 4.6: forward: swish(x) = x · σ(x) (use your stable_sigmoid from task 4.2);
+        #   backward: grad · (σ(x) + x · σ(x)(1 − σ(x))) (the product rule).
+        #   (stuck? make hint TASK=4.6)
+        raise NotImplementedError("Task 4.6: Swish (act/functions.py: Swish.forward) — forward: swish(x) = x · σ(x) (use your stable_sigmoid from task 4.2); backward: grad · (σ(x) + x · σ(x)(1 − σ(x))) (the product rule). Stuck? make hint TASK=4.6. Check with: make check")
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 4.6: forward: x * stable_sigmoid(x) (from task 4.2), saving x and σ(x) on ctx; backward: grad * (σ(x) + x σ(x)(1 - σ(x)))
-        raise NotImplementedError("Task 4.6: Swish (act/functions.py: Swish.backward) — forward: x * stable_sigmoid(x) (from task 4.2), saving x and σ(x) on ctx; backward: grad * (σ(x) + x σ(x)(1 - σ(x))). Check with: make check")
+        # TODO Task 4.6: forward: swish(x) = x · σ(x) (use your stable_sigmoid from task 4.2);
+        #   backward: grad · (σ(x) + x · σ(x)(1 − σ(x))) (the product rule).
+        #   (stuck? make hint TASK=4.6)
+        raise NotImplementedError("Task 4.6: Swish (act/functions.py: Swish.backward) — forward: swish(x) = x · σ(x) (use your stable_sigmoid from task 4.2); backward: grad · (σ(x) + x · σ(x)(1 − σ(x))) (the product rule). Stuck? make hint TASK=4.6. Check with: make check")
 
 
 class Softmax(Function):
@@ -128,14 +155,42 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis: int = -1):
-        check_axis("softmax", x, axis)
-        # TODO Task 4.7: forward: e = np.exp(x - x.max(axis, keepdims=True)) (the max shift: no overflow), return e / e.sum(axis, keepdims=True); backward: s * (grad - (grad * s).sum(axis, keepdims=True))
-        raise NotImplementedError("Task 4.7: Softmax (act/functions.py: Softmax.forward) — forward: e = np.exp(x - x.max(axis, keepdims=True)) (the max shift: no overflow), return e / e.sum(axis, keepdims=True); backward: s * (grad - (grad * s).sum(axis, keepdims=True)). Check with: make check")
+        axis = check_axis("softmax", x, axis)
+        # TODO Task 4.7: forward: softmax(x)ᵢ = eˣⁱ / Σⱼ eˣʲ along axis, without overflow (subtract
+        #   the max along axis first: the result is the same). backward: with s = softmax(x) and g =
+        #   grad, ∂L/∂xᵢ = sᵢ (gᵢ − Σⱼ gⱼ sⱼ), the sum along axis.
+        #   (stuck? make hint TASK=4.7)
+        raise NotImplementedError("Task 4.7: Softmax (act/functions.py: Softmax.forward) — forward: softmax(x)ᵢ = eˣⁱ / Σⱼ eˣʲ along axis, without overflow (subtract the max along axis first: the result is the same). backward: with s = softmax(x) and g = grad, ∂L/∂xᵢ = sᵢ (gᵢ − Σⱼ gⱼ sⱼ), the sum along axis. Stuck? make hint TASK=4.7. Check with: make check")
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 4.7: forward: e = np.exp(x - x.max(axis, keepdims=True)) (the max shift: no overflow), return e / e.sum(axis, keepdims=True); backward: s * (grad - (grad * s).sum(axis, keepdims=True))
-        raise NotImplementedError("Task 4.7: Softmax (act/functions.py: Softmax.backward) — forward: e = np.exp(x - x.max(axis, keepdims=True)) (the max shift: no overflow), return e / e.sum(axis, keepdims=True); backward: s * (grad - (grad * s).sum(axis, keepdims=True)). Check with: make check")
+        # TODO Task 4.7: forward: softmax(x)ᵢ = eˣⁱ / Σⱼ eˣʲ along axis, without overflow (subtract
+        #   the max along axis first: the result is the same). backward: with s = softmax(x) and g =
+        #   grad, ∂L/∂xᵢ = sᵢ (gᵢ − Σⱼ gⱼ sⱼ), the sum along axis.
+        #   (stuck? make hint TASK=4.7)
+        raise NotImplementedError("Task 4.7: Softmax (act/functions.py: Softmax.backward) — forward: softmax(x)ᵢ = eˣⁱ / Σⱼ eˣʲ along axis, without overflow (subtract the max along axis first: the result is the same). backward: with s = softmax(x) and g = grad, ∂L/∂xᵢ = sᵢ (gᵢ − Σⱼ gⱼ sⱼ), the sum along axis. Stuck? make hint TASK=4.7. Check with: make check")
+
+
+class LogSoftmax(Function):
+    """log_softmax(x)ᵢ = xᵢ − log Σⱼ eˣʲ = xᵢ − m − log Σⱼ e^(xⱼ − m)  with m = max x, along ``axis``.
+
+    The log of softmax, computed without ever forming softmax: with the max shift every
+    exponent is ≤ 0 and the sum is ≥ 1, so nothing overflows and the log never sees 0
+    (log(softmax(x)) gives −inf for x = [0, −1e4]).
+    Backward (s = softmax(x) = e^out, g = dL/dout): dL/dxᵢ = gᵢ − sᵢ Σⱼ gⱼ.
+    """
+
+    @staticmethod
+    def forward(ctx, x, axis: int = -1):
+        check_axis("log_softmax", x, axis)
+        shifted = x - x.max(axis=axis, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        ctx.out, ctx.axis = out, axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad - np.exp(ctx.out) * grad.sum(axis=ctx.axis, keepdims=True)
 
 
 def check_alpha(alpha) -> None:
@@ -149,11 +204,10 @@ def check_axis_type(name: str, axis) -> None:
         raise TypeError(f"{name}: axis must be one integer (e.g. -1, the last axis), got {axis!r}")
 
 
-def check_axis(name: str, x: np.ndarray, axis) -> None:
-    """``axis`` must name one of the axes of ``x``."""
+def check_axis(name: str, x: np.ndarray, axis) -> int:
+    """``axis`` must name one of the axes of ``x``; returns it counted from the start (−1 → ndim − 1)."""
     check_axis_type(name, axis)
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"{name}: axis {axis} is out of range for an input of shape {x.shape} ({x.ndim} axes)")
+    return normalize_axes(name, axis, x.shape)[0]
 
 
 # --- what you call on tensors --------------------------------------------------------
@@ -190,3 +244,8 @@ def swish(x: Tensor) -> Tensor:
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """e^x / Σ e^x along ``axis`` (each row of a (batch, classes) input sums to 1)."""
     return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """log(softmax(x)) along ``axis``, computed stably (finite for inputs up to ±1e4 and beyond)."""
+    return LogSoftmax.apply(x, axis=axis)

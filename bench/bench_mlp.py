@@ -127,25 +127,25 @@ class TorchMLP:
         return batch_loss.item()
 
 
-def run_epoch(model, x, y, rng) -> float:
+def run_epoch(model, x, y, rng, batch: int = BATCH) -> float:
     order = rng.permutation(len(x))
-    for start in range(0, len(x), BATCH):
-        index = order[start:start + BATCH]
+    for start in range(0, len(x), batch):
+        index = order[start:start + batch]
         model.step(x[index], y[index])
     return 0.0
 
 
-def time_epochs(models: dict, x, y, repeats: int) -> dict[str, float]:
+def time_epochs(models: dict, x, y, repeats: int, batch: int = BATCH) -> dict[str, float]:
     """Median seconds per epoch of each model; the models take turns epoch by epoch,
     so a slow phase of the machine hits all of them alike."""
     rng = np.random.default_rng(1)
     times: dict[str, list[float]] = {name: [] for name in models}
     for model in models.values():
-        run_epoch(model, x, y, rng)  # warm-up
+        run_epoch(model, x, y, rng, batch)  # warm-up
     for _ in range(repeats):
         for name, model in models.items():
             start = time.perf_counter()
-            run_epoch(model, x, y, rng)
+            run_epoch(model, x, y, rng, batch)
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(t) for name, t in times.items()}
 

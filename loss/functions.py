@@ -30,13 +30,21 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, logits, labels):
         labels = class_indices(logits, labels)
-        # TODO Task 5.1: forward: shifted = logits - row max; log_probs = shifted - log(sum(exp(shifted))) per row; return the mean of -log_probs[i, labels[i]] (save the softmax exp(log_probs) and the labels on ctx); backward: grad * (softmax - onehot) / N
-        raise NotImplementedError("Task 5.1: Cross-entropy (loss/functions.py: CrossEntropy.forward) — forward: shifted = logits - row max; log_probs = shifted - log(sum(exp(shifted))) per row; return the mean of -log_probs[i, labels[i]] (save the softmax exp(log_probs) and the labels on ctx); backward: grad * (softmax - onehot) / N. Check with: make check")
+        # TODO Task 5.1: forward: the mean over the N rows of −log softmax(zᵢ)[yᵢ] for logits z
+        #   (N, C) and class indices labels (N,), computed stably: log softmax(z)ⱼ = zⱼ − m − log Σₖ
+        #   e^(zₖ − m), m = max z per row; return a 0-d array. backward: grad · (softmax(z) −
+        #   onehot(y)) / N, shape (N, C).
+        #   (stuck? make hint TASK=5.1)
+        raise NotImplementedError("Task 5.1: Cross-entropy (loss/functions.py: CrossEntropy.forward) — forward: the mean over the N rows of −log softmax(zᵢ)[yᵢ] for logits z (N, C) and class indices labels (N,), computed stably: log softmax(z)ⱼ = zⱼ − m − log Σₖ e^(zₖ − m), m = max z per row; return a 0-d array. backward: grad · (softmax(z) − onehot(y)) / N, shape (N, C). Stuck? make hint TASK=5.1. Check with: make check")
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 5.1: forward: shifted = logits - row max; log_probs = shifted - log(sum(exp(shifted))) per row; return the mean of -log_probs[i, labels[i]] (save the softmax exp(log_probs) and the labels on ctx); backward: grad * (softmax - onehot) / N
-        raise NotImplementedError("Task 5.1: Cross-entropy (loss/functions.py: CrossEntropy.backward) — forward: shifted = logits - row max; log_probs = shifted - log(sum(exp(shifted))) per row; return the mean of -log_probs[i, labels[i]] (save the softmax exp(log_probs) and the labels on ctx); backward: grad * (softmax - onehot) / N. Check with: make check")
+        # TODO Task 5.1: forward: the mean over the N rows of −log softmax(zᵢ)[yᵢ] for logits z
+        #   (N, C) and class indices labels (N,), computed stably: log softmax(z)ⱼ = zⱼ − m − log Σₖ
+        #   e^(zₖ − m), m = max z per row; return a 0-d array. backward: grad · (softmax(z) −
+        #   onehot(y)) / N, shape (N, C).
+        #   (stuck? make hint TASK=5.1)
+        raise NotImplementedError("Task 5.1: Cross-entropy (loss/functions.py: CrossEntropy.backward) — forward: the mean over the N rows of −log softmax(zᵢ)[yᵢ] for logits z (N, C) and class indices labels (N,), computed stably: log softmax(z)ⱼ = zⱼ − m − log Σₖ e^(zₖ − m), m = max z per row; return a 0-d array. backward: grad · (softmax(z) − onehot(y)) / N, shape (N, C). Stuck? make hint TASK=5.1. Check with: make check")
 
 
 class MSE(Function):
@@ -49,13 +57,19 @@ class MSE(Function):
     @staticmethod
     def forward(ctx, pred, target):
         check_same_shape(pred, target)
-        # TODO Task 5.2: forward: mean((pred - target)²) as an array (np.asarray); backward: d = grad * 2 (pred - target) / pred.size; return d, -d (pred, target)
-        raise NotImplementedError("Task 5.2: Mean squared error (loss/functions.py: MSE.forward) — forward: mean((pred - target)²) as an array (np.asarray); backward: d = grad * 2 (pred - target) / pred.size; return d, -d (pred, target). Check with: make check")
+        # TODO Task 5.2: forward: mse = (1/n) Σ (pred − target)² over all n elements, as a 0-d
+        #   array. backward: ∂mse/∂pred = grad · 2 (pred − target) / n and ∂mse/∂target = its
+        #   negative; return both.
+        #   (stuck? make hint TASK=5.2)
+        raise NotImplementedError("Task 5.2: Mean squared error (loss/functions.py: MSE.forward) — forward: mse = (1/n) Σ (pred − target)² over all n elements, as a 0-d array. backward: ∂mse/∂pred = grad · 2 (pred − target) / n and ∂mse/∂target = its negative; return both. Stuck? make hint TASK=5.2. Check with: make check")
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 5.2: forward: mean((pred - target)²) as an array (np.asarray); backward: d = grad * 2 (pred - target) / pred.size; return d, -d (pred, target)
-        raise NotImplementedError("Task 5.2: Mean squared error (loss/functions.py: MSE.backward) — forward: mean((pred - target)²) as an array (np.asarray); backward: d = grad * 2 (pred - target) / pred.size; return d, -d (pred, target). Check with: make check")
+        # TODO Task 5.2: forward: mse = (1/n) Σ (pred − target)² over all n elements, as a 0-d
+        #   array. backward: ∂mse/∂pred = grad · 2 (pred − target) / n and ∂mse/∂target = its
+        #   negative; return both.
+        #   (stuck? make hint TASK=5.2)
+        raise NotImplementedError("Task 5.2: Mean squared error (loss/functions.py: MSE.backward) — forward: mse = (1/n) Σ (pred − target)² over all n elements, as a 0-d array. backward: ∂mse/∂pred = grad · 2 (pred − target) / n and ∂mse/∂target = its negative; return both. Stuck? make hint TASK=5.2. Check with: make check")
 
 
 # --- checking the inputs -----------------------------------------------------------------

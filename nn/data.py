@@ -10,6 +10,12 @@
 and if the full set cannot be had, falls back to the committed sample
 ``data/mnist-sample.npz`` with one warning. ``NN_MNIST=sample`` uses the sample
 without touching the network; ``NN_MNIST=full`` never falls back to it.
+``NN_MNIST_MIRRORS`` (URLs separated by spaces or commas) replaces the mirrors.
+
+A download is bounded: a mirror slower than ``MIN_RATE`` over ``RATE_WINDOW``
+seconds (or silent for ``TIMEOUT``) is abandoned for the next one, and no file may
+grow beyond ``MAX_BYTES``. A mirror that answers with something else (a Wi-Fi
+login page, an error page) counts as failing, like one that cannot be reached.
 
 Every file is checked against the SHA-256 of its *uncompressed* bytes, and every
 write goes to a temporary file first and is renamed into place only when verified,
@@ -19,11 +25,11 @@ the sample is read with ``allow_pickle=False``.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import http.client
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -53,10 +59,26 @@ MIRRORS: tuple[str, ...] = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
 
+# Uncompressed sizes of the official files: no download may grow beyond them (plus MARGIN).
+SIZES: dict[str, int] = {
+    "train-images-idx3-ubyte": 47_040_016,
+    "train-labels-idx1-ubyte": 60_008,
+    "t10k-images-idx3-ubyte": 7_840_016,
+    "t10k-labels-idx1-ubyte": 10_008,
+}
+MARGIN = 1_000_000  # bytes: room for a gzip header or an uncompressed copy served as .gz
+MAX_BYTES: dict[str, int] = {name: size + MARGIN for name, size in SIZES.items()}
+
 SOURCE_ENV = "NN_MNIST"  # auto (default) | sample | full
 DIR_ENV = "NN_MNIST_DIR"
+MIRRORS_ENV = "NN_MNIST_MIRRORS"
 TIMEOUT = 15.0  # seconds, for the connection and for each read
 ATTEMPTS_PER_MIRROR = 2  # one retry
+MIN_RATE = 20_000  # bytes per second, on average over each RATE_WINDOW: slower mirrors are abandoned
+RATE_WINDOW = 30.0  # seconds
+# A download writes its .part file at least every TIMEOUT seconds (or gives up); one left
+# untouched much longer belongs to a process that was killed (e.g. a restarted kernel).
+STALE_PART_AGE = 4 * TIMEOUT
 IMAGE_SIZE = 28
 
 
@@ -69,7 +91,33 @@ class MnistUnavailable(RuntimeError):
 
 
 class ChecksumError(ValueError):
-    """A file arrived complete but its contents are not the official ones."""
+    """A file arrived complete but its contents are not the official ones.
+
+    ``description`` says what it is instead, without the file's name.
+    """
+
+    def __init__(self, message: str, description: str | None = None):
+        super().__init__(message)
+        self.description = description or message
+
+
+class CacheUnwritable(MnistUnavailable):
+    """The cache folder cannot be written (read-only, no permission, disk full)."""
+
+
+class MirrorAbandoned(OSError):
+    """A mirror sends too slowly, or more than the file can be: it is abandoned."""
+
+
+@contextlib.contextmanager
+def _writing_to(folder: Path) -> Iterator[None]:
+    """Turn a file-system error while writing the cache into one that names the folder."""
+    try:
+        yield
+    except OSError as error:
+        raise CacheUnwritable(
+            f"cannot write to the MNIST cache folder {folder}: {error.strerror or error} "
+            f"(make it writable, free some space, or pass cache_dir=...)") from None
 
 
 def _kit_root() -> Path:
@@ -138,13 +186,26 @@ def sha256(data: bytes) -> str:
 
 
 def verify_file(path: Path, expected: str, name: str | None = None) -> bytes:
-    """The uncompressed bytes of ``path``; ChecksumError when their SHA-256 is not ``expected``."""
-    data = read_bytes(path)
+    """The uncompressed bytes of ``path``; ChecksumError when they are not the official ones."""
+    try:
+        data = read_bytes(path)
+    except ValueError as error:
+        raise ChecksumError(f"{error}: not the official file", "not a complete gzip file") from None
     actual = sha256(data)
     if actual != expected:
-        raise ChecksumError(f"{name or path.name}: wrong contents: the SHA-256 of the uncompressed bytes "
-                            f"is {actual}, expected {expected}")
+        description = f"{_what_it_is(data)}: the SHA-256 of the uncompressed bytes is {actual}, expected {expected}"
+        raise ChecksumError(f"{name or path.name}: {description}", description)
     return data
+
+
+def _what_it_is(data: bytes) -> str:
+    """What a file that is not the official one looks like, for the error message."""
+    start = data[:512].lstrip().lower()
+    if start.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<?xml")) or b"<html" in start:
+        return f"an HTML page of {len(data):,} bytes (a Wi-Fi login page or an error page?), not MNIST data"
+    if data[:2] != b"\x00\x00" or len(data) < 4 or data[2] not in IDX_DTYPES:
+        return f"not an IDX file ({len(data):,} bytes starting {data[:8].hex()})"
+    return "wrong contents"
 
 
 def _find(folder: Path, name: str) -> Path | None:
@@ -156,21 +217,43 @@ def _find(folder: Path, name: str) -> Path | None:
 
 
 def _install(fill, target: Path, expected: str) -> bytes:
-    """Write ``target`` atomically: ``fill(file)`` writes a temporary file beside it,
-    which is verified and only then renamed into place. Nothing is left on failure.
-    Returns the verified uncompressed bytes."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    """Write ``target`` atomically: ``fill(write)`` calls ``write(chunk)`` to fill a temporary
+    file beside it, which is verified and only then renamed into place. Nothing is left on
+    failure. Returns the verified uncompressed bytes. CacheUnwritable when the folder cannot
+    be written (read-only, full disk)."""
+    folder = target.parent
+    with _writing_to(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".part")
     temp = Path(temp_name)
+    file = os.fdopen(handle, "wb")
     try:
-        with os.fdopen(handle, "wb") as file:
-            fill(file)
+        def write(chunk: bytes) -> None:
+            with _writing_to(folder):
+                file.write(chunk)
+
+        fill(write)
+        with _writing_to(folder):
+            file.close()
         data = verify_file(temp, expected, target.name)
-        temp.chmod(0o644)  # mkstemp makes it private; the cache is as readable as any file
-        os.replace(temp, target)
+        with _writing_to(folder):
+            temp.chmod(0o644)  # mkstemp makes it private; the cache is as readable as any file
+            os.replace(temp, target)
     finally:
-        temp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            file.close()  # already closed unless something failed
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
     return data
+
+
+def _remove_stale_parts(folder: Path) -> None:
+    """Delete the temporary files that killed downloads left in the cache (see STALE_PART_AGE)."""
+    now = time.time()
+    for part in folder.glob(".*.part"):
+        with contextlib.suppress(OSError):  # gone meanwhile, or a read-only cache: not our problem here
+            if now - part.stat().st_mtime > STALE_PART_AGE:
+                part.unlink()
 
 
 def _check_url(url: str) -> None:
@@ -180,26 +263,52 @@ def _check_url(url: str) -> None:
         raise ValueError(f"mirror {url!r}: only https:// URLs are allowed (http:// only for 127.0.0.1)")
 
 
-def _download_to(url: str, file, timeout: float, progress: bool) -> None:
-    """Stream ``url`` into ``file`` with a progress bar; raises when the body is short."""
-    from tqdm import tqdm  # the text bar: tqdm.auto would need ipywidgets in Jupyter
-
+def _download_to(url: str, write, timeout: float, progress: bool, max_bytes: int) -> None:
+    """Stream ``url`` into ``write`` with a progress bar; raises when the body is short,
+    longer than ``max_bytes``, or arrives slower than MIN_RATE (MirrorAbandoned)."""
     with urllib.request.urlopen(url, timeout=timeout) as response:
         length = response.headers.get("Content-Length")
         total = int(length) if length is not None else None
+        if total is not None and total > max_bytes:
+            raise MirrorAbandoned(f"the mirror announces {total:,} bytes, more than the file can be ({max_bytes:,})")
         received = 0
-        with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1], disable=not progress, leave=False) as bar:
-            while chunk := response.read(1 << 16):
-                file.write(chunk)
+        window_start, window_received = time.monotonic(), 0
+        with _progress_bar(total, url.rsplit("/", 1)[-1], progress) as update:
+            while chunk := response.read1(1 << 16):  # read1: returns what has arrived, never waits for more
                 received += len(chunk)
-                bar.update(len(chunk))
+                if received > max_bytes:
+                    raise MirrorAbandoned(f"sent more than {max_bytes:,} bytes, more than the file can be: abandoned")
+                write(chunk)
+                update(len(chunk))
+                window_received += len(chunk)
+                elapsed = time.monotonic() - window_start
+                if elapsed >= RATE_WINDOW:
+                    if window_received < MIN_RATE * elapsed:
+                        raise MirrorAbandoned(f"too slow: {window_received / elapsed:,.0f} bytes/s over {elapsed:.0f} s, "
+                                      f"less than {MIN_RATE:,}: abandoned")
+                    window_start, window_received = time.monotonic(), 0
     if total is not None and received != total:
         raise OSError(f"truncated download: received {received} of {total} bytes")
 
 
+@contextlib.contextmanager
+def _progress_bar(total: int | None, name: str, progress: bool):
+    """``update(n)`` for a tqdm text bar (tqdm.auto would need ipywidgets); no bar without tqdm."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        progress = False
+    if not progress:
+        yield lambda n: None
+        return
+    with tqdm(total=total, unit="B", unit_scale=True, desc=name, leave=False) as bar:
+        yield bar.update
+
+
 def _is_final(error: Exception) -> bool:
-    """Wrong contents or a 4xx answer: a retry of the same mirror would get the same."""
-    return isinstance(error, ChecksumError) or (isinstance(error, urllib.error.HTTPError) and error.code < 500)
+    """Wrong contents, too slow or a 4xx answer: a retry of the same mirror would get the same."""
+    return isinstance(error, (ChecksumError, MirrorAbandoned)) or (
+        isinstance(error, urllib.error.HTTPError) and error.code < 500)
 
 
 def _is_unreachable(error: Exception) -> bool:
@@ -209,6 +318,8 @@ def _is_unreachable(error: Exception) -> bool:
 
 
 def _describe(error: BaseException) -> str:
+    if isinstance(error, ChecksumError):
+        return error.description
     if isinstance(error, urllib.error.HTTPError):
         return f"HTTP {error.code} {error.reason}"
     if isinstance(error, urllib.error.URLError):
@@ -222,20 +333,24 @@ def _from_mirrors(name: str, target: Path, expected: str, mirrors: Sequence[str]
                   failures: list[tuple[str, Exception]], unreachable: set[str]) -> tuple[str, bytes] | None:
     """Download ``name``.gz from the first mirror that delivers it intact: (URL, verified bytes), or None.
 
-    A mirror that cannot be reached twice in a row joins ``unreachable`` and is not asked again.
+    A mirror that cannot be reached twice in a row, or is too slow, joins ``unreachable``
+    and is not asked again.
     """
     for mirror in mirrors:
         _check_url(mirror)
+    max_bytes = MAX_BYTES.get(name, max(MAX_BYTES.values()))
     for mirror in mirrors:
         if mirror in unreachable:
             continue
         url = mirror.rstrip("/") + f"/{name}.gz"
         for attempt in range(ATTEMPTS_PER_MIRROR):
             try:
-                data = _install(lambda file: _download_to(url, file, timeout, progress), target, expected)
+                data = _install(lambda write: _download_to(url, write, timeout, progress, max_bytes), target, expected)
                 return url, data
             except (OSError, ValueError, http.client.HTTPException) as error:
                 failures.append((url, error))
+                if isinstance(error, MirrorAbandoned):
+                    unreachable.add(mirror)
                 if _is_final(error):
                     break  # the mirror answered: asking again gives the same answer
                 if attempt + 1 == ATTEMPTS_PER_MIRROR and _is_unreachable(error):
@@ -246,9 +361,10 @@ def _from_mirrors(name: str, target: Path, expected: str, mirrors: Sequence[str]
 
 
 def _copy_from(source: Path):
-    def copy(file) -> None:
+    def copy(write) -> None:
         with open(source, "rb") as original:
-            shutil.copyfileobj(original, file)
+            while chunk := original.read(1 << 20):
+                write(chunk)
     return copy
 
 
@@ -271,7 +387,8 @@ def fetch_file(name: str, expected: str, cache_dir: Path, mnist_dir: Path | None
         try:
             return Fetched(cached, f"already in {cache_dir}", verify_file(cached, expected))
         except ValueError:
-            cached.unlink()  # corrupt or partial: fetch it again, once
+            with _writing_to(cache_dir):
+                cached.unlink()  # corrupt or partial: fetch it again, once
     failures: list[tuple[str, Exception]] = []
     if mnist_dir is not None:
         found = _find(mnist_dir, name)
@@ -282,7 +399,7 @@ def fetch_file(name: str, expected: str, cache_dir: Path, mnist_dir: Path | None
             try:
                 data = _install(_copy_from(found), cache_dir / found.name, expected)
                 return Fetched(cache_dir / found.name, f"copied from {mnist_dir}", data)
-            except ValueError as error:
+            except (OSError, ValueError) as error:  # unreadable or wrong; CacheUnwritable is neither
                 failures.append((str(found), error))
     unreachable = set() if unreachable is None else unreachable
     downloaded = _from_mirrors(name, cache_dir / f"{name}.gz", expected, mirrors, timeout, progress, failures, unreachable)
@@ -296,16 +413,26 @@ def fetch_file(name: str, expected: str, cache_dir: Path, mnist_dir: Path | None
     raise MnistUnavailable(report)
 
 
+def mirrors_from_environment() -> tuple[str, ...]:
+    """The mirrors of ``$NN_MNIST_MIRRORS`` (separated by spaces or commas), else MIRRORS."""
+    listed = os.environ.get(MIRRORS_ENV, "").replace(",", " ").split()
+    return tuple(listed) or MIRRORS
+
+
 def fetch_mnist(cache_dir: Path | str | None = None, mnist_dir: Path | str | None = None,
-                mirrors: Sequence[str] = MIRRORS, timeout: float = TIMEOUT, progress: bool = True,
+                mirrors: Sequence[str] | None = None, timeout: float = TIMEOUT, progress: bool = True,
                 checksums: Mapping[str, str] = SHA256) -> dict[str, Fetched]:
     """Make sure every file of ``checksums`` is verified in ``cache_dir``; {name: Fetched}.
 
-    ``cache_dir`` defaults to data/mnist, ``mnist_dir`` to ``$NN_MNIST_DIR`` (if set).
+    ``cache_dir`` defaults to data/mnist, ``mnist_dir`` to ``$NN_MNIST_DIR`` (if set),
+    ``mirrors`` to ``$NN_MNIST_MIRRORS`` (if set), else MIRRORS.
     """
     cache_dir = Path(cache_dir) if cache_dir is not None else CACHE_DIR
     mnist_dir = mnist_dir or os.environ.get(DIR_ENV) or None
     mnist_dir = Path(mnist_dir) if mnist_dir is not None else None
+    mirrors = mirrors_from_environment() if mirrors is None else mirrors
+    if cache_dir.is_dir():
+        _remove_stale_parts(cache_dir)
     unreachable: set[str] = set()
     return {name: fetch_file(name, expected, cache_dir, mnist_dir, mirrors, timeout, progress, unreachable)
             for name, expected in checksums.items()}
@@ -359,13 +486,14 @@ def _use_sample(flatten: bool, sample_path: Path | str | None, reason: str):
 
 
 def load_mnist(flatten: bool = True, *, source: str | None = None, mnist_dir: Path | str | None = None,
-               cache_dir: Path | str | None = None, mirrors: Sequence[str] = MIRRORS, timeout: float = TIMEOUT,
+               cache_dir: Path | str | None = None, mirrors: Sequence[str] | None = None, timeout: float = TIMEOUT,
                progress: bool = True, checksums: Mapping[str, str] = SHA256, sample_path: Path | str | None = None):
     """``(x_train, y_train), (x_test, y_test)``: images float32 in [0, 1], labels np.intp (int64).
 
     Images are (N, 784), or (N, 28, 28) with ``flatten=False``; N is 60,000 and
     10,000 for the full set. ``source`` (default ``$NN_MNIST``, else "auto"):
-    "auto" tries cache → ``mnist_dir`` (default ``$NN_MNIST_DIR``) → mirrors → sample;
+    "auto" tries cache → ``mnist_dir`` (default ``$NN_MNIST_DIR``) → mirrors (default
+    ``$NN_MNIST_MIRRORS``, else MIRRORS) → sample, also when the cache cannot be written;
     "sample" takes the offline sample without any network access; "full" never
     falls back to the sample (it raises instead). In the browser (Pyodide, JupyterLite)
     nothing is downloaded: "auto" takes the cache, else the sample.
@@ -379,11 +507,12 @@ def load_mnist(flatten: bool = True, *, source: str | None = None, mnist_dir: Pa
         mirrors = ()
     try:
         files = fetch_mnist(cache_dir, mnist_dir, mirrors, timeout, progress, checksums)
-    except MnistUnavailable as error:
+    except (MnistUnavailable, ChecksumError) as error:
         if source == "full":
             raise
-        first_failure = str(error).splitlines()[1].strip() if "\n" in str(error) else str(error)
-        return _use_sample(flatten, sample_path, f"because the full set could not be fetched ({first_failure})")
+        first, *others = str(error).splitlines()
+        reasons = " ".join([first, "; ".join(line.strip() for line in others)]).strip()
+        return _use_sample(flatten, sample_path, f"because the full set could not be fetched ({reasons})")
     return _split(files, "train", flatten), _split(files, "t10k", flatten)
 
 

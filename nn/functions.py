@@ -52,8 +52,11 @@ def sum_to(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     If ``x`` of shape (3,) was added to ``y`` of shape (2, 3), each x[j] was used
     in both rows, so dL/dx[j] = Σ_i dL/dout[i, j]: ``sum_to(grad, (3,))``.
     """
-    # TODO Task 3.1: sum grad over the leading axes broadcasting added and over axes where shape has size 1 (keepdims=True), then reshape to shape
-    raise NotImplementedError("Task 3.1: Undo broadcasting (nn/functions.py: sum_to) — sum grad over the leading axes broadcasting added and over axes where shape has size 1 (keepdims=True), then reshape to shape. Check with: make check")
+    # TODO Task 3.1: Return grad (the gradient of a broadcast result) summed back to shape: over the
+    #   leading axes that broadcasting added, and over the axes where shape has size 1 but grad does
+    #   not. Example: grad (2, 3) → shape (3,): ∂L/∂x[j] = Σᵢ grad[i, j].
+    #   (stuck? make hint TASK=3.1)
+    raise NotImplementedError("Task 3.1: Undo broadcasting (nn/functions.py: sum_to) — Return grad (the gradient of a broadcast result) summed back to shape: over the leading axes that broadcasting added, and over the axes where shape has size 1 but grad does not. Example: grad (2, 3) → shape (3,): ∂L/∂x[j] = Σᵢ grad[i, j]. Stuck? make hint TASK=3.1. Check with: make check")
 
 
 def _check_broadcast(name: str, a: np.ndarray, b: np.ndarray) -> None:
@@ -139,7 +142,12 @@ class Div(Function):
 
 
 class Pow(Function):
-    """out = aᵖ for a constant number p;  dout/da = p · aᵖ⁻¹."""
+    """out = aᵖ for a constant number p;  dout/da = p · aᵖ⁻¹.
+
+    At a = 0: for p = 0, aᵖ is the constant 1 and its derivative 0 everywhere (the
+    formula would compute 0 · 0⁻¹); for 0 < p < 1 the curve is vertical there and the
+    derivative is +inf (as in PyTorch), with no warning.
+    """
 
     @staticmethod
     def forward(ctx, a, exponent: float):
@@ -149,7 +157,10 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, grad):
         a, p = ctx.a, ctx.exponent
-        return grad * p * a ** (p - 1)
+        if p == 0:
+            return np.zeros_like(grad)
+        with np.errstate(divide="ignore"):  # 0 ** (p − 1) for 0 < p < 1 is inf, on purpose
+            return grad * p * a ** (p - 1)
 
 
 class Exp(Function):
@@ -180,8 +191,8 @@ class Log(Function):
 
 # --- linear algebra ----------------------------------------------------------------
 class MatMul(Function):
-    """out = a @ b for a of shape (n, k) and b of shape (k, m);
-    dL/da = dL/dout @ bᵀ  (n, k),  dL/db = aᵀ @ dL/dout  (k, m)."""
+    """out = a b for a of shape (n, k) and b of shape (k, m): out_ij = Σ_k a_ik b_kj;
+    dL/da_ik = Σ_j dL/dout_ij · b_kj  (n, k),  dL/db_kj = Σ_i a_ik · dL/dout_ij  (k, m)."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -190,16 +201,55 @@ class MatMul(Function):
                 f"matmul (@): needs shapes (n, k) @ (k, m), got {a.shape} @ {b.shape}"
                 + (" — the inner sizes differ" if a.ndim == 2 == b.ndim else "")
             )
-        # TODO Task 3.2: forward: save a and b on ctx, return a @ b; backward: return grad @ b.T, a.T @ grad
-        raise NotImplementedError("Task 3.2: Matrix multiplication (nn/functions.py: MatMul.forward) — forward: save a and b on ctx, return a @ b; backward: return grad @ b.T, a.T @ grad. Check with: make check")
+        # TODO Task 3.2: forward: out = a·b for a of shape (N, K) and b of shape (K, M), out (N, M);
+        #   save what backward needs on ctx. backward: from grad = ∂L/∂out (N, M) return ∂L/∂a
+        #   (N, K) and ∂L/∂b (K, M), where ∂L/∂a_ik = Σ_m ∂L/∂out_im · b_km and ∂L/∂b_km = Σ_n a_nk
+        #   · ∂L/∂out_nm.
+        #   (stuck? make hint TASK=3.2)
+        raise NotImplementedError("Task 3.2: Matrix multiplication (nn/functions.py: MatMul.forward) — forward: out = a·b for a of shape (N, K) and b of shape (K, M), out (N, M); save what backward needs on ctx. backward: from grad = ∂L/∂out (N, M) return ∂L/∂a (N, K) and ∂L/∂b (K, M), where ∂L/∂a_ik = Σ_m ∂L/∂out_im · b_km and ∂L/∂b_km = Σ_n a_nk · ∂L/∂out_nm. Stuck? make hint TASK=3.2. Check with: make check")
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 3.2: forward: save a and b on ctx, return a @ b; backward: return grad @ b.T, a.T @ grad
-        raise NotImplementedError("Task 3.2: Matrix multiplication (nn/functions.py: MatMul.backward) — forward: save a and b on ctx, return a @ b; backward: return grad @ b.T, a.T @ grad. Check with: make check")
+        # TODO Task 3.2: forward: out = a·b for a of shape (N, K) and b of shape (K, M), out (N, M);
+        #   save what backward needs on ctx. backward: from grad = ∂L/∂out (N, M) return ∂L/∂a
+        #   (N, K) and ∂L/∂b (K, M), where ∂L/∂a_ik = Σ_m ∂L/∂out_im · b_km and ∂L/∂b_km = Σ_n a_nk
+        #   · ∂L/∂out_nm.
+        #   (stuck? make hint TASK=3.2)
+        raise NotImplementedError("Task 3.2: Matrix multiplication (nn/functions.py: MatMul.backward) — forward: out = a·b for a of shape (N, K) and b of shape (K, M), out (N, M); save what backward needs on ctx. backward: from grad = ∂L/∂out (N, M) return ∂L/∂a (N, K) and ∂L/∂b (K, M), where ∂L/∂a_ik = Σ_m ∂L/∂out_im · b_km and ∂L/∂b_km = Σ_n a_nk · ∂L/∂out_nm. Stuck? make hint TASK=3.2. Check with: make check")
 
 
 # --- reductions and shapes ------------------------------------------------------------
+def normalize_axes(name: str, axis, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """``axis`` (None, an int or a tuple of ints; −1 is the last axis) as a tuple of axes in 0 … ndim−1
+    of an input of ``shape``.
+
+    None stays None (all axes). Out-of-range and repeated axes are an error naming ``name``.
+    """
+    if axis is None:
+        return None
+    ndim = len(shape)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    for one in axes:
+        if isinstance(one, bool) or not isinstance(one, (int, np.integer)):
+            raise TypeError(f"{name}: an axis must be an integer (e.g. 0, or -1 for the last), got {one!r}")
+        if not -ndim <= one < ndim:
+            raise ValueError(f"{name}: axis {one} is out of range for an input of shape {shape} ({ndim} axes: "
+                             f"{-ndim} … {ndim - 1}, negative ones count from the end)")
+    normalized = tuple(int(one) % ndim for one in axes)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"{name}: axis {axis} names the same axis twice (with {ndim} axes, -1 is {ndim - 1})")
+    return normalized
+
+
+def _check_not_empty(name: str, a: np.ndarray, axis: tuple[int, ...] | None) -> None:
+    """A reduction over no element has no value (a mean of nothing, a max of nothing)."""
+    sizes = a.shape if axis is None else [a.shape[i] for i in axis]
+    if 0 in sizes:
+        over = "all axes" if axis is None else f"axis {axis[0] if len(axis) == 1 else axis}"
+        raise ValueError(f"{name}: the input of shape {a.shape} has no elements along {over}; "
+                         f"the {name} of nothing is undefined")
+
+
 def _reduced_shape_keepdims(shape: tuple[int, ...], axis) -> tuple[int, ...]:
     """The shape of a reduction over ``axis`` with keepdims=True (axis None: all axes)."""
     if axis is None:
@@ -214,13 +264,18 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
+        axis = normalize_axes("sum", axis, a.shape)
         ctx.a_shape, ctx.axis = a.shape, axis
         return np.asarray(a.sum(axis=axis, keepdims=keepdims))
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 3.3: reshape grad to the keepdims shape, _reduced_shape_keepdims(ctx.a_shape, ctx.axis) (defined just above), then np.broadcast_to(grad, ctx.a_shape); Mean: also divide by ctx.count
-        raise NotImplementedError("Task 3.3: Sum and mean backward (nn/functions.py: Sum.backward) — reshape grad to the keepdims shape, _reduced_shape_keepdims(ctx.a_shape, ctx.axis) (defined just above), then np.broadcast_to(grad, ctx.a_shape); Mean: also divide by ctx.count. Check with: make check")
+        # TODO Task 3.3: Return ∂L/∂a of shape ctx.a_shape from grad = ∂L/∂out: Sum: every element
+        #   of a that was summed into out gets that out's gradient (∂out/∂a = 1); Mean: the same
+        #   divided by ctx.count, the number of elements averaged. ctx.axis is the reduced axis
+        #   (None: all).
+        #   (stuck? make hint TASK=3.3)
+        raise NotImplementedError("Task 3.3: Sum and mean backward (nn/functions.py: Sum.backward) — Return ∂L/∂a of shape ctx.a_shape from grad = ∂L/∂out: Sum: every element of a that was summed into out gets that out's gradient (∂out/∂a = 1); Mean: the same divided by ctx.count, the number of elements averaged. ctx.axis is the reduced axis (None: all). Stuck? make hint TASK=3.3. Check with: make check")
 
 
 class Mean(Function):
@@ -229,14 +284,20 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
+        axis = normalize_axes("mean", axis, a.shape)
+        _check_not_empty("mean", a, axis)
         out = np.asarray(a.mean(axis=axis, keepdims=keepdims))
         ctx.a_shape, ctx.axis, ctx.count = a.shape, axis, a.size // max(out.size, 1)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 3.3: reshape grad to the keepdims shape, _reduced_shape_keepdims(ctx.a_shape, ctx.axis) (defined just above), then np.broadcast_to(grad, ctx.a_shape); Mean: also divide by ctx.count
-        raise NotImplementedError("Task 3.3: Sum and mean backward (nn/functions.py: Mean.backward) — reshape grad to the keepdims shape, _reduced_shape_keepdims(ctx.a_shape, ctx.axis) (defined just above), then np.broadcast_to(grad, ctx.a_shape); Mean: also divide by ctx.count. Check with: make check")
+        # TODO Task 3.3: Return ∂L/∂a of shape ctx.a_shape from grad = ∂L/∂out: Sum: every element
+        #   of a that was summed into out gets that out's gradient (∂out/∂a = 1); Mean: the same
+        #   divided by ctx.count, the number of elements averaged. ctx.axis is the reduced axis
+        #   (None: all).
+        #   (stuck? make hint TASK=3.3)
+        raise NotImplementedError("Task 3.3: Sum and mean backward (nn/functions.py: Mean.backward) — Return ∂L/∂a of shape ctx.a_shape from grad = ∂L/∂out: Sum: every element of a that was summed into out gets that out's gradient (∂out/∂a = 1); Mean: the same divided by ctx.count, the number of elements averaged. ctx.axis is the reduced axis (None: all). Stuck? make hint TASK=3.3. Check with: make check")
 
 
 class Max(Function):
@@ -245,6 +306,8 @@ class Max(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
+        axis = normalize_axes("max", axis, a.shape)
+        _check_not_empty("max", a, axis)
         out = a.max(axis=axis, keepdims=True)
         ctx.a, ctx.axis, ctx.out_keep = a, axis, out
         return out if keepdims else np.squeeze(out, axis=axis)
@@ -273,15 +336,26 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    """out = a with its axes permuted (reversed by default); dL/da = dL/dout permuted back."""
+    """out = a with its axes permuted (reversed by default): out axis i is a's axis axes[i];
+    dL/da = dL/dout permuted back (a's axis axes[i] is dL/dout's axis i)."""
 
     @staticmethod
     def forward(ctx, a, axes=None):
-        ctx.axes = axes
-        return a.transpose(axes)
+        ctx.axes = _permutation(axes, a.shape)
+        return a.transpose(ctx.axes)
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.axes is None:
-            return grad.transpose()
         return grad.transpose(np.argsort(ctx.axes))
+
+
+def _permutation(axes, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """``axes`` for transpose as a permutation of 0 … ndim−1; None reverses the axes."""
+    ndim = len(shape)
+    if axes is None:
+        return tuple(reversed(range(ndim)))
+    permutation = normalize_axes("transpose", tuple(axes), shape)
+    if len(permutation) != ndim:
+        raise ValueError(f"transpose: axes {tuple(axes)} must name each of the input's {ndim} axes once "
+                         f"(a permutation of {tuple(range(ndim))})")
+    return permutation

@@ -26,8 +26,11 @@ def central_difference(f: Callable, x, eps: float = 1e-6):
     Works for a float ``x``, and elementwise for an ndarray ``x`` when ``f``
     works elementwise (e.g. ``np.sin``).
     """
-    # TODO Task 1.1: return (f(x + eps) - f(x - eps)) / (2 * eps)
-    raise NotImplementedError("Task 1.1: Central difference (nn/gradcheck.py: central_difference) — return (f(x + eps) - f(x - eps)) / (2 * eps). Check with: make check")
+    # TODO Task 1.1: Return the central-difference estimate of the derivative of f at x: f'(x) ≈
+    #   (f(x + ε) − f(x − ε)) / 2ε with ε = eps. It must work for a float x and, elementwise, for an
+    #   ndarray x (the result has x's shape).
+    #   (stuck? make hint TASK=1.1)
+    raise NotImplementedError("Task 1.1: Central difference (nn/gradcheck.py: central_difference) — Return the central-difference estimate of the derivative of f at x: f'(x) ≈ (f(x + ε) − f(x − ε)) / 2ε with ε = eps. It must work for a float x and, elementwise, for an ndarray x (the result has x's shape). Stuck? make hint TASK=1.1. Check with: make check")
 
 
 def gradcheck(fn: Callable[..., Tensor], *inputs, eps: float = 1e-6, rtol: float = 1e-5,

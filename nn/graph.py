@@ -21,5 +21,8 @@ def topological_order(root: Any) -> list:
     Iterative depth-first search (an explicit stack instead of recursion), so a
     chain of 100,000 operations does not hit Python's recursion limit.
     """
-    # TODO Task 2.2: depth-first search with an explicit stack: a node goes into the list after all of its parents()
-    raise NotImplementedError("Task 2.2: Topological order (nn/graph.py: topological_order) — depth-first search with an explicit stack: a node goes into the list after all of its parents(). Check with: make check")
+    # TODO Task 2.2: Return a list of every node that root depends on (root included), each exactly
+    #   once, every node after all of its parents() and root last. No recursion: a graph may be
+    #   100,000 nodes deep.
+    #   (stuck? make hint TASK=2.2)
+    raise NotImplementedError("Task 2.2: Topological order (nn/graph.py: topological_order) — Return a list of every node that root depends on (root included), each exactly once, every node after all of its parents() and root last. No recursion: a graph may be 100,000 nodes deep. Stuck? make hint TASK=2.2. Check with: make check")

@@ -20,8 +20,10 @@ def xavier_uniform(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.nd
     variance of the signal about constant forward (needs 1/fan_in) and of the
     gradient backward (needs 1/fan_out), for tanh- and sigmoid-like layers.
     """
-    # TODO Task 3.4: limit = sqrt(6 / (fan_in + fan_out)); rng.uniform(-limit, limit, size=(fan_in, fan_out))
-    raise NotImplementedError("Task 3.4: Xavier initialization (nn/linear.py: xavier_uniform) — limit = sqrt(6 / (fan_in + fan_out)); rng.uniform(-limit, limit, size=(fan_in, fan_out)). Check with: make check")
+    # TODO Task 3.4: Return a weight matrix of shape (fan_in, fan_out) drawn from U(−a, a) with a =
+    #   √(6 / (fan_in + fan_out)), using the generator rng.
+    #   (stuck? make hint TASK=3.4)
+    raise NotImplementedError("Task 3.4: Xavier initialization (nn/linear.py: xavier_uniform) — Return a weight matrix of shape (fan_in, fan_out) drawn from U(−a, a) with a = √(6 / (fan_in + fan_out)), using the generator rng. Stuck? make hint TASK=3.4. Check with: make check")
 
 
 def he_uniform(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
@@ -38,7 +40,7 @@ INITIALIZERS = {"xavier": xavier_uniform, "he": he_uniform}
 
 
 class Linear(Module):
-    """out = x @ weight + bias, for x of shape (batch, in_features).
+    """out = x W + b, for x of shape (batch, in_features).
 
     ``weight``: (in_features, out_features), initialized by ``init``
     ("xavier", the default, or "he"); ``bias``: (out_features,), zeros, or None
@@ -60,13 +62,16 @@ class Linear(Module):
         self.bias = Tensor(np.zeros(self.out_features, np.float32), requires_grad=True) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
-        """out = x @ weight + bias: (batch, in_features) @ (in_features, out_features) + (out_features,).
+        """out = x W + b: (batch, in_features) times (in_features, out_features), plus b (out_features,).
 
         (``self.bias`` is None when the layer was made with ``bias=False``.)
         """
         x = self._check_input(x)
-        # TODO Task 3.5: return x @ self.weight + self.bias (just x @ self.weight when self.bias is None) — x is (batch, in_features), weight is (in_features, out_features)
-        raise NotImplementedError("Task 3.5: Linear forward (nn/linear.py: Linear.forward) — return x @ self.weight + self.bias (just x @ self.weight when self.bias is None) — x is (batch, in_features), weight is (in_features, out_features). Check with: make check")
+        # TODO Task 3.5: Return out = x·W + b as a Tensor: x (batch, in_features), weight W
+        #   (in_features, out_features), bias b (out_features,) added to every row; no bias when
+        #   self.bias is None.
+        #   (stuck? make hint TASK=3.5)
+        raise NotImplementedError("Task 3.5: Linear forward (nn/linear.py: Linear.forward) — Return out = x·W + b as a Tensor: x (batch, in_features), weight W (in_features, out_features), bias b (out_features,) added to every row; no bias when self.bias is None. Stuck? make hint TASK=3.5. Check with: make check")
 
     def _check_input(self, x) -> Tensor:
         if not isinstance(x, Tensor):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
+import zlib
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -19,7 +21,13 @@ from .tensor import Tensor
 
 
 class Module:
-    """Base class: subclasses define ``forward``; calling the module calls ``forward``."""
+    """Base class: subclasses define ``forward``; calling the module calls ``forward``.
+
+    ``training`` is True unless ``eval()`` was called: layers such as ``Dropout``
+    behave differently while training and while evaluating.
+    """
+
+    training = True  # a class default, so subclasses need not call super().__init__()
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward(self, x)")
@@ -44,6 +52,25 @@ class Module:
     def parameters(self) -> list[Tensor]:
         """The tensors an optimizer should update (leaf tensors with requires_grad=True)."""
         return [tensor for _, tensor in self.named_parameters()]
+
+    def modules(self) -> Iterator["Module"]:
+        """This module and every module inside it (depth first), each once."""
+        return _modules(self, seen=set())
+
+    def train(self, mode: bool = True) -> "Module":
+        """Put this module and every submodule in training mode (``mode=False``: evaluation mode).
+
+        Returns the module itself, so ``model.eval()`` can be written in an expression.
+        """
+        if not isinstance(mode, bool):
+            raise TypeError(f"train(mode) needs True or False, got {mode!r} (for evaluation mode call eval())")
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> "Module":
+        """Evaluation mode (``train(False)``): e.g. ``Dropout`` passes its input through unchanged."""
+        return self.train(False)
 
     def zero_grad(self) -> None:
         """Forget the gradients of every parameter (they accumulate otherwise)."""
@@ -79,14 +106,9 @@ class Module:
                 f"load: the saved parameters do not match this {type(self).__name__}: "
                 f"missing {missing or 'none'}, unexpected {unexpected or 'none'}"
             )
-        for name, tensor in params.items():
-            if np.shape(state[name]) != tensor.shape:
-                raise ValueError(
-                    f"load: parameter {name!r} has shape {tensor.shape} in the model but "
-                    f"{np.shape(state[name])} in the saved file"
-                )
-        for name, tensor in params.items():
-            tensor.data[...] = state[name]
+        checked = {name: _checked_values(name, state[name], tensor) for name, tensor in params.items()}
+        for name, tensor in params.items():  # only now that every one of them fits
+            tensor.data[...] = checked[name]
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the parameters to ``path`` as an .npz archive (no pickle).
@@ -106,9 +128,11 @@ class Module:
             raise
 
     def load(self, path: str | os.PathLike) -> None:
-        """Read parameters written by ``save`` (names and shapes must match this model)."""
-        with np.load(path, allow_pickle=False) as archive:
-            self.load_state_dict({name: archive[name] for name in archive.files})
+        """Read parameters written by ``save`` (names and shapes must match this model).
+
+        Nothing changes unless the whole file fits the model.
+        """
+        self.load_state_dict(_read_parameters(path))
 
 
 class Sequential(Module):
@@ -150,6 +174,39 @@ class Sequential(Module):
         return "Sequential(\n" + "".join(f"  {line}\n" for line in lines) + ")"
 
 
+def _checked_values(name: str, values, tensor: Tensor) -> np.ndarray:
+    """``values`` converted to ``tensor``'s dtype, if they are numbers of its shape."""
+    values = np.asarray(values)
+    if values.shape != tensor.shape:
+        raise ValueError(f"load: parameter {name!r} has shape {tensor.shape} in the model but "
+                         f"{values.shape} in the saved file")
+    if values.dtype.kind not in "fiu":
+        raise ValueError(f"load: parameter {name!r} holds values of dtype {values.dtype} in the saved file, "
+                         f"expected numbers (the model's dtype is {tensor.dtype})")
+    return values.astype(tensor.dtype, copy=False)
+
+
+def _read_parameters(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Every array of an .npz archive written by ``Module.save``; a clear error for any other file."""
+    with open(path, "rb") as file:  # a missing file: FileNotFoundError as usual
+        start = file.read(6)
+        file.seek(0)
+        if not start:
+            raise ValueError(f"load: {path} is empty, not a model saved with save()")
+        if start == b"\x93NUMPY":
+            raise ValueError(f"load: {path} holds one array (.npy, np.save), not a model saved with save() "
+                             "(an .npz archive of named parameters)")
+        if not start.startswith(b"PK"):
+            raise ValueError(f"load: {path} is not a model saved with save(): it is not an .npz archive")
+        try:
+            with np.load(file, allow_pickle=False) as archive:
+                return {name: archive[name] for name in archive.files}
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+            reason = "it holds Python objects, which load never unpickles" if "allow_pickle" in str(error) else error
+            raise ValueError(f"load: {path} is a damaged or foreign .npz archive, not a model saved with save(): "
+                             f"{reason}") from None
+
+
 def _walk(name: str, value) -> Iterator[tuple[str, Any]]:
     if isinstance(value, (Tensor, Module)):
         yield name, value
@@ -171,6 +228,15 @@ def _named_parameters(module: Module, prefix: str, seen: set[int]) -> Iterator[t
             yield from _named_parameters(value, f"{prefix}{name}.", seen)
         elif value.requires_grad and value.is_leaf:
             yield prefix + name, value
+
+
+def _modules(module: Module, seen: set[int]) -> Iterator[Module]:
+    if id(module) in seen:
+        return
+    seen.add(id(module))
+    yield module
+    for _, child in module.named_children():
+        yield from _modules(child, seen)
 
 
 def _indent(text: str) -> str:

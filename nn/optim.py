@@ -76,13 +76,18 @@ class SGD(Optimizer):
 
     def update(self, p: Tensor, direction: np.ndarray) -> None:
         """p ← p − lr · direction, in place (``p.data`` is modified, not replaced)."""
-        # TODO Task 5.3: p.data -= self.lr * direction (in place, so the model sees the new values)
-        raise NotImplementedError("Task 5.3: SGD update (nn/optim.py: SGD.update) — p.data -= self.lr * direction (in place, so the model sees the new values). Check with: make check")
+        # TODO Task 5.3: Move the parameter p one step against direction: p ← p − lr · direction,
+        #   changing the array p.data in place (the model holds that same array, so a new array
+        #   would not reach it).
+        #   (stuck? make hint TASK=5.3)
+        raise NotImplementedError("Task 5.3: SGD update (nn/optim.py: SGD.update) — Move the parameter p one step against direction: p ← p − lr · direction, changing the array p.data in place (the model holds that same array, so a new array would not reach it). Stuck? make hint TASK=5.3. Check with: make check")
 
     def momentum_direction(self, velocity: np.ndarray, grad: np.ndarray) -> np.ndarray:
         """v ← momentum · v + grad, in place in ``velocity`` (it is remembered between steps); return v."""
-        # TODO Task 7.1: v = momentum * v + grad (in place, v[...] = ...); return v
-        raise NotImplementedError("Task 7.1: Momentum (nn/optim.py: SGD.momentum_direction) — v = momentum * v + grad (in place, v[...] = ...); return v. Check with: make check")
+        # TODO Task 7.1: Update the velocity in place, v ← μ · v + grad (μ = self.momentum; velocity
+        #   is the array remembered between steps), and return it as the direction.
+        #   (stuck? make hint TASK=7.1)
+        raise NotImplementedError("Task 7.1: Momentum (nn/optim.py: SGD.momentum_direction) — Update the velocity in place, v ← μ · v + grad (μ = self.momentum; velocity is the array remembered between steps), and return it as the direction. Stuck? make hint TASK=7.1. Check with: make check")
 
 
 class Adam(Optimizer):
@@ -111,8 +116,12 @@ class Adam(Optimizer):
             if p.grad is None:
                 continue
             g = p.grad
-            # TODO Task 7.2: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; bias-correct both; p -= lr m̂ / (√v̂ + eps)
-            raise NotImplementedError("Task 7.2: Adam (nn/optim.py: Adam.step) — m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; bias-correct both; p -= lr m̂ / (√v̂ + eps). Check with: make check")
+            # TODO Task 7.2: For each parameter, with g = p.grad and t = self.t: update m ← β₁ m +
+            #   (1 − β₁) g and v ← β₂ v + (1 − β₂) g² in place (they are remembered between steps),
+            #   bias-correct m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ), and move p.data in place by −lr
+            #   · m̂ / (√v̂ + eps).
+            #   (stuck? make hint TASK=7.2)
+            raise NotImplementedError("Task 7.2: Adam (nn/optim.py: Adam.step) — For each parameter, with g = p.grad and t = self.t: update m ← β₁ m + (1 − β₁) g and v ← β₂ v + (1 − β₂) g² in place (they are remembered between steps), bias-correct m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ), and move p.data in place by −lr · m̂ / (√v̂ + eps). Stuck? make hint TASK=7.2. Check with: make check")
 
 
 class RMSProp(Optimizer):
@@ -135,5 +144,8 @@ class RMSProp(Optimizer):
             if p.grad is None:
                 continue
             g = p.grad
-            # TODO Task 7.3: s = alpha s + (1-alpha) g²; p -= lr g / (√s + eps)
-            raise NotImplementedError("Task 7.3: RMSProp (nn/optim.py: RMSProp.step) — s = alpha s + (1-alpha) g²; p -= lr g / (√s + eps). Check with: make check")
+            # TODO Task 7.3: For each parameter, with g = p.grad: update s ← α s + (1 − α) g² in
+            #   place (s is remembered between steps) and move p.data in place by −lr · g /
+            #   (√s + eps).
+            #   (stuck? make hint TASK=7.3)
+            raise NotImplementedError("Task 7.3: RMSProp (nn/optim.py: RMSProp.step) — For each parameter, with g = p.grad: update s ← α s + (1 − α) g² in place (s is remembered between steps) and move p.data in place by −lr · g / (√s + eps). Stuck? make hint TASK=7.3. Check with: make check")

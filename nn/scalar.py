@@ -111,8 +111,12 @@ class Mul(ScalarFunction):
 
     @staticmethod
     def backward(ctx, d_out):
-        # TODO Task 2.1: each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example)
-        raise NotImplementedError("Task 2.1: Scalar derivatives (nn/scalar.py: Mul.backward) — each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example). Check with: make check")
+        # TODO Task 2.1: backward(ctx, d_out) gets d_out = ∂final/∂out and returns a tuple with
+        #   ∂final/∂input for each input: d_out · ∂out/∂input (the chain rule). The class docstring
+        #   gives ∂out/∂input; forward left the values it needs in ctx.saved. Add.backward is done
+        #   as an example.
+        #   (stuck? make hint TASK=2.1)
+        raise NotImplementedError("Task 2.1: Scalar derivatives (nn/scalar.py: Mul.backward) — backward(ctx, d_out) gets d_out = ∂final/∂out and returns a tuple with ∂final/∂input for each input: d_out · ∂out/∂input (the chain rule). The class docstring gives ∂out/∂input; forward left the values it needs in ctx.saved. Add.backward is done as an example. Stuck? make hint TASK=2.1. Check with: make check")
 
 
 class Div(ScalarFunction):
@@ -127,12 +131,21 @@ class Div(ScalarFunction):
 
     @staticmethod
     def backward(ctx, d_out):
-        # TODO Task 2.1: each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example)
-        raise NotImplementedError("Task 2.1: Scalar derivatives (nn/scalar.py: Div.backward) — each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example). Check with: make check")
+        # TODO Task 2.1: backward(ctx, d_out) gets d_out = ∂final/∂out and returns a tuple with
+        #   ∂final/∂input for each input: d_out · ∂out/∂input (the chain rule). The class docstring
+        #   gives ∂out/∂input; forward left the values it needs in ctx.saved. Add.backward is done
+        #   as an example.
+        #   (stuck? make hint TASK=2.1)
+        raise NotImplementedError("Task 2.1: Scalar derivatives (nn/scalar.py: Div.backward) — backward(ctx, d_out) gets d_out = ∂final/∂out and returns a tuple with ∂final/∂input for each input: d_out · ∂out/∂input (the chain rule). The class docstring gives ∂out/∂input; forward left the values it needs in ctx.saved. Add.backward is done as an example. Stuck? make hint TASK=2.1. Check with: make check")
 
 
 class Pow(ScalarFunction):
-    """out = aᵖ for a constant number p;  dout/da = p · aᵖ⁻¹."""
+    """out = aᵖ for a constant number p;  dout/da = p · aᵖ⁻¹.
+
+    At a = 0 the formula divides by zero for p < 1: for p = 0, aᵖ is the constant 1,
+    so the derivative is 0; for 0 < p < 1 the curve is vertical and it is +inf
+    (as in PyTorch). Negative p at 0 is already refused by forward.
+    """
 
     @staticmethod
     def forward(ctx, a, exponent: float):
@@ -147,8 +160,14 @@ class Pow(ScalarFunction):
 
     @staticmethod
     def backward(ctx, d_out):
-        # TODO Task 2.1: each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example)
-        raise NotImplementedError("Task 2.1: Scalar derivatives (nn/scalar.py: Pow.backward) — each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example). Check with: make check")
+        if ctx.saved[0] == 0 and ctx.saved[1] < 1:  # the special cases at a = 0 (see above)
+            return (0.0 if ctx.saved[1] == 0 else d_out * math.inf,)
+        # TODO Task 2.1: backward(ctx, d_out) gets d_out = ∂final/∂out and returns a tuple with
+        #   ∂final/∂input for each input: d_out · ∂out/∂input (the chain rule). The class docstring
+        #   gives ∂out/∂input; forward left the values it needs in ctx.saved. Add.backward is done
+        #   as an example.
+        #   (stuck? make hint TASK=2.1)
+        raise NotImplementedError("Task 2.1: Scalar derivatives (nn/scalar.py: Pow.backward) — backward(ctx, d_out) gets d_out = ∂final/∂out and returns a tuple with ∂final/∂input for each input: d_out · ∂out/∂input (the chain rule). The class docstring gives ∂out/∂input; forward left the values it needs in ctx.saved. Add.backward is done as an example. Stuck? make hint TASK=2.1. Check with: make check")
 
 
 class Neg(ScalarFunction):
@@ -177,8 +196,12 @@ class Exp(ScalarFunction):
 
     @staticmethod
     def backward(ctx, d_out):
-        # TODO Task 2.1: each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example)
-        raise NotImplementedError("Task 2.1: Scalar derivatives (nn/scalar.py: Exp.backward) — each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example). Check with: make check")
+        # TODO Task 2.1: backward(ctx, d_out) gets d_out = ∂final/∂out and returns a tuple with
+        #   ∂final/∂input for each input: d_out · ∂out/∂input (the chain rule). The class docstring
+        #   gives ∂out/∂input; forward left the values it needs in ctx.saved. Add.backward is done
+        #   as an example.
+        #   (stuck? make hint TASK=2.1)
+        raise NotImplementedError("Task 2.1: Scalar derivatives (nn/scalar.py: Exp.backward) — backward(ctx, d_out) gets d_out = ∂final/∂out and returns a tuple with ∂final/∂input for each input: d_out · ∂out/∂input (the chain rule). The class docstring gives ∂out/∂input; forward left the values it needs in ctx.saved. Add.backward is done as an example. Stuck? make hint TASK=2.1. Check with: make check")
 
 
 class Log(ScalarFunction):
@@ -193,8 +216,12 @@ class Log(ScalarFunction):
 
     @staticmethod
     def backward(ctx, d_out):
-        # TODO Task 2.1: each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example)
-        raise NotImplementedError("Task 2.1: Scalar derivatives (nn/scalar.py: Log.backward) — each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example). Check with: make check")
+        # TODO Task 2.1: backward(ctx, d_out) gets d_out = ∂final/∂out and returns a tuple with
+        #   ∂final/∂input for each input: d_out · ∂out/∂input (the chain rule). The class docstring
+        #   gives ∂out/∂input; forward left the values it needs in ctx.saved. Add.backward is done
+        #   as an example.
+        #   (stuck? make hint TASK=2.1)
+        raise NotImplementedError("Task 2.1: Scalar derivatives (nn/scalar.py: Log.backward) — backward(ctx, d_out) gets d_out = ∂final/∂out and returns a tuple with ∂final/∂input for each input: d_out · ∂out/∂input (the chain rule). The class docstring gives ∂out/∂input; forward left the values it needs in ctx.saved. Add.backward is done as an example. Stuck? make hint TASK=2.1. Check with: make check")
 
 
 class Tanh(ScalarFunction):
@@ -208,8 +235,12 @@ class Tanh(ScalarFunction):
 
     @staticmethod
     def backward(ctx, d_out):
-        # TODO Task 2.1: each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example)
-        raise NotImplementedError("Task 2.1: Scalar derivatives (nn/scalar.py: Tanh.backward) — each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example). Check with: make check")
+        # TODO Task 2.1: backward(ctx, d_out) gets d_out = ∂final/∂out and returns a tuple with
+        #   ∂final/∂input for each input: d_out · ∂out/∂input (the chain rule). The class docstring
+        #   gives ∂out/∂input; forward left the values it needs in ctx.saved. Add.backward is done
+        #   as an example.
+        #   (stuck? make hint TASK=2.1)
+        raise NotImplementedError("Task 2.1: Scalar derivatives (nn/scalar.py: Tanh.backward) — backward(ctx, d_out) gets d_out = ∂final/∂out and returns a tuple with ∂final/∂input for each input: d_out · ∂out/∂input (the chain rule). The class docstring gives ∂out/∂input; forward left the values it needs in ctx.saved. Add.backward is done as an example. Stuck? make hint TASK=2.1. Check with: make check")
 
 
 class Sigmoid(ScalarFunction):
@@ -227,8 +258,12 @@ class Sigmoid(ScalarFunction):
 
     @staticmethod
     def backward(ctx, d_out):
-        # TODO Task 2.1: each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example)
-        raise NotImplementedError("Task 2.1: Scalar derivatives (nn/scalar.py: Sigmoid.backward) — each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example). Check with: make check")
+        # TODO Task 2.1: backward(ctx, d_out) gets d_out = ∂final/∂out and returns a tuple with
+        #   ∂final/∂input for each input: d_out · ∂out/∂input (the chain rule). The class docstring
+        #   gives ∂out/∂input; forward left the values it needs in ctx.saved. Add.backward is done
+        #   as an example.
+        #   (stuck? make hint TASK=2.1)
+        raise NotImplementedError("Task 2.1: Scalar derivatives (nn/scalar.py: Sigmoid.backward) — backward(ctx, d_out) gets d_out = ∂final/∂out and returns a tuple with ∂final/∂input for each input: d_out · ∂out/∂input (the chain rule). The class docstring gives ∂out/∂input; forward left the values it needs in ctx.saved. Add.backward is done as an example. Stuck? make hint TASK=2.1. Check with: make check")
 
 
 class ReLU(ScalarFunction):
@@ -241,8 +276,12 @@ class ReLU(ScalarFunction):
 
     @staticmethod
     def backward(ctx, d_out):
-        # TODO Task 2.1: each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example)
-        raise NotImplementedError("Task 2.1: Scalar derivatives (nn/scalar.py: ReLU.backward) — each backward returns d_out times the local derivative, one value per input; forward left what it needs in ctx.saved (Add.backward is done for you as an example). Check with: make check")
+        # TODO Task 2.1: backward(ctx, d_out) gets d_out = ∂final/∂out and returns a tuple with
+        #   ∂final/∂input for each input: d_out · ∂out/∂input (the chain rule). The class docstring
+        #   gives ∂out/∂input; forward left the values it needs in ctx.saved. Add.backward is done
+        #   as an example.
+        #   (stuck? make hint TASK=2.1)
+        raise NotImplementedError("Task 2.1: Scalar derivatives (nn/scalar.py: ReLU.backward) — backward(ctx, d_out) gets d_out = ∂final/∂out and returns a tuple with ∂final/∂input for each input: d_out · ∂out/∂input (the chain rule). The class docstring gives ∂out/∂input; forward left the values it needs in ctx.saved. Add.backward is done as an example. Stuck? make hint TASK=2.1. Check with: make check")
 
 
 # --- the number that remembers ------------------------------------------------------------
@@ -300,15 +339,20 @@ class Scalar(Context):
         comes, every Scalar computed from it has already added its contribution
         to ``node.grad`` (``+=``: a value used twice gets both contributions).
         Computed Scalars start each backward from 0; inputs (no ``op``)
-        accumulate across backward calls, as in PyTorch: reset them with
-        ``p.grad = 0.0`` between training steps.
+        accumulate across backward calls, as in PyTorch (``x.backward()`` on an
+        input adds d(x)/d(x) = 1): reset them with ``p.grad = 0.0`` between training steps.
 
         Afterwards the graph is released (each computed Scalar forgets its inputs
         and saved values) unless ``retain_graph=True``; backpropagating again
         through a released graph is an error.
         """
-        # TODO Task 2.3: zero the computed nodes' grad, set self.grad = 1.0, then for each computed node in reversed(topological_order(self)): add (+=) node._function.backward(node, node.grad) to the grad of node._input_a (and node._input_b); release the node unless retain_graph (the docstring spells out each step)
-        raise NotImplementedError("Task 2.3: Scalar backward pass (nn/scalar.py: Scalar.backward) — zero the computed nodes' grad, set self.grad = 1.0, then for each computed node in reversed(topological_order(self)): add (+=) node._function.backward(node, node.grad) to the grad of node._input_a (and node._input_b); release the node unless retain_graph (the docstring spells out each step). Check with: make check")
+        # TODO Task 2.3: Set node.grad = ∂self/∂node on every Scalar self depends on: computed nodes
+        #   start from 0, inputs accumulate, and ∂self/∂self = 1 is added to self.grad; apply each
+        #   node's Function backward in reverse topological order and add (+=) its results to the
+        #   node's inputs; then release the graph (each computed node forgets its inputs and saved
+        #   values) unless retain_graph.
+        #   (stuck? make hint TASK=2.3)
+        raise NotImplementedError("Task 2.3: Scalar backward pass (nn/scalar.py: Scalar.backward) — Set node.grad = ∂self/∂node on every Scalar self depends on: computed nodes start from 0, inputs accumulate, and ∂self/∂self = 1 is added to self.grad; apply each node's Function backward in reverse topological order and add (+=) its results to the node's inputs; then release the graph (each computed node forgets its inputs and saved values) unless retain_graph. Stuck? make hint TASK=2.3. Check with: make check")
 
     # --- operators -----------------------------------------------------------------------
     def __add__(self, other: Scalar | float) -> Scalar:

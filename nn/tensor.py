@@ -8,6 +8,7 @@ tensors you created, such as weights) and applies the chain rule.
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Iterator
 
 import numpy as np
@@ -16,7 +17,7 @@ from .graph import topological_order
 
 DEFAULT_DTYPE = np.float32
 
-_grad_enabled = True
+_grad_mode = threading.local()  # per thread, as in PyTorch: another thread's no_grad() does not apply here
 
 #: Marks a tensor whose graph an earlier ``backward()`` released.
 _RELEASED = object()
@@ -24,17 +25,19 @@ _RELEASED = object()
 
 @contextlib.contextmanager
 def no_grad() -> Iterator[None]:
-    """Inside ``with no_grad():`` operations record no graph (for evaluation and updates)."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
+    """Inside ``with no_grad():`` operations record no graph (for evaluation and updates).
+
+    It applies to the thread that entered it; other threads keep recording.
+    """
+    previous, _grad_mode.disabled = is_grad_enabled(), True
     try:
         yield
     finally:
-        _grad_enabled = previous
+        _grad_mode.disabled = not previous
 
 
 def is_grad_enabled() -> bool:
-    return _grad_enabled
+    return not getattr(_grad_mode, "disabled", False)
 
 
 def as_float_array(data, dtype=None, what: str = "Tensor") -> np.ndarray:
@@ -51,7 +54,7 @@ def as_float_array(data, dtype=None, what: str = "Tensor") -> np.ndarray:
                 f"{what} needs floating-point data (float32 or float64), got an array of "
                 f"dtype {data.dtype}. Convert it first, e.g. x.astype(np.float32)."
             )
-        return np.asarray(data, dtype=dtype)
+        return _cast(data, dtype, what)
     try:
         array = np.asarray(data)
     except ValueError as error:  # e.g. ragged nested lists
@@ -61,7 +64,22 @@ def as_float_array(data, dtype=None, what: str = "Tensor") -> np.ndarray:
             f"{what} needs numbers (a float, a list of floats or a float array), "
             f"got {type(data).__name__} {_short(data)} (NumPy reads it as dtype {array.dtype})"
         )
-    return array.astype(dtype or DEFAULT_DTYPE, copy=False)
+    return _cast(array, dtype or DEFAULT_DTYPE, what)
+
+
+def _cast(array, dtype, what: str) -> np.ndarray:
+    """``array`` as ``dtype`` (None: unchanged); a value too large for it is an error, not inf."""
+    try:
+        with np.errstate(over="raise"):
+            return np.asarray(array, dtype=dtype)
+    except FloatingPointError:
+        target = np.dtype(dtype)
+        finite = np.asarray(array)[np.isfinite(array)]
+        largest = finite.flat[np.abs(finite).argmax()]
+        raise OverflowError(
+            f"{what}: the value {largest:g} does not fit {target.name} (largest ±{np.finfo(target).max:.4g}); "
+            f"pass dtype=np.float64 or scale the data"
+        ) from None
 
 
 def _short(data) -> str:
@@ -121,6 +139,15 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
         return self.data
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """``np.asarray(tensor)``, ``plt.imshow(tensor)``: the values, as ``numpy()`` gives them.
+
+        (Without it NumPy would read a tensor as a sequence, element by element, now that
+        tensors can be indexed.) NumPy functions see plain arrays: no gradient flows through them.
+        """
+        data = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return data.copy() if copy else data
 
     def detach(self) -> "Tensor":
         """The same values, cut off from the graph (no gradient flows through it)."""
@@ -233,6 +260,11 @@ class Tensor:
             raise TypeError("x ** y needs a number as the exponent y (a Python float or int), not a Tensor")
         return F.Pow.apply(self, exponent=float(exponent))
 
+    def __getitem__(self, index) -> "Tensor":
+        from .indexing import getitem  # here, not above: indexing.py needs Function, which needs Tensor
+
+        return getitem(self, index)
+
     def __matmul__(self, other) -> "Tensor":
         return F.MatMul.apply(self, self._constant(other))
 
@@ -269,9 +301,10 @@ class Tensor:
         return F.Reshape.apply(self, shape=shape)
 
     def transpose(self, *axes) -> "Tensor":
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return F.Transpose.apply(self, axes=axes or None)
+        """Permute the axes: ``t.transpose(1, 0)``, ``t.transpose((1, 0))``; none or None reverses them."""
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return F.Transpose.apply(self, axes=tuple(axes) if axes else None)
 
     @property
     def T(self) -> "Tensor":
@@ -284,17 +317,22 @@ class Tensor:
         return F.Log.apply(self)
 
     def _constant(self, value) -> "Tensor":
-        """``value`` as a Tensor; numbers take this tensor's dtype (float64 stays float64)."""
+        """The other operand as a Tensor, as NumPy and PyTorch promote it: numbers (Python or
+        NumPy scalars) and integer arrays take this tensor's dtype; float arrays keep theirs."""
         if isinstance(value, Tensor):
             return value
-        if isinstance(value, (int, float)):
-            return Tensor(np.asarray(value, dtype=self.dtype))
+        if isinstance(value, (int, float, np.number)) or _is_integer_array(value):
+            return Tensor(_cast(value, self.dtype, "the other operand"))
         return Tensor(value)
 
 
 def _axis(axis):
     """``axis`` as NumPy wants it: None, an int, or a tuple of ints (a list becomes a tuple)."""
     return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _is_integer_array(value) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype.kind in "iub"
 
 
 def _own_array(grad: np.ndarray, dtype, given: set[int]) -> np.ndarray:

@@ -28,16 +28,34 @@ import nbformat
 import psutil
 
 #: Flags a sandboxed, offline CI needs (Playwright adds --headless and a fresh temporary profile).
+#: No test may reach beyond 127.0.0.1: every other host name resolves to nothing (no DNS query
+#: is sent), and the background services that would call home are off.
 CHROMIUM_ARGS = (
     "--no-sandbox",
     "--disable-gpu",
     "--disable-dev-shm-usage",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--disable-breakpad",
+    "--disable-crash-reporter",
+    "--disable-search-engine-choice-screen",
+    "--metrics-recording-only",
+    "--no-pings",
+    "--no-default-browser-check",
     "--no-first-run",
     "--disable-quic",
+    "--disable-features=" + ",".join((
+        "DnsOverHttps", "NetworkTimeServiceQuerying", "OptimizationHints", "MediaRouter", "DialMediaRouteProvider",
+        "Translate", "AutofillServerCommunication", "CertificateTransparencyComponentUpdater", "HttpsUpgrades",
+        "InterestFeedContentSuggestions", "LensOverlay", "NtpModules")),
 )
+LOOPBACK = ("127.", "[::1]", "localhost")
 #: Environment variables of the test's own process that must not reach JupyterLab or its kernels.
 PRIVATE_ENV = ("PYTHONPATH", "KIT_IMPL", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR",
                "JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "IPYTHONDIR", "MPLBACKEND", "PYTEST_CURRENT_TEST")
@@ -45,6 +63,38 @@ PRIVATE_ENV = ("PYTHONPATH", "KIT_IMPL", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR
 PAGE_CONFIG = {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
 START_TIMEOUT = 60.0  # seconds until /api/status answers
 STOP_GRACE = 10.0  # seconds JupyterLab gets to shut its kernels down before it is killed
+
+
+def outside_connections(net_log: Path) -> list[str]:
+    """Every attempt in a Chromium net log (``--log-net-log``) to reach beyond loopback.
+
+    Counted: a DNS query sent, a TCP connection attempt to an outside address, and
+    a UDP socket to an outside address that sent data. Not counted: a UDP
+    ``connect()`` that sends nothing (Chromium's IPv6 reachability probe only asks
+    the kernel for a route), and requests that failed before any socket was opened.
+    """
+    log = json.loads(net_log.read_text(encoding="utf-8", errors="replace") or "{}")
+    names = {number: name for name, number in log.get("constants", {}).get("logEventTypes", {}).items()}
+    udp_targets: dict[int, str] = {}
+    udp_senders: set[int] = set()
+    found = []
+    for event in log.get("events", []):
+        kind, params, source = names.get(event.get("type")), event.get("params") or {}, event["source"]["id"]
+        if kind == "DNS_TRANSACTION" and "hostname" in params:
+            found.append(f"DNS query for {params['hostname']}")
+        address = str(params.get("address") or params.get("remote_address") or "")
+        if not address or address.startswith(LOOPBACK):
+            if kind == "UDP_BYTES_SENT":
+                udp_senders.add(source)
+            continue
+        if kind in ("TCP_CONNECT_ATTEMPT", "TCP_CONNECT", "TRANSPORT_CONNECT_JOB_CONNECT_ATTEMPT"):
+            found.append(f"TCP connection to {address}")
+        elif kind == "UDP_CONNECT":
+            udp_targets[source] = address
+        elif kind == "UDP_BYTES_SENT":
+            found.append(f"UDP data to {address}")
+    found += [f"UDP data to {address}" for source, address in udp_targets.items() if source in udp_senders]
+    return sorted(set(found))
 
 
 def find_chromium() -> str | None:

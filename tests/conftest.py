@@ -7,9 +7,12 @@ import the reference in ``solutions/`` instead.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,8 +24,27 @@ if IMPL not in ("participant", "solutions"):
 IMPL_ROOT = ROOT / "solutions" if IMPL == "solutions" else ROOT
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
-# No test downloads MNIST: unless a test says otherwise, loaders use the committed sample.
+# No test downloads MNIST: unless a test says otherwise, loaders use the committed sample, and a
+# download a test did not point at its own server goes to a port on 127.0.0.1 where nothing listens.
 os.environ.setdefault("NN_MNIST", "sample")
+os.environ["NN_MNIST_MIRRORS"] = "http://127.0.0.1:9/tests-never-download/"
+
+
+def _private_home() -> None:
+    """The test run gets a home folder of its own (deleted afterwards): IPython history,
+    matplotlib's cache and config, Chromium's crash reports, npm logs land there, never in
+    the user's home. Subprocesses (kernels, JupyterLab, Chromium) inherit it."""
+    home = tempfile.mkdtemp(prefix="kit-test-home-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    os.environ["HOME"] = home
+    for variable, folder in (("XDG_CACHE_HOME", ".cache"), ("XDG_CONFIG_HOME", ".config"),
+                             ("XDG_DATA_HOME", ".local/share"), ("XDG_STATE_HOME", ".local/state"),
+                             ("IPYTHONDIR", ".ipython"), ("MPLCONFIGDIR", ".config/matplotlib"),
+                             ("npm_config_cache", ".npm")):
+        os.environ[variable] = os.path.join(home, folder)
+
+
+_private_home()
 
 # Before anything imports nn: put the chosen implementation first on the path.
 for name in ("nn", "act", "loss"):
@@ -61,9 +83,17 @@ def impl_root() -> Path:
     return IMPL_ROOT
 
 
+def missing_mnist_files(folder: Path) -> list[str]:
+    """The official MNIST files (``name.gz`` or ``name``) that ``folder`` lacks."""
+    from nn.data import SHA256
+
+    return [name for name in SHA256 if not ((folder / f"{name}.gz").is_file() or (folder / name).is_file())]
+
+
 @pytest.fixture
 def shared_mnist() -> Path:
-    """../shared/data/mnist (the four official IDX files); skips the test when absent."""
-    if not (SHARED_MNIST / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"the official MNIST files are not at {SHARED_MNIST} (organizers/CI only)")
+    """../shared/data/mnist with all four official IDX files; skips the test otherwise (never downloads)."""
+    missing = missing_mnist_files(SHARED_MNIST)
+    if missing:
+        pytest.skip(f"the official MNIST files are not all at {SHARED_MNIST} (organizers/CI only); missing: {missing}")
     return SHARED_MNIST

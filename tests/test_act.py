@@ -277,6 +277,7 @@ PAIRS = [
     (act.leaky_relu, act.LeakyReLU, F.LeakyReLU, {"alpha": 0.1}),
     (act.swish, act.Swish, F.Swish, {}),
     (act.softmax, act.Softmax, F.Softmax, {"axis": 0}),
+    (act.log_softmax, act.LogSoftmax, F.LogSoftmax, {"axis": 0}),
 ]
 IDS = [pair[0].__name__ for pair in PAIRS]
 
@@ -337,6 +338,39 @@ def test_gradcheck_through_tensors(function, module, primitive, options):
     np.testing.assert_allclose(x.grad, expected, rtol=1e-5, atol=1e-8, err_msg=function.__name__)
 
 
+# --- log_softmax (reference) -------------------------------------------------------------------
+@reference_only
+@generated
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), elements=st.floats(-30, 30)),
+       st.data())
+def test_log_softmax_gradcheck(x, data):
+    axis = data.draw(st.integers(-x.ndim, x.ndim - 1), label="axis")
+    assert nn.gradcheck(lambda t: act.log_softmax(t, axis=axis), nn.Tensor(x, requires_grad=True))
+    np.testing.assert_allclose(act.log_softmax(nn.Tensor(x), axis=axis).data,
+                               np.log(act.softmax(nn.Tensor(x), axis=axis).data), rtol=1e-9, atol=1e-9)
+
+
+@reference_only
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_softmax_is_exact_and_finite_at_plus_minus_1e4(dtype):
+    """log(softmax(x)) would give log(0) = −inf here; log_softmax gives the exact differences."""
+    x = nn.Tensor(np.array([[1e4, 0.0, -1e4], [-1e4, -1e4, -1e4]], dtype=dtype), requires_grad=True)
+    with np.errstate(all="raise", under="ignore"):
+        y = act.log_softmax(x)
+        y.backward(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=dtype))
+    np.testing.assert_allclose(y.data, [[0.0, -1e4, -2e4], [-np.log(3)] * 3], rtol=1e-6)
+    np.testing.assert_allclose(x.grad, [[0.0, 0.0, 0.0], [-1 / 3, 2 / 3, -1 / 3]], rtol=1e-6, atol=1e-7)
+    assert y.dtype == dtype
+
+
+@reference_only
+def test_log_softmax_axis_is_checked():
+    with pytest.raises(ValueError, match=r"log_softmax: axis 2 is out of range"):
+        act.log_softmax(nn.Tensor(np.zeros((2, 3))), axis=2)
+    with pytest.raises(TypeError, match="log_softmax: axis must be one integer"):
+        act.LogSoftmax(axis=None)
+
+
 # --- bad input (reference) --------------------------------------------------------------------
 @reference_only
 @pytest.mark.parametrize("axis", [2, -3])
@@ -378,6 +412,7 @@ def test_matches_torch_where_available():
         "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "swish": torch.nn.functional.silu,
         "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, 0.01),
         "softmax": lambda t: torch.softmax(t, dim=-1),
+        "log_softmax": lambda t: torch.log_softmax(t, dim=-1),
     }
     for name, oracle in oracles.items():
         t = torch.tensor(x, requires_grad=True)

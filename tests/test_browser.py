@@ -10,7 +10,7 @@ screenshot of the whole notebook goes to test-artifacts/ (kept by CI, ignored by
 1. reference: solutions/notebooks/train.ipynb with PYTHONPATH=solutions trains
    past the notebook's bar, with no error and all its plots.
 2. participant: notebooks/train.ipynb stops at the first TODO it reaches with
-   that task's NotImplementedError, id and hint; once with the untouched
+   that task's NotImplementedError, id and goal; once with the untouched
    participant modules, once with the reference modules (tasks 1-5 done: the
    notebook's own Task 6.1).
 
@@ -32,7 +32,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from browser_support import (CHROMIUM_ARGS, NotebookPage, cleared_copy, find_chromium,
+from browser_support import (CHROMIUM_ARGS, NotebookPage, cleared_copy, find_chromium, outside_connections,
                              running_jupyterlab)
 from conftest import ROOT, TASKS
 
@@ -56,17 +56,23 @@ ERROR_LINE = re.compile(r"^\s*\w+(Error|Exception)\b.*:", re.MULTILINE)  # "Valu
 
 
 @pytest.fixture(scope="module")
-def browser():
-    """Headless system Chromium through Playwright; closed (with its driver) after the module."""
+def browser(tmp_path_factory):
+    """Headless system Chromium through Playwright; closed (with its driver) after the module.
+
+    Chromium records its network activity (a net log); afterwards the module fails if it
+    tried to reach anything beyond 127.0.0.1.
+    """
     if CHROMIUM is None:
         pytest.fail(f"CI: {NO_CHROMIUM} (.ci/run installs it with apt-get when it runs as root)")
     from playwright.sync_api import sync_playwright
 
+    net_log = tmp_path_factory.mktemp("chromium") / "net-log.json"
     ours = psutil.Process()
     before = {child.pid for child in ours.children(recursive=True)}
     playwright = sync_playwright().start()
     try:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=[*CHROMIUM_ARGS, f"--log-net-log={net_log}"])
         try:
             yield browser
         finally:
@@ -76,6 +82,9 @@ def browser():
     started = [child for child in ours.children(recursive=True) if child.pid not in before]
     _, alive = psutil.wait_procs(started, timeout=10)
     assert not alive, f"Chromium/Playwright processes survived browser.close(): {alive}"
+    assert net_log.exists(), "Chromium wrote no net log: the check that it stayed on 127.0.0.1 cannot run"
+    outside = outside_connections(net_log)
+    assert not outside, f"Chromium tried to reach beyond 127.0.0.1 (tests must stay on this machine): {outside}"
 
 
 @contextmanager
@@ -158,7 +167,7 @@ def test_reference_train_notebook_runs_in_jupyterlab(browser):
     """Scenario 1: the reference on the path, Run All trains to above the notebook's bar, plots shown."""
     kernel_env = {"PYTHONPATH": str(ROOT / "solutions"), **OFFLINE_MNIST}
     with notebook_in_jupyterlab(browser, REFERENCE_NOTEBOOK, kernel_env) as page:
-        statuses = page.run_all(timeout=120)
+        statuses = page.run_all(timeout=600)  # a hang guard: a busy machine trains slowly
         saved = page.save()
         page.screenshot(ARTIFACTS / "browser-reference.png")
         prompts = page.prompts()
@@ -221,11 +230,11 @@ def test_participant_train_notebook_stops_at_the_first_todo(browser, modules):
     assert all(count is None for count in counts[cell + 1:]), f"Run All went on after the error: counts {counts}"
 
     task = TASKS.TASKS_BY_ID[re.match(r"Task (\d+\.\d+):", message).group(1)]
-    hint = message.split(" — ", 1)[1].removesuffix(". Check with: make check")
+    goal = message.split(" — ", 1)[1].removesuffix(". Check with: make check")
     shown = squash("\n".join(stderr))
     assert f"NotImplementedError: Task {task.id}: {task.title}" in shown, (
         f"the page does not show NotImplementedError for Task {task.id} ({task.title}): {shown[-1500:]}")
-    assert squash(hint) in shown, f"the hint {hint!r} is not on the page: {shown[-1500:]}"
+    assert squash(goal) in shown, f"the task's goal {goal!r} is not on the page: {shown[-1500:]}"
 
 
 def test_file_browser_lists_the_notebooks_in_story_order(browser):

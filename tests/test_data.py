@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -64,8 +67,14 @@ def no_mnist_environment(monkeypatch):
 # ---------------------------------------------------------------- a mirror on 127.0.0.1
 
 
+HTML_PAGE = b"<!DOCTYPE html>\n<html><head><title>Welcome to Workshop Wi-Fi</title></head><body>Log in</body></html>\n"
+SERVER_LIMIT = 5.0  # seconds: a trickling or endless answer stops by itself after this
+
+
 class MirrorHandler(BaseHTTPRequestHandler):
-    """Serves ``routes``: path → (status, body, how); how is "ok" or "truncate" (half the body, then hang up)."""
+    """Serves ``routes``: path → (status, body, how). how is "ok"; "truncate" (half the body, then
+    hang up); "trickle" (one byte every 50 ms); "endless" (no Content-Length, zeros until SERVER_LIMIT);
+    "html" (a captive portal's login page instead of the file)."""
 
     routes: dict[str, tuple[int, bytes, str]] = {}
     requests: list[str] = []
@@ -73,11 +82,31 @@ class MirrorHandler(BaseHTTPRequestHandler):
     def do_GET(self):
         self.requests.append(self.path)
         status, body, how = self.routes.get(self.path, (404, b"not found", "ok"))
+        body = HTML_PAGE if how == "html" else body
         self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
+        if how != "endless":
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body[: len(body) // 2] if how == "truncate" else body)
         self.close_connection = True
+        try:
+            if how == "trickle":
+                self.stream(body[i:i + 1] for i in range(len(body)))
+            elif how == "endless":
+                self.stream(iter(lambda: bytes(1 << 16), None))
+            else:
+                self.wfile.write(body[: len(body) // 2] if how == "truncate" else body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up, as it should
+
+    def stream(self, chunks):
+        stop = time.monotonic() + SERVER_LIMIT
+        for chunk in chunks:
+            if time.monotonic() > stop:
+                return
+            self.wfile.write(chunk)
+            self.wfile.flush()
+            if len(chunk) == 1:
+                time.sleep(0.05)
 
     def log_message(self, *args):  # keep the test output quiet
         pass
@@ -121,6 +150,14 @@ def closed_port_url():
     port = sock.getsockname()[1]
     sock.close()
     return f"http://127.0.0.1:{port}/down/"
+
+
+@pytest.fixture
+def fast_limits(monkeypatch):
+    """A download must keep 1,000 bytes/s over 0.5 s windows; a file may have 100,000 bytes."""
+    monkeypatch.setattr(mnist, "RATE_WINDOW", 0.5, raising=False)
+    monkeypatch.setattr(mnist, "MIN_RATE", 1_000, raising=False)
+    monkeypatch.setattr(mnist, "MAX_BYTES", {name: 100_000 for name in NAMES}, raising=False)
 
 
 def fetch(cache: Path, mirrors, **options):
@@ -407,3 +444,191 @@ def test_batches_shuffle_differently_each_pass_with_one_generator():
 def test_batches_reject_bad_arguments_at_the_call(X, y, batch_size, options, error, words):
     with pytest.raises(error, match=words):
         mnist.batches(X, y, batch_size, **options)  # no next(): the error comes at the call
+
+
+# ---------------------------------------------------------------- bounded in time and space
+
+
+def test_a_trickling_mirror_is_abandoned_for_the_next_one(tmp_path, server, fast_limits):
+    start = time.perf_counter()
+    files = fetch(tmp_path, [server.mirror("trickle", TINY, how="trickle"), server.mirror("good", TINY)])
+    elapsed = time.perf_counter() - start
+    assert all("/good/" in f.how for f in files.values())
+    trickled = [path for path in server.requests if path.startswith("/trickle/")]
+    assert trickled == ["/trickle/train-images-idx3-ubyte.gz"], f"a too slow mirror is asked once, got {trickled}"
+    assert elapsed < 3, f"a mirror below the minimum rate over a 0.5 s window was abandoned only after {elapsed:.1f} s"
+    assert cache_files(tmp_path) == sorted(f"{name}.gz" for name in NAMES)
+
+
+def test_a_trickling_mirror_is_reported_as_too_slow(tmp_path, server, fast_limits):
+    with pytest.raises(mnist.MnistUnavailable, match="too slow"):
+        fetch(tmp_path, [server.mirror("trickle", TINY, how="trickle")])
+    assert cache_files(tmp_path) == []
+
+
+def test_the_default_limits_abandon_a_stalled_mirror_within_about_a_minute():
+    assert mnist.RATE_WINDOW + mnist.TIMEOUT <= 60 and mnist.MIN_RATE >= 1_000
+    for name, size in mnist.SIZES.items():
+        assert size < mnist.MAX_BYTES[name] <= 2 * size + 1_000_000
+
+
+def test_an_endless_answer_stops_at_the_size_cap_and_is_dropped(tmp_path, server, fast_limits):
+    start = time.perf_counter()
+    with pytest.raises(mnist.MnistUnavailable, match="more than the file can be") as error:
+        fetch(tmp_path, [server.mirror("endless", TINY, how="endless")])
+    assert time.perf_counter() - start < 3
+    assert "100,000 bytes" in str(error.value)
+    assert cache_files(tmp_path) == [], "the .part file of an abandoned download must be deleted"
+
+
+def test_an_announced_size_beyond_the_cap_is_refused_before_downloading(tmp_path, server, monkeypatch):
+    monkeypatch.setattr(mnist, "MAX_BYTES", {name: 100 for name in NAMES})
+    with pytest.raises(mnist.MnistUnavailable, match=r"announces [\d,]+ bytes, more than the file can be \(100\)"):
+        fetch(tmp_path, [server.mirror("big", TINY)])
+
+
+def test_a_captive_portal_is_a_failing_mirror_and_the_next_one_is_tried(tmp_path, server):
+    files = fetch(tmp_path, [server.mirror("portal", TINY, how="html"), server.mirror("good", TINY)])
+    assert all("/good/" in f.how for f in files.values())
+
+
+def test_a_captive_portal_in_auto_mode_ends_at_the_sample_saying_what_each_mirror_returned(tmp_path, server,
+                                                                                            closed_port_url):
+    portal = server.mirror("portal", TINY, how="html")
+    with pytest.warns(mnist.SampleDataWarning) as caught:
+        (x_train, _), _ = mnist.load_mnist(cache_dir=tmp_path, mirrors=[portal, closed_port_url], progress=False)
+    message = str(caught[0].message)
+    assert x_train.shape == (10_000, 784)
+    assert f"{portal}train-images-idx3-ubyte.gz: an HTML page" in message, message
+    assert f"{closed_port_url}train-images-idx3-ubyte.gz: cannot connect" in message, message
+    assert cache_files(tmp_path) == []
+
+
+def test_a_captive_portal_with_nn_mnist_full_is_an_error_naming_the_html(tmp_path, server):
+    with pytest.raises(mnist.ChecksumError, match="an HTML page"):
+        mnist.load_mnist(source="full", cache_dir=tmp_path, mirrors=[server.mirror("portal", TINY, how="html")],
+                         progress=False, checksums=TINY_SHA256)
+
+
+def test_a_broken_gzip_from_a_mirror_is_that_mirror_failing(tmp_path, server):
+    name = "train-labels-idx1-ubyte"
+    server.mirror("good", TINY)
+    broken = server.mirror("broken")
+    server.RequestHandlerClass.routes[f"/broken/{name}.gz"] = (200, gzip.compress(TINY[name])[:-8], "ok")
+    files = fetch(tmp_path, [broken, server.mirror("good")])
+    assert "/good/" in files[name].how
+    assert server.requests.count(f"/broken/{name}.gz") == 1, "wrong contents: asking again gives the same"
+
+
+# ---------------------------------------------------------------- the cache folder
+
+
+def test_stale_part_files_of_killed_downloads_are_removed_on_the_next_load(tmp_path, server):
+    stale = tmp_path / ".train-images-idx3-ubyte.gz.k1ll3d.part"
+    fresh = tmp_path / ".t10k-images-idx3-ubyte.gz.4l1v3.part"
+    other = tmp_path / "notes.part"
+    for path in (stale, fresh, other):
+        path.write_bytes(b"\x1f\x8b half a download")
+    old = time.time() - mnist.STALE_PART_AGE - 10
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    fetch(tmp_path, [server.mirror("good", TINY)])
+    left = cache_files(tmp_path)
+    assert stale.name not in left, "a .part file untouched for longer than STALE_PART_AGE is a killed download's"
+    assert fresh.name in left, "a fresh .part file may belong to a download running in another kernel"
+    assert other.name in left, "only the loader's own hidden temporary files are removed"
+
+
+def test_a_cache_that_cannot_be_created_is_named_and_auto_mode_uses_the_sample(tmp_path, server):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    cache = blocker / "mnist"
+    with pytest.raises(mnist.CacheUnwritable, match=f"cannot write to the MNIST cache folder {cache}"):
+        fetch(cache, [server.mirror("good", TINY)])
+    assert server.requests == [], "nothing is downloaded into a folder that cannot be written"
+    with pytest.warns(mnist.SampleDataWarning, match=f"cannot write to the MNIST cache folder {cache}"):
+        (x_train, _), _ = mnist.load_mnist(cache_dir=cache, mirrors=[server.mirror("good")], progress=False)
+    assert x_train.shape == (10_000, 784)
+
+
+def test_a_corrupt_cached_file_that_cannot_be_deleted_names_the_folder(tmp_path, server, monkeypatch):
+    name = "train-labels-idx1-ubyte"
+    (tmp_path / f"{name}.gz").write_bytes(gzip.compress(b"garbage"))
+    real_unlink = Path.unlink
+
+    def read_only_unlink(path, missing_ok=False):
+        if path.parent == tmp_path:
+            raise PermissionError(13, "Permission denied", str(path))
+        real_unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", read_only_unlink)
+    with pytest.raises(mnist.CacheUnwritable, match=f"cannot write to the MNIST cache folder {tmp_path}: Permission denied"):
+        fetch(tmp_path, [server.mirror("good", TINY)])
+
+
+FULL_DISK_SCRIPT = """
+import resource, signal, sys, warnings
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write beyond the limit fails with EFBIG instead of killing us
+resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))
+from nn import data as mnist
+checksums = dict(zip(mnist.SHA256, sys.argv[3:]))
+try:
+    mnist.fetch_mnist(sys.argv[1], mirrors=[sys.argv[2]], progress=False, checksums=checksums)
+except mnist.CacheUnwritable as error:
+    print("CacheUnwritable:", error)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    mnist.load_mnist(cache_dir=sys.argv[1], mirrors=[sys.argv[2]], progress=False, checksums=checksums)
+print("warning:", caught[0].message)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs RLIMIT_FSIZE (POSIX)")
+def test_a_full_disk_is_named_as_the_cache_folder_not_the_mirror(tmp_path, server, impl_root):
+    mirror = server.mirror("good", TINY)
+    result = subprocess.run([sys.executable, "-c", FULL_DISK_SCRIPT, str(tmp_path), mirror, *TINY_SHA256.values()],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(impl_root), "NN_MNIST": "auto"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"CacheUnwritable: cannot write to the MNIST cache folder {tmp_path}: File too large"), lines
+    assert "cannot write to the MNIST cache folder" in lines[1] and "offline sample" in lines[1], lines
+    assert "127.0.0.1" not in lines[0], "the mirror is not to blame for a full disk"
+    assert [name for name in cache_files(tmp_path) if name.endswith(".part")] == []
+
+
+def test_make_data_into_a_folder_that_cannot_be_written_prints_one_line(tmp_path, server, monkeypatch, capsys):
+    blocker = tmp_path / "read-only"
+    blocker.write_text("")
+    monkeypatch.setenv(mnist.MIRRORS_ENV, server.mirror("good", TINY))
+    fetch_data = load_tools_module("fetch_data")
+    assert fetch_data.main(["--cache", str(blocker / "mnist")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"cannot write to the MNIST cache folder {blocker / 'mnist'}" in err, err
+
+
+# ---------------------------------------------------------------- NN_MNIST_MIRRORS and optional pieces
+
+
+def test_nn_mnist_mirrors_replaces_the_default_mirrors(tmp_path, server, monkeypatch):
+    monkeypatch.setenv(mnist.MIRRORS_ENV, f"{server.mirror('missing')}, {server.mirror('good', TINY)}")
+    (x_train, y_train), _ = mnist.load_mnist(cache_dir=tmp_path, progress=False, checksums=TINY_SHA256)
+    assert y_train.tolist() == [3, 7]
+    assert server.requests[0] == "/missing/train-images-idx3-ubyte.gz", "the mirrors are tried in the order given"
+
+
+def test_make_data_honours_nn_mnist_mirrors(tmp_path, server, monkeypatch, capsys):
+    mirror = server.mirror("organizer", {name: b"not the official file" for name in NAMES})
+    monkeypatch.setenv(mnist.MIRRORS_ENV, mirror)
+    fetch_data = load_tools_module("fetch_data")
+    assert fetch_data.main(["--cache", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{mirror}train-images-idx3-ubyte.gz" in err, err
+    assert server.requests, "make data must ask the mirror of NN_MNIST_MIRRORS"
+
+
+def test_a_missing_tqdm_does_not_stop_a_download(tmp_path, server, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # `import tqdm` now raises ImportError
+    (x_train, _), _ = mnist.load_mnist(cache_dir=tmp_path, mirrors=[server.mirror("good", TINY)], progress=True,
+                                       checksums=TINY_SHA256)
+    assert x_train.shape == (2, 784)

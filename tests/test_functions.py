@@ -39,13 +39,24 @@ def broadcast_pairs(elements=SMALL, other=SMALL):
                                               float_arrays(s.input_shapes[1], other)))
 
 
+def maybe_negative(axis: int, ndim: int):
+    """``axis`` as written, or as the same axis counted from the end (axis − ndim)."""
+    return st.sampled_from([axis, axis - ndim])
+
+
 def axes_for(ndim: int):
-    """None, one axis (possibly negative), or a tuple of distinct axes of an ndim-array."""
+    """None, one axis, or a tuple of distinct axes of an ndim-array; each possibly negative."""
     if ndim == 0:
         return st.just(None)
     one = st.integers(-ndim, ndim - 1)
-    several = st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(tuple)
+    distinct = st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True)
+    several = distinct.flatmap(lambda axes: st.tuples(*(maybe_negative(a, ndim) for a in axes)))
     return st.one_of(st.none(), one, several)
+
+
+def permutations_for(ndim: int):
+    """A permutation of an ndim-array's axes, each axis possibly written negative."""
+    return st.permutations(range(ndim)).flatmap(lambda axes: st.tuples(*(maybe_negative(a, ndim) for a in axes)))
 
 
 def leaf(array) -> nn.Tensor:
@@ -309,12 +320,14 @@ def test_reductions_take_a_list_of_axes():
 def test_reshape_and_transpose_gradcheck(shape, data):
     x = leaf(data.draw(float_arrays(shape)))
     new_shape = data.draw(st.sampled_from([(-1,), (x.size, 1), (1, -1), tuple(reversed(shape))]))
-    axes = tuple(data.draw(st.permutations(range(len(shape)))))
+    axes = data.draw(permutations_for(len(shape)))
     assert nn.gradcheck(lambda t: t.reshape(new_shape), x)
     assert nn.gradcheck(lambda t: t.reshape(*new_shape), x)
     assert nn.gradcheck(lambda t: t.transpose(axes), x)
+    assert nn.gradcheck(lambda t: t.transpose(*axes), x)
     assert nn.gradcheck(lambda t: t.T, x)
-    assert x.transpose(axes).shape == np.transpose(x.data, axes).shape
+    assert nn.gradcheck(lambda t: t.transpose(None), x)
+    assert np.array_equal(x.transpose(axes).data, np.transpose(x.data, axes))
 
 
 def test_reshape_error_names_both_shapes():

@@ -177,3 +177,33 @@ def test_load_refuses_pickled_objects(tmp_path):
     np.savez(path, weight=np.array([object()], dtype=object), bias=np.zeros(3))
     with pytest.raises(ValueError, match="pickle"):
         nn.Linear(2, 3, rng=0).load(path)
+
+
+def test_load_changes_nothing_when_a_later_parameter_is_bad(tmp_path):
+    model = nn.Linear(2, 3, rng=0)
+    path = tmp_path / "bad.npz"
+    np.savez(path, weight=np.full((2, 3), 7.0, np.float32), bias=np.array(["a", "b", "c"]))
+    before = model.weight.data.copy()
+    with pytest.raises(ValueError, match=r"'bias' holds values of dtype <U1.*expected numbers"):
+        model.load(path)
+    assert np.array_equal(model.weight.data, before), "a failed load must change nothing, not even the weight"
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"", "is empty"),
+    (None, r"one array \(\.npy"),
+    (b"this is not a model\n" * 3, "not an .npz archive"),
+    (b"PK\x03\x04garbage", "damaged"),
+])
+def test_load_of_a_file_that_is_not_a_saved_model_says_so(tmp_path, content, words):
+    path = tmp_path / "model.npz"
+    if content is None:
+        np.save(tmp_path / "model.npy", np.zeros(3))
+        path = tmp_path / "model.npy"
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ValueError, match=words) as error:
+        nn.Linear(2, 3, rng=0).load(path)
+    message = str(error.value)
+    assert str(path) in message and "save()" in message
+    assert "allow_pickle" not in message and "unsafely" not in message, message

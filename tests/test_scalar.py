@@ -216,6 +216,17 @@ def test_the_output_grad_is_one():
 
 
 @pytest.mark.task2_3
+def test_backward_called_on_an_input_adds_one_to_its_grad():
+    x = Scalar(2.0, name="x")
+    (x + x).backward()
+    x.backward()
+    assert x.grad == 3.0, (
+        f"x = 2; (x + x).backward() gives x.grad = 2, then x.backward() adds d(x)/d(x) = 1: expected 3, got "
+        f"{x.grad}. An input accumulates in every backward, also the one called on it: += 1.0, not = 1.0"
+    )
+
+
+@pytest.mark.task2_3
 def test_backward_twice_with_retained_graph_accumulates_into_inputs_only():
     a, b = Scalar(2.0, name="a"), Scalar(5.0, name="b")
     c = times(a, b)
@@ -536,3 +547,20 @@ def test_exponent_must_be_a_constant():
 def test_exp_overflow():
     with pytest.raises(OverflowError, match="too large"):
         Scalar(1000.0).exp()
+
+
+# --- pow at zero -------------------------------------------------------------------------------
+def test_pow_zero_has_derivative_zero_also_at_zero():
+    for a in (0.0, 2.0, -3.0):
+        x = Scalar(a)
+        (x**0).backward()
+        assert x.grad == 0.0, f"d/dx x⁰ at x = {a}: expected 0, got {x.grad}"
+
+
+def test_pow_below_one_at_zero_has_an_infinite_derivative():
+    x = Scalar(0.0)
+    (x**0.5).backward()
+    assert x.grad == math.inf
+    y = Scalar(0.0)
+    (-(y**0.25)).backward()
+    assert y.grad == -math.inf

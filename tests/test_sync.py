@@ -19,11 +19,13 @@ from conftest import ROOT, load_tools_module
 sync = load_tools_module("sync")
 Task = sync.catalogue.Task
 
+HINTS = ("a question?", "the math", "close to code")
 TASKS = (
-    Task("1.1", "Square forward", ("nn/ops.py:Square.forward",), "return x times x", "slide"),
-    Task("1.2", "Square backward", ("nn/ops.py:Square.backward",), "2 times x", "slide"),
-    Task("1.3", "Root", ("nn/ops.py:root",), "use math.sqrt.", "slide"),
-    Task("2.1", "forward (train.ipynb)", ("notebooks/train.ipynb:forward",), 'return model(x), "the logits"', "slide"),
+    Task("1.1", "Square forward", ("nn/ops.py:Square.forward",), "Return x².", HINTS, "slide"),
+    Task("1.2", "Square backward", ("nn/ops.py:Square.backward",), "Return 2x.", HINTS, "slide"),
+    Task("1.3", "Root", ("nn/ops.py:root",), "Return √x, a goal long enough to be wrapped over two comment lines "
+         "of the generated file (N, K) (M, K) (A, B)", HINTS, "slide"),
+    Task("2.1", "forward (train.ipynb)", ("notebooks/train.ipynb:forward",), 'Return "the logits".', HINTS, "slide"),
 )
 
 OPS = '''\
@@ -45,7 +47,7 @@ class Square:
     def backward(self, x, flag=True):
         if flag:
             for _ in range(1):
-                ### BEGIN SOLUTION: double it
+                ### BEGIN SOLUTION
                 return 2 * x
                 ### END SOLUTION
         return 0
@@ -70,21 +72,25 @@ class Square:
     @staticmethod
     def forward(x):
         y = x  # kept
-        # TODO Task 1.1: return x times x
-        raise NotImplementedError("Task 1.1: Square forward (nn/ops.py: Square.forward) — return x times x. Check with: make check")
+        # TODO Task 1.1: Return x².
+        #   (stuck? make hint TASK=1.1)
+        raise NotImplementedError("Task 1.1: Square forward (nn/ops.py: Square.forward) — Return x². Stuck? make hint TASK=1.1. Check with: make check")
 
     def backward(self, x, flag=True):
         if flag:
             for _ in range(1):
-                # TODO Task 1.2: double it
-                raise NotImplementedError("Task 1.2: Square backward (nn/ops.py: Square.backward) — double it. Check with: make check")
+                # TODO Task 1.2: Return 2x.
+                #   (stuck? make hint TASK=1.2)
+                raise NotImplementedError("Task 1.2: Square backward (nn/ops.py: Square.backward) — Return 2x. Stuck? make hint TASK=1.2. Check with: make check")
         return 0
 
 
 def root(x):
     """The whole body is the block."""
-    # TODO Task 1.3: use math.sqrt
-    raise NotImplementedError("Task 1.3: Root (nn/ops.py: root) — use math.sqrt. Check with: make check")
+    # TODO Task 1.3: Return √x, a goal long enough to be wrapped over two comment lines of the
+    #   generated file (N, K) (M, K) (A, B)
+    #   (stuck? make hint TASK=1.3)
+    raise NotImplementedError("Task 1.3: Root (nn/ops.py: root) — Return √x, a goal long enough to be wrapped over two comment lines of the generated file (N, K) (M, K) (A, B) Stuck? make hint TASK=1.3. Check with: make check")
 '''
 
 FORWARD_CELL = "%matplotlib inline\ndef forward(model, x):\n    ### BEGIN SOLUTION\n    return model(x)\n    ### END SOLUTION\n"
@@ -170,9 +176,10 @@ def test_notebooks_get_holes_in_code_cells_and_lose_outputs_and_run_metadata(kit
     assert forward["source"] == [
         "%matplotlib inline\n",
         "def forward(model, x):\n",
-        '    # TODO Task 2.1: return model(x), "the logits"\n',
+        '    # TODO Task 2.1: Return "the logits".\n',
+        '    #   (stuck? make hint TASK=2.1)\n',
         '    raise NotImplementedError("Task 2.1: forward (train.ipynb) (notebooks/train.ipynb: forward) — '
-        'return model(x), \\"the logits\\". Check with: make check")\n',
+        'Return \\"the logits\\". Stuck? make hint TASK=2.1. Check with: make check")\n',
     ]
     namespace = {}
     exec("".join(forward["source"][1:]), namespace)
@@ -211,8 +218,9 @@ def test_check_names_a_hand_edited_file_and_says_what_to_do(kit):
 def test_sync_refuses_to_overwrite_filled_holes_unless_forced(kit):
     run_sync(kit)
     filled = EXPECTED_OPS.replace(
-        '        # TODO Task 1.1: return x times x\n        raise NotImplementedError("Task 1.1: Square forward '
-        '(nn/ops.py: Square.forward) — return x times x. Check with: make check")\n', "        return y * y\n")
+        '        # TODO Task 1.1: Return x².\n        #   (stuck? make hint TASK=1.1)\n'
+        '        raise NotImplementedError("Task 1.1: Square forward (nn/ops.py: Square.forward) — Return x². '
+        'Stuck? make hint TASK=1.1. Check with: make check")\n', "        return y * y\n")
     assert filled != EXPECTED_OPS
     write(kit / "nn/ops.py", filled)
     with pytest.raises(sync.SyncError, match=r"nn/ops.py \(1 filled\).*make sync FORCE=1"):
@@ -232,6 +240,8 @@ def function(body: str) -> str:
     (function("### BEGIN SOLUTION\n### BEGIN SOLUTION\nreturn x\n### END SOLUTION\n### END SOLUTION\n"),
      r"line 3: .*cannot be nested"),
     (function("return x  ### BEGIN SOLUTION\n"), r"line 2: a solution marker must be a line of its own"),
+    (function("### BEGIN SOLUTION: the answer\nreturn x\n### END SOLUTION\n"),
+     r"line 2: .*a marker line is exactly '### BEGIN SOLUTION'.*goal in tools/tasks.py"),
     (function("### BEGIN SOLUTION\n# only a comment\n### END SOLUTION\n"), r"the solution block is empty"),
     ("### BEGIN SOLUTION\nX = 1\n### END SOLUTION\n", r"line 1: the solution block is not inside a function"),
     (function("### BEGIN SOLUTION\nreturn x\n  ### END SOLUTION\n"), r"indented differently"),
@@ -251,13 +261,13 @@ def test_a_block_of_no_task_is_an_error_naming_the_place_to_add(kit):
 
 
 def test_a_place_of_two_tasks_is_an_error(kit):
-    twice = TASKS + (Task("9.9", "Again", ("nn/ops.py:root",), "hint", "slide"),)
+    twice = TASKS + (Task("9.9", "Again", ("nn/ops.py:root",), "goal", HINTS, "slide"),)
     with pytest.raises(sync.SyncError, match=r"'nn/ops.py:root' is a place of task 1.3 and of task 9.9"):
         sync.generate(kit, twice)
 
 
 def test_a_task_place_without_a_block_is_an_error(kit):
-    extra = TASKS + (Task("9.9", "Missing", ("nn/ops.py:Square.missing",), "hint", "slide"),)
+    extra = TASKS + (Task("9.9", "Missing", ("nn/ops.py:Square.missing",), "goal", HINTS, "slide"),)
     with pytest.raises(sync.SyncError, match=r"(?s)no solution block.*task 9.9: nn/ops.py:Square.missing"):
         sync.generate(kit, extra)
 

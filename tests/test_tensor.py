@@ -7,6 +7,9 @@ PyTorch (where torch happens to be importable), and an MLP that learns XOR.
 from __future__ import annotations
 
 import gc
+import re
+import threading
+import warnings
 import weakref
 
 import numpy as np
@@ -404,3 +407,111 @@ def test_backward_does_not_alias_the_callers_gradient():
     (w + 0.0).backward(seed)
     w.grad += 1
     np.testing.assert_array_equal(seed, [1.0, 1.0])
+
+
+# --- edges (issue: robust at the edges) ------------------------------------------------------
+def test_transpose_none_reverses_the_axes_like_numpy():
+    x = leaf(np.arange(6.0).reshape(1, 2, 3))
+    assert x.transpose(None).shape == (3, 2, 1)
+    assert np.array_equal(x.transpose(None).data, np.transpose(x.data))
+
+
+def test_transpose_with_a_negative_axis_has_the_right_gradient():
+    a = leaf(np.zeros((2, 2)))
+    w = np.array([[1.0, 2.0], [3.0, 4.0]])
+    (a.transpose(-1, 0) * w).sum().backward()
+    assert a.grad.tolist() == [[1, 3], [2, 4]], f"d/da sum(aᵀ * w) = wᵀ, got {a.grad.tolist()}"
+    b = leaf(np.zeros((2, 3)))
+    (b.transpose(-1, 0) * np.arange(6.0).reshape(3, 2)).sum().backward()
+    assert b.grad.tolist() == np.arange(6.0).reshape(3, 2).T.tolist()
+
+
+@pytest.mark.parametrize("axes, words", [((0, 0), "twice"), ((0, 2), "out of range"), ((0,), "each of"),
+                                         ((0, 1.5), "integer")])
+def test_transpose_with_bad_axes_says_what_is_wrong(axes, words):
+    with pytest.raises((ValueError, TypeError), match=words) as error:
+        nn.Tensor(np.zeros((2, 3))).transpose(axes)
+    assert "transpose" in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max"])
+def test_reductions_over_an_out_of_range_axis_name_the_op(name):
+    with pytest.raises(ValueError, match=rf"{name}: axis -3 is out of range"):
+        getattr(nn.Tensor(np.zeros((2, 3))), name)(axis=-3)
+
+
+def test_the_other_operand_is_promoted_to_the_tensor_dtype():
+    t32, t64 = nn.Tensor([1.0, 2.0, 3.0]), nn.Tensor(np.array([1.0, 2.0, 3.0]))
+    for other in (np.int64(2), np.float64(2.0), np.int32(2), np.array([1, 2, 3]), np.array([True, False, True])):
+        for result in (t32 + other, other + t32, t32 * other, other - t32, t32 / (other + 1)):
+            assert isinstance(result, nn.Tensor) and result.dtype == np.float32, (other, result.dtype)
+        assert (t64 + other).dtype == np.float64
+    assert (t32 + np.int64(2)).data.tolist() == [3.0, 4.0, 5.0]
+    assert (np.array([1, 2, 3]) + t32).data.tolist() == [2.0, 4.0, 6.0]
+    assert (nn.Tensor(np.ones((2, 3), np.float32)) @ np.ones((3, 1), dtype=np.int64)).dtype == np.float32
+    with pytest.raises(TypeError, match="int64"):
+        nn.Tensor(np.arange(3))  # the tensor itself still needs float data
+
+
+def test_a_value_too_large_for_float32_is_an_error_not_inf():
+    with pytest.raises(OverflowError, match=r"1e\+300 does not fit float32.*float64"):
+        nn.Tensor(1e300)
+    with pytest.raises(OverflowError, match="does not fit float32"):
+        nn.Tensor(np.array([1.0, -1e300]), dtype=np.float32)
+    with pytest.raises(OverflowError, match="does not fit float32"):
+        nn.Tensor([1.0]) + 1e300
+    assert nn.Tensor(1e300, dtype=np.float64).item() == 1e300
+    assert np.isinf(nn.Tensor(np.inf).item()), "an infinity that was given stays infinite"
+
+
+@pytest.mark.parametrize("name, shape, axis", [("mean", (0,), None), ("mean", (2, 0), 1), ("max", (0, 3), 0),
+                                               ("max", (2, 0), -1), ("max", (0,), None)])
+def test_a_reduction_over_no_elements_names_the_op_and_the_shape(name, shape, axis):
+    with pytest.raises(ValueError, match=rf"{name}: the input of shape {re.escape(str(shape))} has no elements"):
+        getattr(nn.Tensor(np.zeros(shape)), name)(axis=axis)
+
+
+def test_pow_zero_has_gradient_zero_everywhere():
+    x = leaf([0.0, 2.0, -1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (x**0).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_pow_below_one_at_zero_has_an_infinite_gradient_without_warning():
+    x = leaf([0.0, 4.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (x**0.5).sum().backward()
+    assert x.grad.tolist() == [np.inf, 0.25]
+
+
+def test_no_grad_applies_only_to_the_thread_that_entered_it():
+    inside, leave = threading.Event(), threading.Event()
+
+    def evaluate():
+        with nn.no_grad():
+            inside.set()
+            leave.wait(10)
+
+    worker = threading.Thread(target=evaluate)
+    worker.start()
+    try:
+        assert inside.wait(10)
+        assert (leaf([1.0]) * 2).requires_grad, "another thread's no_grad() switched off this thread's graph"
+        with nn.no_grad():
+            pass
+    finally:
+        leave.set()
+        worker.join(10)
+    assert (leaf([1.0]) * 2).requires_grad
+
+
+def test_a_new_thread_records_the_graph_even_inside_no_grad():
+    seen = []
+    with nn.no_grad():
+        worker = threading.Thread(target=lambda: seen.append((leaf([1.0]) * 2).requires_grad))
+        worker.start()
+        worker.join(10)
+    assert seen == [True]

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.skipif(IMPL != "solutions", reason="trains the referenc
 @pytest.mark.slow
 def test_two_epochs_on_full_mnist_reach_97_percent(shared_mnist, tmp_path):
     train = load_tools_module("train")
-    data = nn.load_mnist(source="full", mnist_dir=shared_mnist, cache_dir=tmp_path, progress=False)
+    data = nn.load_mnist(source="full", mnist_dir=shared_mnist, cache_dir=tmp_path, mirrors=(), progress=False)
     (x_train, _), (x_test, _) = data
     assert (len(x_train), len(x_test)) == (60_000, 10_000)
     accuracies = train.train(train.build_mlp(), data, epochs=2, lr=0.05, batch_size=64, momentum=0.9,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.append(str(Path(__file__).resolve().parent))
+import hints  # noqa: E402  (tools/hints.py)
 import tasks as catalogue  # noqa: E402  (tools/tasks.py)
 import taskreport  # noqa: E402  (tools/taskreport.py)
 
@@ -90,13 +91,15 @@ def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def table(rows: list[tuple[catalogue.Task, Status]]) -> str:
+def table(rows: list[tuple[catalogue.Task, Status]], opened_hints: dict[str, int] | None = None) -> str:
+    opened_hints = opened_hints or {}
+    labels = {task.id: status.label + hints.count_label(opened_hints.get(task.id, 0)) for task, status in rows}
     title_width = max([len("title")] + [len(task.title) + (11 if task.optional else 0) for task, _ in rows])
-    status_width = max([len("status")] + [len(status.label) for _, status in rows])
+    status_width = max([len("status")] + list(map(len, labels.values())))
     lines = [f"  {'task':<5} {'title':<{title_width}}  {'status':<{status_width}}  place"]
     for task, status in rows:
         title = task.title + (" (optional)" if task.optional else "")
-        label = _paint(f"{status.label:<{status_width}}", status.label)
+        label = _paint(f"{labels[task.id]:<{status_width}}", status.label)
         lines.append(f"  {task.id:<5} {title:<{title_width}}  {label}  {_shorten(task.place, MAX_PLACE_WIDTH)}")
     return "\n".join(lines)
 
@@ -109,7 +112,7 @@ def _python() -> str:
         return "python"
 
 
-def next_steps(task: catalogue.Task, status: Status) -> str:
+def next_steps(task: catalogue.Task, status: Status, root: Path = ROOT) -> str:
     """What to do next for the first task that is not done: its first failing check and its hint."""
     optional = ", optional" if task.optional else ""
     lines = [f"Next: task {task.id} — {task.title} ({status.label}{optional})", f"  where: {task.place}"]
@@ -127,7 +130,7 @@ def next_steps(task: catalogue.Task, status: Status) -> str:
                          "do that one, then come back.")
         elif status.label == "wrong" and taskreport.in_participant_code(failure.where):
             lines.append(f"  (raised at {failure.where})")
-    lines.append(f"  hint: {task.hint}")
+    lines.append(f"  {hints.how_to_get_more(task, root)}")
     if any(place.startswith("notebooks/") for place in task.places):
         lines.append("  (the check reads the notebook file: save it first, Ctrl+S in JupyterLab)")
     lines.append(f"  Only this task: make check TASKS={task.id}   (with tracebacks: {_python()} -m pytest -m {task.marker})")
@@ -158,19 +161,32 @@ def selected_tasks(arguments: list[str]) -> list[catalogue.Task]:
     return [task for task in catalogue.TASKS if task in chosen]
 
 
+def first_pending(rows: list[tuple[catalogue.Task, Status]]) -> tuple[catalogue.Task, Status] | None:
+    """The row to work on next: the first required task not done, else the first optional one."""
+    pending = [(task, status) for task, status in rows if not status.done]
+    return next((row for row in pending if not row[0].optional), pending[0] if pending else None)
+
+
+def next_task(root: Path) -> catalogue.Task | None:
+    """The task to work on next in the top level of ``root`` (runs every task's tests); None when all are done."""
+    result = taskreport.run_task_tests(root, None)
+    first = first_pending([(task, status_of(task, result.tests, bool(result.collection_errors)))
+                           for task in catalogue.TASKS])
+    return first[0] if first else None
+
+
 def report(root: Path, chosen: list[catalogue.Task]) -> str:
     """Run the tests of the ``chosen`` tasks against the top level of ``root``; the text to print."""
     everything = len(chosen) == len(catalogue.TASKS)
     result = taskreport.run_task_tests(root, None if everything else [task.id for task in chosen])
     rows = [(task, status_of(task, result.tests, bool(result.collection_errors))) for task in chosen]
-    parts = [table(rows)]
+    parts = [table(rows, hints.opened(root))]
     for file, error in result.collection_errors:
         parts.append(f"{file} could not be loaded, so its tests did not run. The error:\n"
                      + "\n".join("    " + line for line in error.strip().splitlines()[-MAX_MESSAGE_LINES:]))
-    pending = [(task, status) for task, status in rows if not status.done]
-    first = next((row for row in pending if not row[0].optional), pending[0] if pending else None)
+    first = first_pending(rows)
     if first is not None:
-        parts.append(next_steps(*first))
+        parts.append(next_steps(*first, root))
     else:
         parts.append("Every task here is done. Well done!")
     parts.append(summary(rows))

@@ -4,7 +4,8 @@
 
 Each file is taken from the cache if it is already there and intact, else copied from
 DIR (a USB stick, a shared folder; skipped when it does not exist), else downloaded from
-the mirrors in nn/data.py. Every file is checked against the SHA-256 of its uncompressed
+the mirrors in $NN_MNIST_MIRRORS (separated by spaces or commas), else those in nn/data.py.
+Every file is checked against the SHA-256 of its uncompressed
 bytes. Prints what it did for each file; exits with an error message when a file could not
 be had.
 """

@@ -585,6 +585,99 @@ def training_curves() -> Figure:
     return fig
 
 
+# ---------------------------------------------------------------- convolutional networks
+
+VERTICAL_EDGE = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])  # Sobel: dark → bright, left → right
+
+
+def correlate(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """What Conv2d computes (no flip), with zero padding that keeps the size."""
+    k = kernel.shape[0]
+    padded = np.pad(image, k // 2)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, kernel.shape)
+    return np.einsum("ijkl,kl->ij", windows, kernel)
+
+
+def grid_with_numbers(ax, values: np.ndarray, origin, cell: float, highlight=None, colors=None, fontsize=11,
+                      fmt="{:g}") -> None:
+    """A table of numbers drawn as squares, top row first; ``colors[i, j]`` fills a square."""
+    rows, cols = values.shape
+    x0, y0 = origin
+    for i in range(rows):
+        for j in range(cols):
+            face = colors[i][j] if colors is not None else "white"
+            ax.add_patch(plt.Rectangle((x0 + j * cell, y0 - (i + 1) * cell), cell, cell, facecolor=face,
+                                       edgecolor=GREY, lw=1))
+            ax.text(x0 + (j + 0.5) * cell, y0 - (i + 0.5) * cell, fmt.format(values[i, j]), ha="center",
+                    va="center", fontsize=fontsize)
+    if highlight is not None:
+        (i, j), (h, w), color = highlight
+        ax.add_patch(plt.Rectangle((x0 + j * cell, y0 - (i + h) * cell), w * cell, h * cell, fill=False,
+                                   edgecolor=color, lw=3))
+
+
+@figure("convolution")
+def convolution() -> Figure:
+    """A 3×3 kernel sliding over a digit: each output pixel is the window times the kernel, summed."""
+    (images, labels), _ = load_sample()
+    digit = images[np.flatnonzero(labels == 7)[0]] / 255.0
+    feature = correlate(digit, VERTICAL_EDGE)
+    row, col = np.unravel_index(feature[14:].argmax(), feature[14:].shape)  # a strong edge in the lower half
+    row += 14
+    fig = plt.figure(figsize=(11, 4.6))
+    ax = blank_axes(fig, (0, 23), (-1.6, 8))
+    ax.imshow(digit, cmap="gray_r", extent=(0, 7, 0, 7), interpolation="nearest")
+    scale = 7 / 28
+    ax.add_patch(plt.Rectangle((col * scale - scale, 7 - (row + 2) * scale), 3 * scale, 3 * scale, fill=False,
+                               edgecolor=ORANGE, lw=2.5))
+    ax.text(3.5, -0.3, "input: 28 × 28 digit", ha="center", va="top", fontsize=12)
+    window = np.pad(digit, 1)[row: row + 3, col: col + 3]
+    grid_with_numbers(ax, window, (8.0, 6.2), 0.85, highlight=((0, 0), (3, 3), ORANGE), fmt="{:.1f}")
+    ax.text(9.3, 3.2, "window", ha="center", va="top", fontsize=12)
+    ax.text(11.1, 4.9, "×", ha="center", va="center", fontsize=22)
+    grid_with_numbers(ax, VERTICAL_EDGE, (11.7, 6.2), 0.85, highlight=((0, 0), (3, 3), BLUE))
+    ax.text(13.0, 3.2, "3 × 3 kernel\n(vertical edges)", ha="center", va="top", fontsize=12)
+    value = float(np.sum(window * VERTICAL_EDGE))
+    ax.text(13.0, 1.3, f"Σ window · kernel = {value:.2f}", ha="center", va="center", fontsize=12)
+    limit = np.abs(feature).max()
+    ax.imshow(feature, cmap="RdBu_r", vmin=-limit, vmax=limit, extent=(16, 23, 0, 7), interpolation="nearest")
+    ax.add_patch(plt.Rectangle((16 + col * scale, 7 - (row + 1) * scale), scale, scale, fill=False,
+                               edgecolor=ORANGE, lw=2.5))
+    ax.text(19.5, -0.3, "output: 28 × 28 feature map\n(red: dark → bright, blue: bright → dark)", ha="center",
+            va="top", fontsize=12)
+    arrow(ax, (14.4, 3.5), (15.9, 3.5), shrink=0)
+    ax.text(11.5, 7.6, "The same 9 weights at every position: slide the window, multiply, add.", ha="center",
+            fontsize=13)
+    return fig
+
+
+@figure("pooling")
+def pooling() -> Figure:
+    """2×2 max pooling, stride 2: each output keeps its window's maximum; backward sends the gradient there."""
+    values = np.array([[1, 5, 2, 0], [3, 4, 8, 1], [0, 2, 7, 6], [9, 1, 3, 5]], dtype=float)
+    tints = [["#dbe9f6", "#fde2c8"], ["#d9f0d3", "#f6d5d5"]]
+    colors = [[tints[i // 2][j // 2] for j in range(4)] for i in range(4)]
+    pooled = values.reshape(2, 2, 2, 2).max(axis=(1, 3))
+    fig = plt.figure(figsize=(10, 3.8))
+    ax = blank_axes(fig, (0, 20.5), (-1.2, 6.6))
+    grid_with_numbers(ax, values, (0.5, 5.5), 1.2, colors=colors, fontsize=14)
+    ax.text(2.9, 0.2, "input 4 × 4", ha="center", va="top", fontsize=12)
+    arrow(ax, (5.6, 3.1), (7.4, 3.1), label="max of\neach 2 × 2", label_offset=(0, 0.8), shrink=0)
+    grid_with_numbers(ax, pooled, (7.8, 4.3), 1.2, colors=tints, fontsize=14)
+    ax.text(9.0, 1.4, "output 2 × 2", ha="center", va="top", fontsize=12)
+    gradient = np.zeros((4, 4))
+    for i in range(2):
+        for j in range(2):
+            block = values[2 * i: 2 * i + 2, 2 * j: 2 * j + 2]
+            di, dj = np.unravel_index(block.argmax(), (2, 2))
+            gradient[2 * i + di, 2 * j + dj] = [[10, 20], [30, 40]][i][j]
+    arrow(ax, (11.6, 3.1), (13.9, 3.1), label="backward", label_offset=(0, 0.45), shrink=0)
+    ax.text(12.75, 2.5, "gradient\n[[10, 20],\n [30, 40]]", ha="center", va="top", fontsize=11)
+    grid_with_numbers(ax, gradient, (14.3, 5.5), 1.2, colors=colors, fontsize=14)
+    ax.text(16.7, 0.2, "dL/dinput: all to each winner", ha="center", va="top", fontsize=12)
+    return fig
+
+
 # ---------------------------------------------------------------- command line
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,15 +7,17 @@
 Every ``### BEGIN SOLUTION`` … ``### END SOLUTION`` block (whole lines, inside a
 function) becomes, at the block's indentation::
 
-    # TODO Task 3.2: <hint>
-    raise NotImplementedError("Task 3.2: Matrix multiplication (nn/functions.py: MatMul.forward) — <hint>. ...")
+    # TODO Task 3.2: <the task's goal, wrapped over as many comment lines as it needs>
+    #   (stuck? make hint TASK=3.2)
+    raise NotImplementedError("Task 3.2: Matrix multiplication (nn/functions.py: MatMul.forward) — <goal> ...")
 
 The task is found from the enclosing function (``nn/functions.py:MatMul.forward``,
-``notebooks/train.ipynb:forward``) in the catalogue, tools/tasks.py. The hint is
-the task's, or the text after ``### BEGIN SOLUTION`` on the marker line when
-there is one. Everything outside the blocks is copied byte for byte; notebooks
-lose their outputs and run-specific metadata. The result depends on solutions/
-and the catalogue only, so running it twice changes nothing.
+``notebooks/train.ipynb:forward``) in the catalogue, tools/tasks.py, which holds
+the goal (what a participant sees: no code) and the hints (shown on request by
+``make hint``). A marker line is exactly ``### BEGIN SOLUTION``. Everything
+outside the blocks is copied byte for byte; notebooks lose their outputs and
+run-specific metadata. The result depends on solutions/ and the catalogue only,
+so running it twice changes nothing.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pathlib import Path
 
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.append(str(Path(__file__).resolve().parent))
+import hints  # noqa: E402  (tools/hints.py)
 import tasks as catalogue  # noqa: E402  (tools/tasks.py)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +48,7 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 # Anything that looks like a marker: used to reject markers that are not whole lines.
 MARKER_LIKE = re.compile(r"#+\s*(BEGIN|END)\s+SOLUTION")
 # A filled-in hole has one of these lines fewer than the generated file.
+TODO_WIDTH = 100  # the TODO comment is wrapped to this many columns
 HOLE_LINE = re.compile(r"raise NotImplementedError\(\\?[\"']Task [0-9]")
 
 
@@ -59,7 +63,6 @@ class Block:
     begin: int
     end: int
     indent: str
-    hint: str  # text after the BEGIN marker ('' when none)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class Hole:
 def find_blocks(lines: list[str], where: str) -> list[Block]:
     """The solution blocks of ``lines`` in order; SyncError for unbalanced, nested or inline markers."""
     blocks: list[Block] = []
-    opened: tuple[int, str, str] | None = None
+    opened: tuple[int, str] | None = None
     for number, line in enumerate(lines):
         stripped = line.strip()
         indent = line[: len(line) - len(line.lstrip())]
@@ -83,14 +86,18 @@ def find_blocks(lines: list[str], where: str) -> list[Block]:
             if opened is not None:
                 raise SyncError(f"{where} line {number + 1}: {BEGIN} inside the block opened on line "
                                 f"{opened[0] + 1} (blocks cannot be nested; close it with {END} first)")
-            opened = (number, indent, stripped[len(BEGIN):].strip(" :—-\t"))
+            if stripped != BEGIN:
+                raise SyncError(f"{where} line {number + 1}: {stripped!r}: a marker line is exactly '{BEGIN}' "
+                                "(what participants read is the task's goal in tools/tasks.py, its hints are "
+                                "the task's hints there)")
+            opened = (number, indent)
         elif stripped.startswith(END):
             if opened is None:
                 raise SyncError(f"{where} line {number + 1}: {END} without a {BEGIN} before it")
             if indent != opened[1]:
                 raise SyncError(f"{where} line {number + 1}: {END} is indented differently from the "
                                 f"{BEGIN} on line {opened[0] + 1} (put both at the indentation of the code)")
-            blocks.append(Block(opened[0], number, opened[1], opened[2]))
+            blocks.append(Block(opened[0], number, opened[1]))
             opened = None
         elif MARKER_LIKE.search(line):
             raise SyncError(f"{where} line {number + 1}: a solution marker must be a line of its own, "
@@ -180,15 +187,23 @@ def places_of(tasks: Iterable[catalogue.Task]) -> dict[str, catalogue.Task]:
 
 
 # --- writing the holes -----------------------------------------------------------------------
+def hole_message(task: catalogue.Task, place: str) -> str:
+    """The NotImplementedError text of a hole: task, place, goal, where help is."""
+    file, name = place.split(":")
+    goal = " ".join(task.goal.split())
+    return (f"Task {task.id}: {task.title} ({file}: {name}) — {goal} "
+            f"Stuck? make hint TASK={task.id}. Check with: make check")
+
+
 def hole_lines(hole: Hole, newline_tail: str = "") -> list[str]:
-    """The two lines that replace a block: a TODO comment and a raise with a friendly message."""
-    task = hole.task
-    hint = " ".join((hole.block.hint or task.hint).split()).rstrip(".")
-    file, name = hole.place.split(":")
-    message = f"Task {task.id}: {task.title} ({file}: {name}) — {hint}. Check with: make check"
-    indent = hole.block.indent
-    return [f"{indent}# TODO Task {task.id}: {hint}{newline_tail}",
-            f"{indent}raise NotImplementedError({json.dumps(message, ensure_ascii=False)}){newline_tail}"]
+    """The lines that replace a block: the goal as a TODO comment, and a raise with the same text."""
+    task, indent = hole.task, hole.block.indent
+    width = max(TODO_WIDTH - len(indent), 40)
+    comment = hints.wrap(f"TODO Task {task.id}: {task.goal}", width - 2)
+    comment.append(f"  (stuck? make hint TASK={task.id})")
+    message = json.dumps(hole_message(task, hole.place), ensure_ascii=False)
+    return ([f"{indent}# {line}{newline_tail}" for line in comment]
+            + [f"{indent}raise NotImplementedError({message}){newline_tail}"])
 
 
 def replace_holes(lines: list[str], holes: list[Hole], keep: frozenset[str] = frozenset()) -> list[str]:

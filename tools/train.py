@@ -1,7 +1,10 @@
-"""Train the reference MLP on MNIST from the terminal (``make train``).
+"""Train the reference MLP (or CNN) on MNIST from the terminal (``make train``).
 
     python tools/train.py [--epochs 2] [--hidden 256 128] [--lr 0.05] [--momentum 0.9]
-                          [--lr-decay 0.1] [--batch-size 64]
+                          [--lr-decay 0.1] [--batch-size 64] [--model mlp|cnn]
+
+``--model cnn`` trains the CNN of notebooks/upgrade_to_cnn.ipynb instead (``--hidden`` is
+then ignored).
 
 Uses the reference framework in solutions/ (whatever is on the caller's path),
 MNIST from ``nn.load_mnist()`` (cache, pre-seeded folder, download, or the
@@ -36,8 +39,24 @@ def build_mlp(sizes=(784, 256, 128, 10), seed: int = 0) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def build_cnn(seed: int = 0) -> nn.Sequential:
+    """The CNN of upgrade_to_cnn.ipynb: conv 1→16 → ReLU → pool → conv 16→32 → ReLU → pool → linear 1568→10."""
+    rng = np.random.default_rng(seed)
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1, rng=rng), act.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1, rng=rng), act.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 10, rng=rng))
+
+
+def as_images(data):
+    """MNIST rows (N, 784) as images (N, 1, 28, 28), for a CNN."""
+    (x_train, y_train), (x_test, y_test) = data
+    return (x_train.reshape(-1, 1, 28, 28), y_train), (x_test.reshape(-1, 1, 28, 28), y_test)
+
+
 def accuracy(model, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> float:
-    """Fraction of samples whose largest logit is at the true label."""
+    """Fraction of samples whose largest logit is at the true label (in evaluation mode)."""
+    model.eval()
     correct = 0
     with nn.no_grad():
         for start in range(0, len(x), batch_size):
@@ -58,6 +77,7 @@ def train(model, data, epochs: int, lr: float, batch_size: int, momentum: float 
     rng = np.random.default_rng(seed)
     accuracies = []
     for epoch in range(1, epochs + 1):
+        model.train()
         bar = tqdm(nn.batches(x_train, y_train, batch_size, rng=rng), total=-(-len(x_train) // batch_size),
                    desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=True)
         running = None
@@ -76,7 +96,8 @@ def train(model, data, epochs: int, lr: float, batch_size: int, momentum: float 
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Train the reference MLP on MNIST.")
+    parser = argparse.ArgumentParser(description="Train the reference MLP (or CNN) on MNIST.")
+    parser.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--hidden", type=int, nargs="*", default=[256, 128])
     parser.add_argument("--lr", type=float, default=0.05)
@@ -84,9 +105,11 @@ def main(argv=None) -> None:
     parser.add_argument("--lr-decay", type=float, default=0.1, help="learning-rate factor after each epoch")
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args(argv)
-    model = build_mlp((784, *args.hidden, 10))
+    model = build_cnn() if args.model == "cnn" else build_mlp((784, *args.hidden, 10))
     print(model)
-    train(model, nn.load_mnist(), args.epochs, args.lr, args.batch_size, args.momentum, args.lr_decay)
+    data = nn.load_mnist()
+    train(model, as_images(data) if args.model == "cnn" else data, args.epochs, args.lr, args.batch_size,
+          args.momentum, args.lr_decay)
 
 
 if __name__ == "__main__":

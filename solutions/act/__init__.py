@@ -11,7 +11,7 @@ from nn.module import Module
 from nn.tensor import Tensor
 
 from . import functions
-from .functions import leaky_relu, relu, sigmoid, softmax, step, swish, tanh
+from .functions import leaky_relu, log_softmax, relu, sigmoid, softmax, step, swish, tanh
 
 
 class Step(Module):
@@ -72,6 +72,20 @@ class Softmax(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return softmax(x, self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class LogSoftmax(Module):
+    """log(softmax(x)) along ``axis`` (default: the last axis), computed stably."""
+
+    def __init__(self, axis: int = -1):
+        functions.check_axis_type("log_softmax", axis)
+        self.axis = axis
+
+    def forward(self, x: Tensor) -> Tensor:
+        return log_softmax(x, self.axis)
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"

@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from nn.functions import Function
+from nn.functions import Function, normalize_axes
 from nn.tensor import Tensor
 
 
@@ -149,7 +149,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis: int = -1):
-        check_axis("softmax", x, axis)
+        axis = check_axis("softmax", x, axis)
         ### BEGIN SOLUTION
         e = np.exp(x - x.max(axis=axis, keepdims=True))
         ctx.out, ctx.axis = e / e.sum(axis=axis, keepdims=True), axis
@@ -164,6 +164,28 @@ class Softmax(Function):
         ### END SOLUTION
 
 
+class LogSoftmax(Function):
+    """log_softmax(x)ᵢ = xᵢ − log Σⱼ eˣʲ = xᵢ − m − log Σⱼ e^(xⱼ − m)  with m = max x, along ``axis``.
+
+    The log of softmax, computed without ever forming softmax: with the max shift every
+    exponent is ≤ 0 and the sum is ≥ 1, so nothing overflows and the log never sees 0
+    (log(softmax(x)) gives −inf for x = [0, −1e4]).
+    Backward (s = softmax(x) = e^out, g = dL/dout): dL/dxᵢ = gᵢ − sᵢ Σⱼ gⱼ.
+    """
+
+    @staticmethod
+    def forward(ctx, x, axis: int = -1):
+        check_axis("log_softmax", x, axis)
+        shifted = x - x.max(axis=axis, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        ctx.out, ctx.axis = out, axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad - np.exp(ctx.out) * grad.sum(axis=ctx.axis, keepdims=True)
+
+
 def check_alpha(alpha) -> None:
     """The leaky slope must be a plain finite number."""
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not np.isfinite(alpha):
@@ -175,11 +197,10 @@ def check_axis_type(name: str, axis) -> None:
         raise TypeError(f"{name}: axis must be one integer (e.g. -1, the last axis), got {axis!r}")
 
 
-def check_axis(name: str, x: np.ndarray, axis) -> None:
-    """``axis`` must name one of the axes of ``x``."""
+def check_axis(name: str, x: np.ndarray, axis) -> int:
+    """``axis`` must name one of the axes of ``x``; returns it counted from the start (−1 → ndim − 1)."""
     check_axis_type(name, axis)
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"{name}: axis {axis} is out of range for an input of shape {x.shape} ({x.ndim} axes)")
+    return normalize_axes(name, axis, x.shape)[0]
 
 
 # --- what you call on tensors --------------------------------------------------------
@@ -216,3 +237,8 @@ def swish(x: Tensor) -> Tensor:
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """e^x / Σ e^x along ``axis`` (each row of a (batch, classes) input sums to 1)."""
     return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """log(softmax(x)) along ``axis``, computed stably (finite for inputs up to ±1e4 and beyond)."""
+    return LogSoftmax.apply(x, axis=axis)

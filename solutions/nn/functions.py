@@ -146,7 +146,12 @@ class Div(Function):
 
 
 class Pow(Function):
-    """out = aᵖ for a constant number p;  dout/da = p · aᵖ⁻¹."""
+    """out = aᵖ for a constant number p;  dout/da = p · aᵖ⁻¹.
+
+    At a = 0: for p = 0, aᵖ is the constant 1 and its derivative 0 everywhere (the
+    formula would compute 0 · 0⁻¹); for 0 < p < 1 the curve is vertical there and the
+    derivative is +inf (as in PyTorch), with no warning.
+    """
 
     @staticmethod
     def forward(ctx, a, exponent: float):
@@ -156,7 +161,10 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, grad):
         a, p = ctx.a, ctx.exponent
-        return grad * p * a ** (p - 1)
+        if p == 0:
+            return np.zeros_like(grad)
+        with np.errstate(divide="ignore"):  # 0 ** (p − 1) for 0 < p < 1 is inf, on purpose
+            return grad * p * a ** (p - 1)
 
 
 class Exp(Function):
@@ -187,8 +195,8 @@ class Log(Function):
 
 # --- linear algebra ----------------------------------------------------------------
 class MatMul(Function):
-    """out = a @ b for a of shape (n, k) and b of shape (k, m);
-    dL/da = dL/dout @ bᵀ  (n, k),  dL/db = aᵀ @ dL/dout  (k, m)."""
+    """out = a b for a of shape (n, k) and b of shape (k, m): out_ij = Σ_k a_ik b_kj;
+    dL/da_ik = Σ_j dL/dout_ij · b_kj  (n, k),  dL/db_kj = Σ_i a_ik · dL/dout_ij  (k, m)."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -213,6 +221,37 @@ class MatMul(Function):
 
 
 # --- reductions and shapes ------------------------------------------------------------
+def normalize_axes(name: str, axis, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """``axis`` (None, an int or a tuple of ints; −1 is the last axis) as a tuple of axes in 0 … ndim−1
+    of an input of ``shape``.
+
+    None stays None (all axes). Out-of-range and repeated axes are an error naming ``name``.
+    """
+    if axis is None:
+        return None
+    ndim = len(shape)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    for one in axes:
+        if isinstance(one, bool) or not isinstance(one, (int, np.integer)):
+            raise TypeError(f"{name}: an axis must be an integer (e.g. 0, or -1 for the last), got {one!r}")
+        if not -ndim <= one < ndim:
+            raise ValueError(f"{name}: axis {one} is out of range for an input of shape {shape} ({ndim} axes: "
+                             f"{-ndim} … {ndim - 1}, negative ones count from the end)")
+    normalized = tuple(int(one) % ndim for one in axes)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"{name}: axis {axis} names the same axis twice (with {ndim} axes, -1 is {ndim - 1})")
+    return normalized
+
+
+def _check_not_empty(name: str, a: np.ndarray, axis: tuple[int, ...] | None) -> None:
+    """A reduction over no element has no value (a mean of nothing, a max of nothing)."""
+    sizes = a.shape if axis is None else [a.shape[i] for i in axis]
+    if 0 in sizes:
+        over = "all axes" if axis is None else f"axis {axis[0] if len(axis) == 1 else axis}"
+        raise ValueError(f"{name}: the input of shape {a.shape} has no elements along {over}; "
+                         f"the {name} of nothing is undefined")
+
+
 def _reduced_shape_keepdims(shape: tuple[int, ...], axis) -> tuple[int, ...]:
     """The shape of a reduction over ``axis`` with keepdims=True (axis None: all axes)."""
     if axis is None:
@@ -227,6 +266,7 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
+        axis = normalize_axes("sum", axis, a.shape)
         ctx.a_shape, ctx.axis = a.shape, axis
         return np.asarray(a.sum(axis=axis, keepdims=keepdims))
 
@@ -244,6 +284,8 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
+        axis = normalize_axes("mean", axis, a.shape)
+        _check_not_empty("mean", a, axis)
         out = np.asarray(a.mean(axis=axis, keepdims=keepdims))
         ctx.a_shape, ctx.axis, ctx.count = a.shape, axis, a.size // max(out.size, 1)
         return out
@@ -262,6 +304,8 @@ class Max(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
+        axis = normalize_axes("max", axis, a.shape)
+        _check_not_empty("max", a, axis)
         out = a.max(axis=axis, keepdims=True)
         ctx.a, ctx.axis, ctx.out_keep = a, axis, out
         return out if keepdims else np.squeeze(out, axis=axis)
@@ -290,15 +334,26 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    """out = a with its axes permuted (reversed by default); dL/da = dL/dout permuted back."""
+    """out = a with its axes permuted (reversed by default): out axis i is a's axis axes[i];
+    dL/da = dL/dout permuted back (a's axis axes[i] is dL/dout's axis i)."""
 
     @staticmethod
     def forward(ctx, a, axes=None):
-        ctx.axes = axes
-        return a.transpose(axes)
+        ctx.axes = _permutation(axes, a.shape)
+        return a.transpose(ctx.axes)
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.axes is None:
-            return grad.transpose()
         return grad.transpose(np.argsort(ctx.axes))
+
+
+def _permutation(axes, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """``axes`` for transpose as a permutation of 0 … ndim−1; None reverses the axes."""
+    ndim = len(shape)
+    if axes is None:
+        return tuple(reversed(range(ndim)))
+    permutation = normalize_axes("transpose", tuple(axes), shape)
+    if len(permutation) != ndim:
+        raise ValueError(f"transpose: axes {tuple(axes)} must name each of the input's {ndim} axes once "
+                         f"(a permutation of {tuple(range(ndim))})")
+    return permutation

@@ -40,7 +40,7 @@ INITIALIZERS = {"xavier": xavier_uniform, "he": he_uniform}
 
 
 class Linear(Module):
-    """out = x @ weight + bias, for x of shape (batch, in_features).
+    """out = x W + b, for x of shape (batch, in_features).
 
     ``weight``: (in_features, out_features), initialized by ``init``
     ("xavier", the default, or "he"); ``bias``: (out_features,), zeros, or None
@@ -62,7 +62,7 @@ class Linear(Module):
         self.bias = Tensor(np.zeros(self.out_features, np.float32), requires_grad=True) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
-        """out = x @ weight + bias: (batch, in_features) @ (in_features, out_features) + (out_features,).
+        """out = x W + b: (batch, in_features) times (in_features, out_features), plus b (out_features,).
 
         (``self.bias`` is None when the layer was made with ``bias=False``.)
         """

@@ -136,7 +136,12 @@ class Div(ScalarFunction):
 
 
 class Pow(ScalarFunction):
-    """out = aᵖ for a constant number p;  dout/da = p · aᵖ⁻¹."""
+    """out = aᵖ for a constant number p;  dout/da = p · aᵖ⁻¹.
+
+    At a = 0 the formula divides by zero for p < 1: for p = 0, aᵖ is the constant 1,
+    so the derivative is 0; for 0 < p < 1 the curve is vertical and it is +inf
+    (as in PyTorch). Negative p at 0 is already refused by forward.
+    """
 
     @staticmethod
     def forward(ctx, a, exponent: float):
@@ -151,6 +156,8 @@ class Pow(ScalarFunction):
 
     @staticmethod
     def backward(ctx, d_out):
+        if ctx.saved[0] == 0 and ctx.saved[1] < 1:  # the special cases at a = 0 (see above)
+            return (0.0 if ctx.saved[1] == 0 else d_out * math.inf,)
         ### BEGIN SOLUTION
         a, p = ctx.saved
         return (d_out * p * a ** (p - 1),)
@@ -313,8 +320,8 @@ class Scalar(Context):
         comes, every Scalar computed from it has already added its contribution
         to ``node.grad`` (``+=``: a value used twice gets both contributions).
         Computed Scalars start each backward from 0; inputs (no ``op``)
-        accumulate across backward calls, as in PyTorch: reset them with
-        ``p.grad = 0.0`` between training steps.
+        accumulate across backward calls, as in PyTorch (``x.backward()`` on an
+        input adds d(x)/d(x) = 1): reset them with ``p.grad = 0.0`` between training steps.
 
         Afterwards the graph is released (each computed Scalar forgets its inputs
         and saved values) unless ``retain_graph=True``; backpropagating again
@@ -325,7 +332,7 @@ class Scalar(Context):
         for node in order:
             if node._function is not None:
                 node.grad = 0.0  # a fresh start for computed values; inputs accumulate
-        self.grad = 1.0  # d(self)/d(self)
+        self.grad += 1.0  # d(self)/d(self); computed: 0 + 1, an input accumulates like any other
         for node in reversed(order):
             if node._function is None:
                 continue  # an input: nothing to pass on

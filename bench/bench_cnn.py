@@ -1,0 +1,106 @@
+"""Benchmark: one epoch of the CNN of upgrade_to_cnn.ipynb, the reference against PyTorch, in one process.
+
+    .venv/bin/python bench/bench_cnn.py [--repeats 3] [--threads 1 2]
+
+The notebook's CNN (conv 1→16 3×3 padding 1, ReLU, max-pool 2, conv 16→32 3×3 padding 1, ReLU,
+max-pool 2, flatten, linear 1568→10), softmax cross-entropy, SGD lr 0.05 with momentum 0.9,
+float32, batch 64, over 10,000 MNIST-shaped images. Compared: the reference framework
+(solutions/) and PyTorch CPU eager when torch is importable, at 1 and 2 threads (BLAS and
+PyTorch's own), taking turns epoch by epoch; median seconds per epoch after a warm-up epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+KIT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(KIT / "bench"))
+sys.path.insert(0, str(KIT / "tools"))
+from bench_mlp import load_data, loss, nn, time_epochs  # noqa: E402  (the reference, from solutions/)
+from train import build_cnn  # noqa: E402  (the notebook's CNN)
+
+BATCH, LR, MOMENTUM, N_SAMPLES = 64, 0.05, 0.9, 10_000
+
+
+class ReferenceCNN:
+    def __init__(self, seed: int):
+        self.model = build_cnn(seed)
+        self.optimizer = nn.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
+
+    def step(self, x, y):
+        batch_loss = loss.cross_entropy(self.model(nn.Tensor(x)), y)
+        self.optimizer.zero_grad()
+        batch_loss.backward()
+        self.optimizer.step()
+        return batch_loss.item()
+
+
+class TorchCNN:
+    """The same network and initial weights in PyTorch (its layouts match ours except Linear's, transposed)."""
+
+    def __init__(self, seed: int):
+        import torch
+
+        self.torch = torch
+        self.model = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Flatten(), torch.nn.Linear(32 * 7 * 7, 10))
+        ours = build_cnn(seed).state_dict()
+        ours["7.weight"] = ours["7.weight"].T
+        self.model.load_state_dict({name: torch.from_numpy(np.ascontiguousarray(value)) for name, value in ours.items()})
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
+
+    def step(self, x, y):
+        torch = self.torch
+        batch_loss = torch.nn.functional.cross_entropy(self.model(torch.from_numpy(x)), torch.from_numpy(y))
+        self.optimizer.zero_grad()
+        batch_loss.backward()
+        self.optimizer.step()
+        return batch_loss.item()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3, help="timed epochs per setting (median)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args(argv)
+
+    x, y, source = load_data(np.random.default_rng(0))
+    x = np.ascontiguousarray(x[:N_SAMPLES].reshape(-1, 1, 28, 28), np.float32)
+    y = y[:N_SAMPLES].astype(np.int64)
+    kinds = {"reference (nn)": ReferenceCNN}
+    try:
+        import torch
+
+        kinds["PyTorch eager"] = TorchCNN
+        torch_version = torch.__version__
+    except ImportError:
+        torch_version = None
+    print(f"\nOne epoch: the CNN of upgrade_to_cnn.ipynb (conv 1→16→32, 3×3, padding 1, max-pool 2 after each, "
+          f"linear 1568→10), batch {BATCH}, SGD lr {LR} momentum {MOMENTUM}, float32, {len(x):,} images "
+          f"({source}); median of {args.repeats} epochs after a warm-up.")
+    print(f"NumPy {np.__version__}" + (f", PyTorch {torch_version}" if torch_version else ", PyTorch not installed"))
+
+    header = f"{'threads':>7}  {'implementation':<16}{'s/epoch':>9}{'× torch':>9}"
+    lines = []
+    for threads in args.threads:
+        with threadpool_limits(limits=threads):
+            if torch_version:
+                torch.set_num_threads(threads)
+            models = {name: kind(seed=3) for name, kind in kinds.items()}
+            seconds = time_epochs(models, x, y, args.repeats, BATCH)
+        for name in kinds:
+            ratio = f"{seconds[name] / seconds['PyTorch eager']:.2f}" if torch_version else "-"
+            lines.append(f"{threads:>7}  {name:<16}{seconds[name]:>9.2f}{ratio:>9}")
+    print("\n" + header + "\n" + "-" * len(header) + "\n" + "\n".join(lines))
+    print("\nTarget: reference ≤ 1.5 × PyTorch at each thread count.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,430 @@
+"""Convolution and pooling (nn/conv.py, nn/pool.py): tasks 8.1–8.3 and the reference.
+
+Task tests call the functions under test directly on ndarrays and compare them with
+the definitions written as plain loops (below), never through Tensor.backward.
+Convolution.backward's tests build ``ctx`` themselves, as Convolution.forward's
+docstring says it is filled, so task 8.2 does not wait for task 8.1.
+The other tests (reference only) gradcheck through Tensor.backward in float64 on
+generated shapes, check the layers' errors, and agree with PyTorch when it is installed.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from conftest import IMPL
+from helpers import numerical_grads, run_function
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import act
+import loss
+import nn
+from nn import conv, pool
+
+reference_only = pytest.mark.skipif(IMPL != "solutions", reason="tests the reference (KIT_IMPL=solutions)")
+SETTINGS = settings(max_examples=30, deadline=None)
+
+
+# --- the definitions, as loops: the tests' own oracle -----------------------------------------
+def padded(x, padding):
+    return np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+
+
+def output_shape(x_shape, kernel, stride, padding):
+    return tuple((size + 2 * p - k) // s + 1 for size, k, s, p in zip(x_shape[2:], kernel, stride, padding))
+
+
+def im2col_by_loops(x, kernel, stride, padding):
+    """One row per output position (n, i, j), in that order: the window's values, channel by channel."""
+    xp = padded(x, padding)
+    out_h, out_w = output_shape(x.shape, kernel, stride, padding)
+    return np.array([xp[n, :, i * stride[0]: i * stride[0] + kernel[0], j * stride[1]: j * stride[1] + kernel[1]].ravel()
+                     for n in range(x.shape[0]) for i in range(out_h) for j in range(out_w)])
+
+
+def conv_by_loops(x, weight, bias, stride=(1, 1), padding=(0, 0)):
+    """out[n, o, i, j] = Σ window(n, i, j) · weight[o] + bias[o]."""
+    xp = padded(x, padding)
+    kernel = weight.shape[2:]
+    out_h, out_w = output_shape(x.shape, kernel, stride, padding)
+    out = np.zeros((x.shape[0], weight.shape[0], out_h, out_w))
+    for n, o, i, j in np.ndindex(out.shape):
+        window = xp[n, :, i * stride[0]: i * stride[0] + kernel[0], j * stride[1]: j * stride[1] + kernel[1]]
+        out[n, o, i, j] = np.sum(window * weight[o]) + bias[o]
+    return out
+
+
+def col2im_by_loops(rows, x_shape, kernel, stride, padding):
+    """Each row element added back onto the pixel of the window it was copied from (padding cut off)."""
+    out_h, out_w = output_shape(x_shape, kernel, stride, padding)
+    n_, c_, h_, w_ = x_shape
+    grad = np.zeros((n_, c_, h_ + 2 * padding[0], w_ + 2 * padding[1]))
+    for row, (n, i, j) in zip(rows, np.ndindex(n_, out_h, out_w)):
+        grad[n, :, i * stride[0]: i * stride[0] + kernel[0], j * stride[1]: j * stride[1] + kernel[1]] += \
+            row.reshape(c_, *kernel)
+    return grad[:, :, padding[0]: padding[0] + h_, padding[1]: padding[1] + w_]
+
+
+def max_pool_by_loops(x, kernel, stride):
+    out_h, out_w = output_shape(x.shape, kernel, stride, (0, 0))
+    out = np.zeros((*x.shape[:2], out_h, out_w))
+    for n, c, i, j in np.ndindex(out.shape):
+        out[n, c, i, j] = x[n, c, i * stride[0]: i * stride[0] + kernel[0], j * stride[1]: j * stride[1] + kernel[1]].max()
+    return out
+
+
+def show(array) -> str:
+    return np.array2string(np.asarray(array), precision=4)
+
+
+def assert_close(what: str, got, expected, setting: str, hint: str = "", rtol=1e-6, atol=1e-8):
+    got = np.asarray(got)
+    assert got.shape == np.shape(expected), (
+        f"{what} ({setting}) should have shape {np.shape(expected)}, got shape {got.shape}{hint}")
+    if not np.allclose(got, expected, rtol=rtol, atol=atol):
+        index = tuple(int(i) for i in np.argwhere(~np.isclose(got, expected, rtol=rtol, atol=atol))[0])
+        raise AssertionError(
+            f"{what} ({setting}) is wrong at index {index}: expected {expected[index]:.6g}, got {got[index]:.6g}.\n"
+            f"expected = {show(expected)}\ngot      = {show(got)}{hint}")
+
+
+RNG = np.random.default_rng(0)
+#: (x shape, weight shape, stride, padding): one channel, several, stride, padding, non-square
+CASES = [
+    ((1, 1, 3, 3), (1, 1, 2, 2), (1, 1), (0, 0)),
+    ((2, 3, 4, 5), (2, 3, 3, 3), (1, 1), (0, 0)),
+    ((2, 2, 5, 5), (3, 2, 3, 3), (2, 2), (1, 1)),
+    ((1, 2, 4, 6), (2, 2, 2, 3), (1, 2), (1, 0)),
+]
+CASE_IDS = ["1ch-2x2", "3ch-3x3", "stride2-pad1", "non-square"]
+
+
+def conv_case(x_shape, w_shape):
+    return RNG.normal(size=x_shape), RNG.normal(size=w_shape), RNG.normal(size=w_shape[0])
+
+
+def describe(x_shape, w_shape, stride, padding):
+    return f"x of shape {x_shape}, weight {w_shape}, stride={stride}, padding={padding}"
+
+
+# --- Task 8.1: im2col and the forward -------------------------------------------------------------
+@pytest.mark.task8_1
+def test_im2col_small_example():
+    x = np.arange(9.0).reshape(1, 1, 3, 3)
+    rows = conv.im2col(x, (2, 2), (1, 1), (0, 0))
+    expected = np.array([[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]], dtype=float)
+    assert_close("im2col(x, kernel_size=(2, 2), stride=(1, 1), padding=(0, 0))", rows, expected,
+                 f"x = {show(x[0, 0])}",
+                 "\nEach row is one 2×2 window read row by row: the top-left window [[0, 1], [3, 4]] gives [0, 1, 3, 4]; "
+                 "rows go through the output positions row by row.")
+
+
+@pytest.mark.task8_1
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding", CASES, ids=CASE_IDS)
+def test_im2col_matches_the_windows(x_shape, w_shape, stride, padding):
+    x = RNG.normal(size=x_shape)
+    rows = conv.im2col(x, w_shape[2:], stride, padding)
+    assert_close("im2col", rows, im2col_by_loops(x, w_shape[2:], stride, padding),
+                 describe(x_shape, w_shape, stride, padding),
+                 "\nrows has shape (batch·out_h·out_w, channels·kh·kw): pad first (np.pad, zeros around height and "
+                 "width only), take the windows with sliding_windows, then move the channel axis next to the "
+                 "kernel axes (transpose) before the reshape.")
+
+
+@pytest.mark.task8_1
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding", CASES, ids=CASE_IDS)
+def test_convolution_forward_matches_the_definition(x_shape, w_shape, stride, padding):
+    x, w, b = conv_case(x_shape, w_shape)
+    ctx = SimpleNamespace(needs_input_grad=(True, True, True))
+    out = nn.conv.Convolution.forward(ctx, x, w, b, stride=stride, padding=padding)
+    assert_close("Convolution.forward", out, conv_by_loops(x, w, b, stride, padding),
+                 describe(x_shape, w_shape, stride, padding),
+                 "\nout[n, o, i, j] = Σ (window at (i, j) of image n) · weight[o] + bias[o]: rows @ "
+                 "weight.reshape(out_channels, -1).T + bias is (batch·out_h·out_w, out_channels); reshape it to "
+                 "(batch, out_h, out_w, out_channels), then put the channels second with transpose(0, 3, 1, 2).")
+    rows = getattr(ctx, "rows", None)
+    assert rows is not None, "Convolution.forward must save im2col(x) as ctx.rows: backward needs it"
+    assert_close("ctx.rows (saved by Convolution.forward)", rows, im2col_by_loops(x, w.shape[2:], stride, padding),
+                 describe(x_shape, w_shape, stride, padding), "\nctx.rows must be im2col of the input x")
+
+
+@pytest.mark.task8_1
+def test_convolution_forward_keeps_float32():
+    x, w, b = (a.astype(np.float32) for a in conv_case((2, 1, 5, 5), (4, 1, 3, 3)))
+    out = nn.conv.Convolution.forward(SimpleNamespace(needs_input_grad=(True,) * 3), x, w, b,
+                                      stride=(1, 1), padding=(1, 1))
+    assert np.asarray(out).dtype == np.float32, f"float32 images and weights should give float32, got {out.dtype}"
+
+
+# --- Task 8.2: col2im and the backward --------------------------------------------------------------
+@pytest.mark.task8_2
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding", CASES, ids=CASE_IDS)
+def test_col2im_adds_every_row_back_onto_its_window(x_shape, w_shape, stride, padding):
+    n_rows = x_shape[0] * np.prod(output_shape(x_shape, w_shape[2:], stride, padding))
+    rows = RNG.normal(size=(n_rows, x_shape[1] * w_shape[2] * w_shape[3]))
+    got = conv.col2im(rows, x_shape, w_shape[2:], stride, padding)
+    assert_close("col2im", got, col2im_by_loops(rows, x_shape, w_shape[2:], stride, padding),
+                 describe(x_shape, w_shape, stride, padding),
+                 "\ncol2im undoes im2col's reshape and transpose (back to (batch, channels, out_h, out_w, kh, kw)), "
+                 "adds the windows back with add_windows_back onto the PADDED image shape, then cuts the padding off "
+                 "(unpad). Pixels seen by several windows receive the sum.")
+
+
+def convolution_ctx(x, w, stride, padding, needs=(True, True, True)):
+    """ctx as Convolution.forward leaves it (see its docstring)."""
+    return SimpleNamespace(needs_input_grad=needs, rows=im2col_by_loops(x, w.shape[2:], stride, padding), weight=w,
+                           x_shape=x.shape, stride=stride, padding=padding)
+
+
+@pytest.mark.task8_2
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding", CASES, ids=CASE_IDS)
+def test_convolution_backward_matches_central_differences(x_shape, w_shape, stride, padding):
+    x, w, b = conv_case(x_shape, w_shape)
+    grad_out = RNG.normal(size=conv_by_loops(x, w, b, stride, padding).shape)
+    grads = nn.conv.Convolution.backward(convolution_ctx(x, w, stride, padding), grad_out)
+    assert isinstance(grads, tuple) and len(grads) == 3, (
+        f"Convolution.backward must return three gradients (x, weight, bias) as a tuple, got {type(grads).__name__}")
+    expected = numerical_grads(lambda *a: conv_by_loops(*a, stride, padding), [x, w, b], grad_out)
+    advice = {
+        "x": "\ndL/dx = col2im(g @ W) with g = grad as rows (batch·out_h·out_w, out_channels) — grad.transpose(0, 2, 3, 1)"
+             ".reshape(-1, out_channels) — and W = weight.reshape(out_channels, -1)",
+        "weight": "\ndL/dweight = (gᵀ @ ctx.rows) reshaped to the weight's shape, with g = grad as rows "
+                  "(grad.transpose(0, 2, 3, 1).reshape(-1, out_channels): the same order as the rows of im2col)",
+        "bias": "\ndL/dbias = g summed over all rows (every output position adds the bias once)",
+    }
+    for name, got, want in zip(("x", "weight", "bias"), grads, expected):
+        assert got is not None, f"Convolution.backward returned None for {name}, but ctx.needs_input_grad asks for it"
+        assert_close(f"Convolution.backward: the gradient of {name}", got, want,
+                     describe(x_shape, w_shape, stride, padding), advice[name], rtol=1e-5, atol=1e-7)
+
+
+# --- Task 8.3: max pooling backward --------------------------------------------------------------------
+def pool_backward(x, kernel, stride, grad_out):
+    ctx = SimpleNamespace(needs_input_grad=(True,))
+    pool.MaxPooling.forward(ctx, x, kernel_size=kernel, stride=stride)
+    return pool.MaxPooling.backward(ctx, grad_out)
+
+
+POOL_HINT = ("\nEach output's gradient goes to the one element that won its window (ctx.winner[p] is True where a "
+             "window's p-th element, reading row by row, won it) and 0 to the others: make the windows' gradients, "
+             "shape (batch, c, out_h, out_w, kh, kw), and let add_windows_back place them on the input (overlapping "
+             "windows add up).")
+
+
+@pytest.mark.task8_3
+def test_max_pool_backward_small_example():
+    x = np.array([[[[1.0, 5.0, 2.0, 0.0], [3.0, 4.0, 8.0, 1.0], [0.0, 0.0, 7.0, 7.0], [9.0, 0.0, 7.0, 7.0]]]])
+    grad = pool_backward(x, (2, 2), (2, 2), np.array([[[[10.0, 20.0], [30.0, 40.0]]]]))
+    expected = np.array([[[[0, 10, 0, 0], [0, 0, 20, 0], [0, 0, 40, 0], [30, 0, 0, 0]]]], dtype=float)
+    assert_close("MaxPooling.backward", grad, expected, f"2×2 windows, stride 2, x = {show(x[0, 0])}, upstream "
+                 "gradient [[10, 20], [30, 40]]", POOL_HINT + "\nA tie (the four 7s) gives the whole gradient to the "
+                 "first of them in reading order, as PyTorch does.")
+
+
+@pytest.mark.task8_3
+def test_max_pool_backward_overlapping_windows_add_up():
+    x = np.array([[[[0.0, 1.0, 0.0], [1.0, 9.0, 2.0], [0.0, 3.0, 0.0]]]])
+    grad = pool_backward(x, (2, 2), (1, 1), np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    expected = np.array([[[[0, 0, 0], [0, 10, 0], [0, 0, 0]]]], dtype=float)
+    assert_close("MaxPooling.backward", grad, expected, f"2×2 windows, stride 1, x = {show(x[0, 0])}", POOL_HINT +
+                 "\nThe 9 wins all four windows, so it receives 1 + 2 + 3 + 4.")
+
+
+@pytest.mark.task8_3
+@pytest.mark.parametrize("shape, kernel, stride", [((2, 3, 4, 4), (2, 2), (2, 2)), ((1, 2, 5, 7), (3, 2), (1, 2)),
+                                                   ((2, 1, 6, 5), (3, 3), (3, 3))])
+def test_max_pool_backward_matches_central_differences(shape, kernel, stride):
+    x = RNG.permutation(np.prod(shape)).reshape(shape) / 8.0  # distinct values: no ties within ε
+    grad_out = RNG.normal(size=max_pool_by_loops(x, kernel, stride).shape)
+    expected = numerical_grads(lambda a: max_pool_by_loops(a, kernel, stride), [x], grad_out)[0]
+    assert_close("MaxPooling.backward", pool_backward(x, kernel, stride, grad_out), expected,
+                 f"x of shape {shape}, kernel {kernel}, stride {stride}", POOL_HINT)
+
+
+# --- the reference: gradchecks through Tensor.backward ------------------------------------------------
+@st.composite
+def convolution_settings(draw):
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    height = draw(st.integers(max(1, kernel[0] - 2 * padding[0]), 6))
+    width = draw(st.integers(max(1, kernel[1] - 2 * padding[1]), 6))
+    batch, channels, out_channels = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    seed = draw(st.integers(0, 2**16))
+    return (batch, channels, height, width), (out_channels, channels, *kernel), stride, padding, seed
+
+
+def leaf(array) -> nn.Tensor:
+    return nn.Tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+
+
+@reference_only
+@SETTINGS
+@given(convolution_settings())
+def test_conv2d_gradcheck_generated(setting):
+    x_shape, w_shape, stride, padding, seed = setting
+    rng = np.random.default_rng(seed)
+    x, w, b = (leaf(rng.normal(size=shape)) for shape in (x_shape, w_shape, w_shape[:1]))
+    out = nn.conv2d(x, w, b, stride, padding)
+    np.testing.assert_allclose(out.data, conv_by_loops(x.data, w.data, b.data, stride, padding), rtol=1e-10, atol=1e-10)
+    assert nn.gradcheck(lambda *t: nn.conv2d(*t, stride=stride, padding=padding), x, w, b)
+
+
+@reference_only
+@SETTINGS
+@given(st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3),
+       st.integers(0, 3), st.integers(0, 3), st.integers(0, 2**16))
+def test_max_pool_gradcheck_generated(batch, channels, kh, kw, stride, extra_h, extra_w, seed):
+    shape = (batch, channels, kh + extra_h, kw + extra_w)
+    x = leaf(np.random.default_rng(seed).permutation(int(np.prod(shape))).reshape(shape) / 8.0)  # no ties
+    layer = nn.MaxPool2d((kh, kw), stride)
+    np.testing.assert_array_equal(layer(x).data, max_pool_by_loops(x.data, (kh, kw), (stride, stride)))
+    assert nn.gradcheck(layer, x)
+
+
+@reference_only
+def test_max_pool_ties_send_the_gradient_to_one_element():
+    x = leaf(np.ones((1, 1, 4, 4)))
+    nn.MaxPool2d(2)(x).sum().backward()
+    np.testing.assert_array_equal(x.grad[0, 0], [[1, 0, 1, 0], [0, 0, 0, 0], [1, 0, 1, 0], [0, 0, 0, 0]])
+
+
+@reference_only
+def test_conv2d_layer_shapes_init_and_dtype():
+    layer = nn.Conv2d(3, 8, (3, 5), stride=2, padding=(1, 2), rng=0)
+    assert layer.weight.shape == (8, 3, 3, 5) and layer.bias.shape == (8,)
+    assert layer.weight.dtype == np.float32 and np.all(layer.bias.data == 0)
+    limit = np.sqrt(6 / (3 * 3 * 5))  # He: fan_in = in_channels · kh · kw
+    assert np.abs(layer.weight.data).max() <= limit and np.abs(layer.weight.data).max() > 0.8 * limit
+    out = layer(nn.Tensor(np.zeros((2, 3, 7, 9), np.float32)))
+    assert out.shape == (2, 8, 4, 5) and out.dtype == np.float32
+    assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
+    assert nn.Conv2d(1, 2, 3, bias=False).parameters()[0].shape == (2, 1, 3, 3)
+    assert len(nn.Conv2d(1, 2, 3, bias=False).parameters()) == 1
+    np.testing.assert_array_equal(nn.Conv2d(1, 4, 3, rng=5).weight.data, nn.Conv2d(1, 4, 3, rng=5).weight.data)
+    assert repr(nn.Conv2d(1, 4, 3)) == "Conv2d(1, 4, kernel_size=(3, 3), stride=(1, 1), padding=(0, 0), bias=True)"
+
+
+@reference_only
+def test_the_input_images_get_no_gradient_computed():
+    calls = []
+    original = conv.col2im
+
+    def spy(*args):
+        calls.append(args)
+        return original(*args)
+
+    conv.col2im = spy
+    try:
+        layer = nn.Conv2d(1, 2, 3, rng=0)
+        layer(nn.Tensor(np.ones((1, 1, 4, 4)))).sum().backward()
+    finally:
+        conv.col2im = original
+    assert not calls and layer.weight.grad is not None
+
+
+# --- clear errors -------------------------------------------------------------------------------------
+@reference_only
+def test_conv2d_on_flat_mnist_rows_says_how_to_reshape():
+    with pytest.raises(ValueError, match=r"expects input of shape \(batch, channels, height, width\), got shape "
+                                         r"\(64, 784\).*x\.reshape\(-1, 1, 28, 28\)"):
+        nn.Conv2d(1, 8, 3)(nn.Tensor(np.zeros((64, 784), np.float32)))
+
+
+@reference_only
+def test_conv2d_channel_mismatch():
+    with pytest.raises(ValueError, match=r"expects 3 input channel\(s\).*got shape \(2, 1, 8, 8\) with 1 channel"):
+        nn.Conv2d(3, 8, 3)(nn.Tensor(np.zeros((2, 1, 8, 8), np.float32)))
+
+
+@reference_only
+def test_conv2d_kernel_larger_than_the_padded_input():
+    with pytest.raises(ValueError, match=r"the kernel \(7×7\) is larger than the input \(3×3, 5×5 with padding=\(1, 1\)\)"):
+        nn.Conv2d(1, 1, 7, padding=1)(nn.Tensor(np.zeros((1, 1, 3, 3), np.float32)))
+    assert nn.Conv2d(1, 1, 5, padding=1)(nn.Tensor(np.zeros((1, 1, 3, 4), np.float32))).shape == (1, 1, 1, 2)
+
+
+@reference_only
+def test_max_pool_window_that_does_not_fit():
+    with pytest.raises(ValueError, match=r"the pooling window \(2×2\) does not fit the input \(1×1"):
+        nn.MaxPool2d(2)(nn.Tensor(np.zeros((1, 4, 1, 1), np.float32)))
+    with pytest.raises(ValueError, match=r"MaxPool2d expects input of shape \(batch, channels, height, width\)"):
+        nn.MaxPool2d(2)(nn.Tensor(np.zeros((4, 784), np.float32)))
+
+
+@reference_only
+@pytest.mark.parametrize("arguments", [dict(kernel_size=0), dict(kernel_size=(3,)), dict(stride=0),
+                                       dict(padding=-1), dict(kernel_size=2.5), dict(in_channels=0)])
+def test_conv2d_settings_are_checked(arguments):
+    settings_ = dict(in_channels=1, out_channels=2, kernel_size=3) | arguments
+    with pytest.raises(ValueError, match="Conv2d: "):
+        nn.Conv2d(**settings_)
+
+
+# --- a small CNN learns -------------------------------------------------------------------------------
+@reference_only
+def test_a_small_cnn_fits_a_few_images():
+    rng = np.random.default_rng(0)
+    x = nn.Tensor(rng.random((16, 1, 8, 8), dtype=np.float32))
+    labels = rng.integers(0, 3, 16)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, rng=1), act.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(4 * 4 * 4, 3, rng=2))
+    optimizer = nn.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    losses = []
+    for _ in range(60):
+        batch_loss = loss.cross_entropy(model(x), labels)
+        batch_loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(batch_loss.item())
+    assert losses[-1] < 0.2 * losses[0], f"the loss went from {losses[0]:.3f} to {losses[-1]:.3f}"
+
+
+# --- PyTorch agreement (skipped without torch) ----------------------------------------------------------
+@reference_only
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding", CASES, ids=CASE_IDS)
+def test_conv2d_matches_torch(x_shape, w_shape, stride, padding):
+    torch = pytest.importorskip("torch")
+    x, w, b = conv_case(x_shape, w_shape)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    t_out = torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=padding)
+    grad_out = RNG.normal(size=tuple(t_out.shape))
+    t_out.backward(torch.tensor(grad_out))
+    ours = [leaf(a) for a in (x, w, b)]
+    out = nn.conv2d(*ours, stride=stride, padding=padding)
+    out.backward(grad_out)
+    np.testing.assert_allclose(out.data, t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for mine, theirs in zip(ours, (tx, tw, tb)):
+        np.testing.assert_allclose(mine.grad, theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@reference_only
+@pytest.mark.parametrize("kernel, stride", [(2, None), (3, 1), ((2, 3), (2, 1))])
+def test_max_pool_matches_torch_including_ties(kernel, stride):
+    torch = pytest.importorskip("torch")
+    x = RNG.integers(0, 3, size=(2, 3, 6, 7)).astype(np.float64)  # many ties
+    tx = torch.tensor(x, requires_grad=True)
+    t_out = torch.nn.functional.max_pool2d(tx, kernel, stride)
+    grad_out = RNG.normal(size=tuple(t_out.shape))
+    t_out.backward(torch.tensor(grad_out))
+    ours = leaf(x)
+    out = nn.MaxPool2d(kernel, stride)(ours)
+    out.backward(grad_out)
+    np.testing.assert_array_equal(out.data, t_out.detach().numpy())
+    np.testing.assert_allclose(ours.grad, tx.grad.numpy(), rtol=1e-12)
+
+
+@reference_only
+def test_a_torch_state_dict_loads_into_the_same_cnn():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                                 torch.nn.Conv2d(4, 6, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten())
+    ours = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), act.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 6, 3), act.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten())
+    ours.load_state_dict({name: value.numpy() for name, value in theirs.state_dict().items()})
+    x = np.random.default_rng(1).random((3, 1, 12, 12), dtype=np.float32)
+    np.testing.assert_allclose(ours(nn.Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)

@@ -1,0 +1,247 @@
+"""Hints on request: what a participant sees by default gives no solution away; the hints do, step by step.
+
+- the catalogue: every task has a goal and three hint levels, and the code quoted in
+  level 3 is the reference's;
+- nothing shown by default (the participant files with their TODOs, docstrings and
+  errors, the notebooks, the slides, the README) contains a line of a solution block;
+- `make hint` (tools/hints.py) opens the levels one at a time and remembers them;
+  `make check` counts them and never shows a hint unasked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, load_tools_module
+
+sync = load_tools_module("sync")
+hints = load_tools_module("hints")
+check = load_tools_module("check")
+catalogue = sync.catalogue
+TASKS = catalogue.TASKS
+
+CODE = re.compile(r"`([^`]+)`")
+# Lines that may be shown: a single call with at most one plain argument ('optimizer.step()',
+# 'return model(x)': one-call tasks, as the issue allows), or too short to give anything away.
+TRIVIAL = re.compile(r"^(return )?[\w.]+(\(\w*\))?$")
+# Code that is shown on purpose, and why.
+WORKED_EXAMPLES = {
+    "returnrng.uniform(-limit,limit,size=(fan_in,fan_out))":
+        "he_uniform, the given sibling of Xavier (task 3.4): task 3.5's tests build layers with init='he'",
+}
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def gives_away(squashed: str) -> bool:
+    """Whether a line of solution code (whitespace removed) would give a task away if shown.
+
+    Not: short lines, one-call lines, control-flow headers ('for node in order:') and
+    fragments without any computation ('i, size in enumerate(shape)').
+    """
+    return not (len(squashed) < 16 or TRIVIAL.match(squashed.replace("return", "return ", 1))
+                or squashed.endswith(":") or not re.search(r"[=@*/+\-]|return", squashed)
+                or squashed in WORKED_EXAMPLES)
+
+
+def solution_lines() -> dict[str, list[str]]:
+    """task id -> the code lines (stripped, no comments) of its solution blocks in solutions/."""
+    places = sync.places_of(TASKS)
+    found: dict[str, list[str]] = {task.id: [] for task in TASKS}
+    files = sorted({place.split(":")[0] for place in places})
+    for file in files:
+        text = (ROOT / "solutions" / file).read_text(encoding="utf-8")
+        if file.endswith(".ipynb"):
+            sources = [sync._cell_lines(cell) for cell in json.loads(text)["cells"] if cell["cell_type"] == "code"]
+        else:
+            sources = [text.split("\n")]
+        for lines in sources:
+            for hole in sync.find_holes(lines, file, places, file):
+                code = [line.split("  #")[0].strip() for line in lines[hole.block.begin + 1:hole.block.end]]
+                found[hole.task.id].extend(line for line in code if line and not line.startswith("#"))
+    return found
+
+
+SOLUTIONS = solution_lines()
+
+
+def default_visible() -> dict[str, str]:
+    """What a participant reads without asking: name -> text (whitespace squashed)."""
+    texts = {}
+    for package in ("nn", "act", "loss"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            texts[path.relative_to(ROOT).as_posix()] = path.read_text(encoding="utf-8")
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        texts[path.relative_to(ROOT).as_posix()] = "\n".join("".join(cell["source"]) for cell in cells)
+    for name in ("slides.md", "README.md"):
+        texts[name] = (ROOT / name).read_text(encoding="utf-8")
+    return {name: squash(text) for name, text in texts.items()}
+
+
+# --- the catalogue ------------------------------------------------------------------------------
+@pytest.mark.parametrize("task", TASKS, ids=lambda task: task.id)
+def test_each_task_has_a_goal_and_three_levels_of_hints(task):
+    question, math, close_to_code = task.hints
+    assert "?" in question, f"task {task.id}: hint 1 should be a question that points at the idea: {question!r}"
+    assert len(math) > len(question) / 2, f"task {task.id}: hint 2 should give the complete reasoning: {math!r}"
+    assert CODE.search(close_to_code), f"task {task.id}: hint 3 should quote code (between backticks): {close_to_code!r}"
+    assert not CODE.search(task.goal), f"task {task.id}: the goal is shown by default and quotes code: {task.goal!r}"
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda task: task.id)
+def test_the_code_of_hint_3_is_the_reference_code(task):
+    reference = squash("\n".join(SOLUTIONS[task.id]))
+    names = squash((ROOT / "solutions" / task.places[0].split(":")[0]).read_text(encoding="utf-8"))
+    assert reference, f"task {task.id} has no solution code"
+    for fragment in CODE.findall(task.hints[2]):
+        where = reference if not re.fullmatch(r"[\w.]+", fragment) else reference + names
+        assert squash(fragment) in where, (
+            f"task {task.id}: hint 3 quotes `{fragment}`, which is not in the reference solution "
+            f"(solutions/{task.places[0].split(':')[0]}); the hint must match what the tests accept")
+
+
+def test_the_solution_blocks_were_found():
+    assert all(SOLUTIONS.values()), [task_id for task_id, lines in SOLUTIONS.items() if not lines]
+
+
+# --- nothing shown by default gives a solution away ----------------------------------------------
+def test_no_default_visible_text_contains_a_solution_line():
+    visible = default_visible()
+    leaks = []
+    for task in TASKS:
+        code = [squash(line) for line in SOLUTIONS[task.id]]
+        code += [squash(fragment) for fragment in CODE.findall(task.hints[2])]
+        for line in code:
+            if not gives_away(line):
+                continue
+            leaks += [f"task {task.id}: {name} shows `{line}`" for name, text in visible.items() if line in text]
+    assert not leaks, ("what a participant sees by default must not contain the code of a solution "
+                       "(state the goal and the math; the code belongs in hint 3):\n  " + "\n  ".join(leaks))
+
+
+def test_the_participant_holes_show_the_goal_and_where_the_hints_are():
+    text = (ROOT / "nn/functions.py").read_text(encoding="utf-8")
+    task = catalogue.TASKS_BY_ID["3.2"]
+    assert "make hint TASK=3.2" in text
+    assert squash(task.goal) in squash(text.replace("#", ""))
+    for hint in task.hints:
+        assert squash(hint) not in squash(text), "a hint is in the participant file"
+
+
+# --- make hint ----------------------------------------------------------------------------------
+@pytest.fixture
+def state(tmp_path, monkeypatch):
+    path = tmp_path / "opened.json"
+    monkeypatch.setenv("NN_HINTS_FILE", str(path))
+    return path
+
+
+def run_hint(capsys, *arguments) -> str:
+    assert hints.main(list(arguments)) == 0
+    return capsys.readouterr().out
+
+
+def test_each_call_opens_the_next_level_and_shows_the_levels_opened(state, capsys):
+    task = catalogue.TASKS_BY_ID["3.2"]
+    first = run_hint(capsys, "3.2")
+    assert squash(task.hints[0]) in squash(first) and squash(task.hints[1]) not in squash(first)
+    assert "make hint TASK=3.2 shows hint 2 of 3" in first
+    second = run_hint(capsys, "3.2")
+    assert squash(task.hints[0]) in squash(second) and squash(task.hints[1]) in squash(second)
+    assert squash(task.hints[2]) not in squash(second)
+    third = run_hint(capsys, "3.2")
+    assert squash(task.hints[2]) in squash(third) and "last hint" in third
+    assert "last hint" in run_hint(capsys, "3.2"), "after the last level, the last level again"
+    assert json.loads(state.read_text()) == {"opened": {"3.2": 3}}
+
+
+def test_level_shows_that_level_and_levels_only_go_up(state, capsys):
+    task = catalogue.TASKS_BY_ID["6.2"]
+    shown = run_hint(capsys, "6.2", "--level", "2")
+    assert squash(task.hints[1]) in squash(shown) and squash(task.hints[0]) not in squash(shown)
+    run_hint(capsys, "6.2", "--level", "1")
+    assert hints.opened() == {"6.2": 2}
+    assert not [p for p in state.parent.iterdir() if p.name.endswith(".tmp")], "a temporary file was left behind"
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["9.9"], r"there is no task '9.9'; the tasks are 1\.1, .*make hint TASK=3\.2"),
+    (["3.2", "--level", "4"], r"LEVEL must be 1, 2 or 3 .*got '4'"),
+    (["3.2", "--level", "two"], r"LEVEL must be 1, 2 or 3"),
+])
+def test_a_wrong_task_or_level_is_a_clear_error(state, arguments, message):
+    with pytest.raises(SystemExit, match=message):
+        hints.main(arguments)
+    assert not state.exists()
+
+
+def test_without_a_task_the_first_task_not_done_gets_the_hint(state, capsys, monkeypatch):
+    monkeypatch.setattr(hints, "first_unfinished", lambda root: catalogue.TASKS_BY_ID["4.2"])
+    assert "Task 4.2 — Sigmoid" in run_hint(capsys)
+    assert hints.opened() == {"4.2": 1}
+    monkeypatch.setattr(hints, "first_unfinished", lambda root: None)
+    assert "Every task is done" in run_hint(capsys)
+
+
+def test_a_damaged_state_file_is_reported_and_replaced(state, capsys):
+    state.write_text("{not json")
+    run_hint(capsys, "1.1")
+    assert "not a hints file" in capsys.readouterr().err or hints.opened() == {"1.1": 1}
+    assert hints.opened() == {"1.1": 1}
+
+
+def test_the_state_file_is_ignored_by_git():
+    done = subprocess.run(["git", "check-ignore", "-q", ".hints-opened.json"], cwd=ROOT)
+    assert done.returncode == 0, ".hints-opened.json (the hints opened on this machine) must be git-ignored"
+
+
+def test_make_hint_runs_from_the_makefile(state):
+    done = subprocess.run(["make", "-s", "hint", "TASK=5.3", "LEVEL=1"], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "NN_HINTS_FILE": str(state)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert squash(catalogue.TASKS_BY_ID["5.3"].hints[0]) in squash(done.stdout)
+
+
+def test_from_a_notebook_cell_run_leaves_no_names_behind(state):
+    cell = ("before = set(globals())\n"
+            "%run ../tools/hint.py 6.2\n"
+            "print('NAMES', sorted(set(globals()) - before - {'before'} - {n for n in globals() if n.startswith('_')}))")
+    done = subprocess.run([sys.executable, "-m", "IPython", "--quick", "--no-banner", "-c", cell],
+                          cwd=ROOT / "notebooks", capture_output=True, text=True,
+                          env={**os.environ, "NN_HINTS_FILE": str(state)}, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert squash(catalogue.TASKS_BY_ID["6.2"].hints[0]) in squash(done.stdout), done.stdout + done.stderr
+    assert "NAMES []" in done.stdout, done.stdout
+    assert hints.opened() == {"6.2": 1}
+
+
+# --- make check shows the hints used, and never a hint unasked ------------------------------------
+def test_the_check_table_counts_the_hints_opened():
+    rows = [(catalogue.TASKS_BY_ID["1.1"], check.Status("done", None, 3, 3)),
+            (catalogue.TASKS_BY_ID["2.1"], check.Status("not started", None, 0, 4))]
+    text = check.table(rows, {"1.1": 1, "2.1": 2})
+    assert re.search(r"1\.1 .*  done, 1 hint +  nn/gradcheck", text), text
+    assert re.search(r"2\.1 .*  not started, 2 hints  nn/scalar", text), text
+
+
+def test_a_wrong_answer_says_a_hint_exists_and_does_not_show_it(state):
+    task = catalogue.TASKS_BY_ID["3.2"]
+    failure = sync.catalogue  # placeholder to keep names short below
+    failure = load_tools_module("taskreport").Outcome(
+        "tests/test_functions.py::test_matmul", ("3.2",), "failed", "AssertionError",
+        "MatMul.backward: expected shape (2, 3), got (3, 2)", "nn/functions.py:200")
+    text = check.next_steps(task, check.Status("wrong", failure, 1, 4))
+    assert "make hint TASK=3.2" in text, text
+    for hint in task.hints:
+        assert squash(hint) not in squash(text), text
+    hints.remember("3.2", 1)
+    assert "1 of 3 hints opened" in check.next_steps(task, check.Status("wrong", failure, 1, 4))

@@ -1,0 +1,156 @@
+"""Hints on request, one level at a time, remembered on this machine.
+
+    python tools/hints.py               the next hint of the first task not done   (= make hint)
+    python tools/hints.py 3.2           the next hint of task 3.2                   (= make hint TASK=3.2)
+    python tools/hints.py 3.2 --level 2 hint 2 of task 3.2                          (= make hint TASK=3.2 LEVEL=2)
+
+From a notebook cell: ``%run ../tools/hint.py 6.2`` (tools/hint.py).
+
+Every task of tools/tasks.py has three levels: (1) a question that points at the
+idea, (2) the math or shape reasoning, (3) close to code. "The next hint" opens
+one more level and shows every level opened so far. The levels opened are kept
+per task in the git-ignored file .hints-opened.json at the kit's top (no
+network; ``NN_HINTS_FILE`` names another file), written atomically; ``make
+check`` shows them ("done, 1 hint").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.append(str(Path(__file__).resolve().parent))
+import tasks as catalogue  # noqa: E402  (tools/tasks.py)
+
+ROOT = Path(__file__).resolve().parent.parent
+LEVELS = 3
+LEVEL_NAMES = {1: "a question", 2: "the math", 3: "close to code"}
+WIDTH = 100
+SHORT_GROUP = re.compile(r"\([^()]{1,16}\)")
+
+
+def state_file(root: Path = ROOT) -> Path:
+    return Path(os.environ.get("NN_HINTS_FILE") or root / ".hints-opened.json")
+
+
+def opened(root: Path = ROOT) -> dict[str, int]:
+    """task id -> how many levels have been opened (tasks without hints are absent)."""
+    path = state_file(root)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {task_id: int(level) for task_id, level in data["opened"].items()
+                if task_id in catalogue.TASKS_BY_ID and 0 < int(level) <= LEVELS}
+    except FileNotFoundError:
+        return {}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        print(f"hint: {path} is not a hints file any more; starting from no hints opened", file=sys.stderr)
+        return {}
+
+
+def remember(task_id: str, level: int, root: Path = ROOT) -> None:
+    """Record that ``level`` of ``task_id`` was opened (levels only go up), atomically."""
+    levels = opened(root)
+    levels[task_id] = max(level, levels.get(task_id, 0))
+    path = state_file(root)
+    text = json.dumps({"opened": dict(sorted(levels.items()))}, indent=1) + "\n"
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def count_label(levels: int) -> str:
+    """', 1 hint' / ', 2 hints' for the check's table ('' for none)."""
+    return f", {levels} hint{'s' if levels > 1 else ''}" if levels else ""
+
+
+def how_to_get_more(task: catalogue.Task, root: Path = ROOT) -> str:
+    """One line for `make check`: where the next hint is (never the hint itself)."""
+    levels = opened(root).get(task.id, 0)
+    if levels >= LEVELS:
+        return f"hints: all {LEVELS} opened; again: make hint TASK={task.id} LEVEL=n"
+    return f"stuck? make hint TASK={task.id}" + (f"   ({levels} of {LEVELS} hints opened)" if levels else "")
+
+
+def wrap(text: str, width: int, first: str = "", rest: str = "  ") -> list[str]:
+    """``text`` in lines of at most ``width`` columns, keeping groups such as '(N, K)' on one line."""
+    text = SHORT_GROUP.sub(lambda group: group.group().replace(" ", "\0"), " ".join(text.split()))
+    return [line.replace("\0", " ") for line in textwrap.wrap(
+        text, width, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False)]
+
+
+def _paragraph(label: str, text: str) -> str:
+    return "\n".join(wrap(text, WIDTH, label))
+
+
+def show(task: catalogue.Task, level: int | None = None, root: Path = ROOT) -> str:
+    """Open ``level`` of ``task`` (None: the next one) and return the text to print."""
+    already = opened(root).get(task.id, 0)
+    explicit = level is not None
+    level = level if explicit else min(already + 1, LEVELS)
+    remember(task.id, level, root)
+    lines = [f"Task {task.id} — {task.title} ({task.place})", _paragraph("Goal: ", task.goal), ""]
+    for shown in ([level] if explicit else range(1, level + 1)):
+        lines.append(_paragraph(f"Hint {shown} of {LEVELS} ({LEVEL_NAMES[shown]}): ", task.hints[shown - 1]))
+    lines.append("")
+    if level < LEVELS:
+        lines.append(f"Still stuck? make hint TASK={task.id} shows hint {level + 1} of {LEVELS} "
+                     f"({LEVEL_NAMES[level + 1]}). Check your code with: make check TASKS={task.id}")
+    else:
+        lines.append(f"That is the last hint. Still stuck? Ask your neighbour or a helper. "
+                     f"Check your code with: make check TASKS={task.id}")
+    return "\n".join(lines)
+
+
+def find_task(name: str) -> catalogue.Task:
+    task_id = name.strip().removeprefix("task").replace("_", ".")
+    if task_id not in catalogue.TASKS_BY_ID:
+        raise SystemExit(f"hint: there is no task {name!r}; the tasks are {', '.join(catalogue.TASKS_BY_ID)} "
+                         "(e.g. make hint TASK=3.2)")
+    return catalogue.TASKS_BY_ID[task_id]
+
+
+def parse_level(text: str) -> int:
+    if text.strip() not in {str(n) for n in range(1, LEVELS + 1)}:
+        raise SystemExit(f"hint: LEVEL must be 1, 2 or 3 (1 a question, 2 the math, 3 close to code), got {text!r}")
+    return int(text)
+
+
+def first_unfinished(root: Path) -> catalogue.Task | None:
+    """The task `make check` would name next (runs the task tests)."""
+    import check  # tools/check.py; imported here: naming a task needs no test run
+
+    return check.next_task(root)
+
+
+def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
+    parser = argparse.ArgumentParser(prog="make hint", description="Show the next hint of a task.")
+    parser.add_argument("task", nargs="?", default="", help="a task id such as 3.2 (default: the first not done)")
+    parser.add_argument("--level", default="", help="show this level (1, 2 or 3) instead of the next")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    level = parse_level(args.level) if args.level.strip() else None
+    if args.task.strip():
+        task = find_task(args.task)
+    else:
+        print("Finding the first task not done (make check)… To choose one: make hint TASK=3.2\n", flush=True)
+        task = first_unfinished(root)
+        if task is None:
+            print("Every task is done: no hint needed. Hints of a task: make hint TASK=3.2")
+            return 0
+    print(show(task, level, root))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
