@@ -18,7 +18,7 @@ else:  # pragma: no cover - Python 3.10
 #: pip name → conda-forge name, where they differ (matplotlib-base: matplotlib without a GUI toolkit).
 CONDA_FORGE_NAMES = {"matplotlib": "matplotlib-base", "playwright": "playwright-python"}
 RUNTIME = {"numpy", "matplotlib", "tqdm"}
-MAKE_CHECK_TOOLS = {"pytest", "hypothesis"}
+PARTICIPANT_TOOLS = {"pytest", "hypothesis", "watchfiles"}  # make check, make watch
 
 
 def _requirements(requirements) -> dict[str, str]:
@@ -72,7 +72,7 @@ def test_conda_environments_name_the_same_dependencies_as_pyproject():
         f"missing {sorted(set(wanted) - set(both))}, extra {sorted(set(both) - set(wanted))}, "
         f"other bounds {sorted(n for n in both if n in wanted and both[n] != wanted[n])}"
     )
-    needed = {CONDA_FORGE_NAMES.get(name, name) for name in RUNTIME | MAKE_CHECK_TOOLS | {"jupyterlab"}}
+    needed = {CONDA_FORGE_NAMES.get(name, name) for name in RUNTIME | PARTICIPANT_TOOLS | {"jupyterlab"}}
     assert set(participants) == needed, f"environment.yml should hold {sorted(needed)}, found {sorted(participants)}"
 
 
