@@ -25,7 +25,7 @@ check-python:
 $(STAMP): pyproject.toml | check-python
 	@test -x "$(PY)" || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
-	$(PY) -m pip install --disable-pip-version-check -e ".[test]"
+	$(PY) -m pip install --disable-pip-version-check -e ".[lab,test]"
 	@touch $(STAMP)
 
 venv: $(STAMP)

@@ -30,6 +30,7 @@ import gzip
 import hashlib
 import http.client
 import os
+import sys
 import tempfile
 import time
 import urllib.error
@@ -446,6 +447,12 @@ def _as_float_images(pixels: np.ndarray, flatten: bool) -> np.ndarray:
     return images.reshape(len(images), -1) if flatten else images
 
 
+def _as_labels(labels: np.ndarray) -> np.ndarray:
+    """Labels as the platform's index type (int64; int32 in the browser), so that
+    ``np.bincount`` and indexing take them everywhere."""
+    return labels.astype(np.intp)
+
+
 def _split(files: Mapping[str, Fetched], prefix: str, flatten: bool) -> tuple[np.ndarray, np.ndarray]:
     images_path, _, images_data = files[f"{prefix}-images-idx3-ubyte"]
     labels_path, _, labels_data = files[f"{prefix}-labels-idx1-ubyte"]
@@ -454,7 +461,7 @@ def _split(files: Mapping[str, Fetched], prefix: str, flatten: bool) -> tuple[np
     if images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE) or len(images) != len(labels):
         raise ValueError(f"{images_path.name} has shape {images.shape} and {labels_path.name} {labels.shape}; "
                          f"expected (N, {IMAGE_SIZE}, {IMAGE_SIZE}) images and N labels")
-    return _as_float_images(images, flatten), labels.astype(np.int64)
+    return _as_float_images(images, flatten), _as_labels(labels)
 
 
 def load_sample(flatten: bool = True, path: Path | str | None = None):
@@ -463,8 +470,8 @@ def load_sample(flatten: bool = True, path: Path | str | None = None):
     if not path.exists():
         raise FileNotFoundError(f"the offline MNIST sample is missing: {path} (it is part of the kit; `git checkout` restores it)")
     with np.load(path, allow_pickle=False) as sample:
-        train = _as_float_images(sample["x_train"], flatten), sample["y_train"].astype(np.int64)
-        test = _as_float_images(sample["x_test"], flatten), sample["y_test"].astype(np.int64)
+        train = _as_float_images(sample["x_train"], flatten), _as_labels(sample["y_train"])
+        test = _as_float_images(sample["x_test"], flatten), _as_labels(sample["y_test"])
     return train, test
 
 
@@ -481,20 +488,23 @@ def _use_sample(flatten: bool, sample_path: Path | str | None, reason: str):
 def load_mnist(flatten: bool = True, *, source: str | None = None, mnist_dir: Path | str | None = None,
                cache_dir: Path | str | None = None, mirrors: Sequence[str] | None = None, timeout: float = TIMEOUT,
                progress: bool = True, checksums: Mapping[str, str] = SHA256, sample_path: Path | str | None = None):
-    """``(x_train, y_train), (x_test, y_test)``: images float32 in [0, 1], labels int64.
+    """``(x_train, y_train), (x_test, y_test)``: images float32 in [0, 1], labels np.intp (int64).
 
     Images are (N, 784), or (N, 28, 28) with ``flatten=False``; N is 60,000 and
     10,000 for the full set. ``source`` (default ``$NN_MNIST``, else "auto"):
     "auto" tries cache → ``mnist_dir`` (default ``$NN_MNIST_DIR``) → mirrors (default
     ``$NN_MNIST_MIRRORS``, else MIRRORS) → sample, also when the cache cannot be written;
     "sample" takes the offline sample without any network access; "full" never
-    falls back to the sample (it raises instead).
+    falls back to the sample (it raises instead). In the browser (Pyodide, JupyterLite)
+    nothing is downloaded: "auto" takes the cache, else the sample.
     """
     source = source or os.environ.get(SOURCE_ENV) or "auto"
     if source not in ("auto", "sample", "full"):
         raise ValueError(f"MNIST source {source!r} (argument or ${SOURCE_ENV}): expected 'auto', 'sample' or 'full'")
     if source == "sample":
         return _use_sample(flatten, sample_path, f"because {SOURCE_ENV}=sample or source='sample'")
+    if sys.platform == "emscripten":  # the browser (Pyodide): no downloads, the cache or the sample
+        mirrors = ()
     try:
         files = fetch_mnist(cache_dir, mnist_dir, mirrors, timeout, progress, checksums)
     except (MnistUnavailable, ChecksumError) as error:

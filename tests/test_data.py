@@ -330,6 +330,29 @@ def test_nn_mnist_sample_uses_the_sample_without_any_request(tmp_path, monkeypat
     assert server.requests == [] and cache_files(tmp_path) == []
 
 
+def test_labels_have_the_platform_index_type(tmp_path, server, monkeypatch):
+    """In the browser (32-bit WebAssembly) np.intp is int32 and np.bincount refuses int64 labels."""
+    monkeypatch.setattr(np, "intp", np.int32)  # the index type of a 32-bit platform
+    mirror = server.mirror("good", TINY)
+    (_, y_train), (_, y_test) = mnist.load_mnist(cache_dir=tmp_path, mirrors=[mirror], progress=False,
+                                                 checksums=TINY_SHA256)
+    (_, y_sample), _ = mnist.load_sample()
+    assert y_train.dtype == y_test.dtype == y_sample.dtype == np.int32, (y_train.dtype, y_sample.dtype)
+
+
+def test_in_the_browser_auto_takes_the_cache_or_the_sample_without_any_request(tmp_path, monkeypatch, server):
+    """Pyodide (sys.platform 'emscripten') has no sockets: no download is tried, not even a bar is drawn."""
+    monkeypatch.setattr(mnist.sys, "platform", "emscripten")
+    mirror = server.mirror("good", TINY)
+    with pytest.warns(mnist.SampleDataWarning, match="offline sample"):
+        (x_train, _), _ = mnist.load_mnist(cache_dir=tmp_path, mirrors=[mirror], checksums=TINY_SHA256)
+    assert x_train.shape == (10_000, 784) and server.requests == [] and cache_files(tmp_path) == []
+    fetch(tmp_path, [mirror])  # the files in the cache: taken from there
+    server.requests.clear()
+    (x_train, _), _ = mnist.load_mnist(cache_dir=tmp_path, mirrors=[mirror], checksums=TINY_SHA256)
+    assert x_train.shape == (2, 784) and server.requests == []
+
+
 def test_nn_mnist_full_never_falls_back_to_the_sample(tmp_path, monkeypatch, closed_port_url):
     monkeypatch.setenv(mnist.SOURCE_ENV, "full")
     with pytest.raises(mnist.MnistUnavailable, match="cannot connect"):

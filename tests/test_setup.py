@@ -1,6 +1,7 @@
 """The kit's set-up files agree with each other."""
 
 import re
+import shlex
 import sys
 
 import pytest
@@ -14,25 +15,70 @@ else:  # pragma: no cover - Python 3.10
     tomllib = pytest.importorskip("tomli")
 
 
-def _names(requirements):
-    """Distribution names, normalized ('Jupyter_Lab>=4' → 'jupyter-lab')."""
-    return {re.split(r"[<>=!~ \[;]", r.strip(), maxsplit=1)[0].lower().replace("_", "-") for r in requirements}
+#: pip name → conda-forge name, where they differ (matplotlib-base: matplotlib without a GUI toolkit).
+CONDA_FORGE_NAMES = {"matplotlib": "matplotlib-base", "playwright": "playwright-python"}
+RUNTIME = {"numpy", "matplotlib", "tqdm"}
+PARTICIPANT_TOOLS = {"pytest", "hypothesis", "watchfiles"}  # make check, make watch
 
 
-def test_environment_yml_names_the_same_dependencies_as_pyproject():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = _names(project["dependencies"]) | _names(project["optional-dependencies"]["test"])
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda = {d for d in env["dependencies"] if isinstance(d, str)}
-    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    conda_names = _names(conda) - {"python", "pip"}
-    assert conda_names == wanted, (
-        f"environment.yml lists {sorted(conda_names)}, pyproject.toml {sorted(wanted)}: "
-        f"missing in environment.yml {sorted(wanted - conda_names)}, extra {sorted(conda_names - wanted)}"
+def _requirements(requirements) -> dict[str, str]:
+    """name → version bound, names normalized ('Jupyter_Lab>=4' → {'jupyter-lab': '>=4'})."""
+    found = {}
+    for requirement in requirements:
+        name, bound = re.match(r"\s*([\w.-]+)(?:\[[^]]*\])?\s*([^;#]*)", requirement).groups()
+        found[name.lower().replace("_", "-")] = bound.strip()
+    return found
+
+
+def _project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _conda(file: str) -> dict[str, str]:
+    env = yaml.safe_load((ROOT / file).read_text())
+    assert env["channels"] == ["conda-forge"], f"{file}: conda-forge only, found {env['channels']}"
+    assert all(isinstance(d, str) for d in env["dependencies"]), f"{file}: conda packages only (no pip section)"
+    return _requirements(env["dependencies"])
+
+
+def test_runtime_dependencies_are_what_the_kit_imports():
+    project = _project()["project"]
+    runtime = _requirements(project["dependencies"])
+    assert set(runtime) == RUNTIME, f"pyproject.toml: the runtime should be {sorted(RUNTIME)}, found {sorted(runtime)}"
+    assert runtime["matplotlib"] == ">=3.9", "matplotlib before 3.9 does not work with numpy 2"
+    assert set(_requirements(project["optional-dependencies"]["lab"])) == {"jupyterlab"}
+
+
+def test_license_is_an_spdx_expression_that_the_build_backend_supports():
+    """A TOML table for project.license is deprecated by setuptools (a warning at every install)."""
+    project = _project()
+    assert project["project"]["license"] == "MIT"
+    setuptools = _requirements(project["build-system"]["requires"])["setuptools"]
+    assert tuple(map(int, setuptools.removeprefix(">=").split("."))) >= (77,), (
+        f"setuptools{setuptools} in build-system: SPDX license strings need setuptools>=77")
+
+
+def test_conda_environments_name_the_same_dependencies_as_pyproject():
+    """environment.yml: what participants (and Binder) need; environment-test.yml: the other test tools."""
+    project = _project()["project"]
+    extras = project["optional-dependencies"]
+    wanted = {CONDA_FORGE_NAMES.get(name, name): bound for group in (project["dependencies"], extras["lab"], extras["test"])
+              for name, bound in _requirements(group).items() if name != project["name"]}
+    participants, tools = _conda("environment.yml"), _conda("environment-test.yml")
+    participants.pop("python")
+    both = participants | tools
+    assert both == wanted, (
+        f"the conda files list {both}, pyproject.toml {wanted} (conda-forge names: {CONDA_FORGE_NAMES}): "
+        f"missing {sorted(set(wanted) - set(both))}, extra {sorted(set(both) - set(wanted))}, "
+        f"other bounds {sorted(n for n in both if n in wanted and both[n] != wanted[n])}"
     )
-    assert "conda-forge" in env["channels"]
-    assert "python=3.11" in conda
-    assert "-e ." in pip, f"environment.yml must install the kit editable (pip: - -e .), found {pip}"
+    needed = {CONDA_FORGE_NAMES.get(name, name) for name in RUNTIME | PARTICIPANT_TOOLS | {"jupyterlab"}}
+    assert set(participants) == needed, f"environment.yml should hold {sorted(needed)}, found {sorted(participants)}"
+
+
+def test_make_installs_the_lab_and_test_extras():
+    done = _make("-n", "-W", "pyproject.toml", "venv")
+    assert '-e ".[lab,test]"' in done.stdout, done.stdout
 
 
 def _make(*args: str):
@@ -52,3 +98,64 @@ def test_an_installed_venv_is_not_reinstalled():
     done = _make("-n", "venv")
     assert done.returncode == 0, done.stderr
     assert "pip install" not in done.stdout, f"make would reinstall the venv:\n{done.stdout}"
+
+
+# --- README: the PowerShell lines run what the Makefile runs -------------------------------------
+#: Lines make runs that have no PowerShell counterpart: the Python version check and the stamp.
+MAKE_ONLY = (re.compile(r"^python3 -c 'import sys; need"), re.compile(r"^touch \.venv/\.installed-stamp$"))
+
+
+def _powershell_block() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Windows without make", 1)[1]
+    return re.search(r"```\n(.*?)```", section, re.S).group(1)
+
+
+def _posix(command: str) -> str:
+    """A PowerShell command line as the POSIX shell line make would run."""
+    command = re.sub(r"^py -3 ", "python3 ", command)
+    command = command.replace("$PWD\\", f"{ROOT}/").replace(".venv\\Scripts\\python", ".venv/bin/python")
+    return re.sub(r"(?<=\w)\\(?=\w)", "/", command)  # tools\check.py → tools/check.py
+
+
+def powershell_commands() -> dict[str, list[tuple[dict, list[str]]]]:
+    """make target → the (environment, argv) of each README PowerShell line marked '# = make <target>'."""
+    lines = _powershell_block().replace("`\n", " ").splitlines()
+    env: dict[str, str] = {}
+    found: dict[str, list] = {}
+    for line in lines:
+        if line.startswith("$env:"):
+            env = dict(re.findall(r'\$env:(\w+)="([^"]*)"', _posix(line)))
+        elif line.startswith("Remove-Item Env:"):
+            env = {}
+        else:
+            command, target = re.fullmatch(r"(.*?)\s+# = make (\w+)", line).groups()
+            found.setdefault(target, []).append((dict(env), shlex.split(_posix(command))))
+    return found
+
+
+def make_commands(target: str) -> list[tuple[dict, list[str]]]:
+    """The (environment, argv) of each line ``make -n <target>`` prints (the venv re-made for venv)."""
+    args = ["-W", "pyproject.toml"] if target == "venv" else ["-o", ".venv/.installed-stamp"]
+    done = _make("-n", *args, target)
+    assert done.returncode == 0, done.stderr
+    commands = []
+    for line in done.stdout.replace("\\\n", " ").splitlines():
+        if any(pattern.search(line) for pattern in MAKE_ONLY):
+            continue
+        line = re.sub(r'^test -x "\.venv/bin/python" \|\| ', "", line)
+        words = shlex.split(line)
+        env = dict(word.split("=", 1) for word in words if re.match(r"^[A-Z_]+=", word))
+        words = [word for word in words[len(env):] if word != "--allow-root"]  # root only: not on Windows
+        commands.append((env, words))
+    return commands
+
+
+def test_readme_powershell_lines_run_what_the_makefile_runs():
+    """Every `make` command the README translates for Windows: the same commands, arguments and environment."""
+    translated = powershell_commands()
+    assert set(translated) == {"venv", "lab", "test", "check"}, f"README PowerShell lines cover {sorted(translated)}"
+    for target, commands in translated.items():
+        assert commands == make_commands(target), (
+            f"README, Windows without make: the lines for `make {target}` run\n  {commands}\n"
+            f"but `make -n {target}` runs\n  {make_commands(target)}\nmake them agree (edit the README or the Makefile)")

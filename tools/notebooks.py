@@ -3,6 +3,7 @@
     python tools/notebooks.py execute [NOTEBOOK ...]   run in place, store outputs, clean
     python tools/notebooks.py clean   [NOTEBOOK ...]   only strip run-specific metadata
     python tools/notebooks.py check   [NOTEBOOK ...]   list what is not clean (exit 1 if any)
+    python tools/notebooks.py setup   [NOTEBOOK ...]   make SETUP_CELL the first code cell
 
 Without arguments: every notebook in solutions/notebooks/. ``execute`` runs
 the kernel with the reference first on the path (PYTHONPATH=solutions) and the
@@ -35,6 +36,28 @@ OFFLINE_ENV = {"NN_MNIST": "sample"}
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 LANGUAGE_INFO = {"name": "python"}
 KEPT_CELL_METADATA = ("tags",)
+#: The first code cell of every notebook. Autoreload: a saved edit to nn/, act/, loss/ takes
+#: effect in the next cell run. The guard: where the kit is not installed (a hub, Binder, an
+#: existing Jupyter, JupyterLite) the nearest folder above the notebook that holds nn/ goes on
+#: the path (solutions/ for a reference notebook, the kit for a participant one); a notebook
+#: opened alone says in two lines what is missing (IPython shows ``_render_traceback_`` alone).
+SETUP_CELL = """\
+get_ipython().extension_manager.load_extension("autoreload")  # %load_ext, quiet when run again
+%autoreload 2
+try:
+    import nn  # installed, or on the path (make lab, make test)
+except ModuleNotFoundError:  # not installed: use the kit folder this notebook sits in
+    import sys
+    from pathlib import Path
+
+    kit = next((d for d in [Path.cwd(), *Path.cwd().parents] if (d / "nn" / "__init__.py").is_file()), None)
+    if kit is None:
+        class KitNotFound(Exception):
+            _render_traceback_ = lambda self: str(self).splitlines()  # the message without a traceback
+
+        raise KitNotFound("This notebook needs the workshop kit around it (its nn/, act/, loss/ folders).\\n"
+                          "Open it from the kit's notebooks/ folder; README: 'Running on a hub, Binder or Colab'.")
+    sys.path.insert(0, str(kit))"""
 
 
 def reference_env() -> dict[str, str]:
@@ -119,6 +142,17 @@ def execute(path: Path, timeout: int = 600) -> float:
     return seconds
 
 
+def with_setup_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``nb`` with SETUP_CELL as its first code cell (an older set-up cell, one with autoreload, is replaced)."""
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    if code and "autoreload" in code[0].source:
+        code[0].source = SETUP_CELL
+    else:
+        position = nb.cells.index(code[0]) if code else len(nb.cells)
+        nb.cells.insert(position, nbformat.v4.new_code_cell(SETUP_CELL))
+    return nb
+
+
 def _paths(names: list[str]) -> list[Path]:
     if names:
         return [Path(name).resolve() for name in names]
@@ -127,13 +161,16 @@ def _paths(names: list[str]) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["execute", "clean", "check"])
+    parser.add_argument("command", choices=["execute", "clean", "check", "setup"])
     parser.add_argument("notebooks", nargs="*", help="default: every notebook in solutions/notebooks/")
     args = parser.parse_args(argv)
     status = 0
     for path in _paths(args.notebooks):
         if args.command == "execute":
             print(f"{path.relative_to(ROOT)}: executed in {execute(path):.1f} s")
+        elif args.command == "setup":
+            nbformat.write(with_setup_cell(nbformat.read(path, as_version=4)), path)
+            print(f"{path.relative_to(ROOT)}: set-up cell first (run `execute` to refresh its outputs)")
         elif args.command == "clean":
             nbformat.write(clean(nbformat.read(path, as_version=4)), path)
             print(f"{path.relative_to(ROOT)}: cleaned")
