@@ -25,7 +25,8 @@ from conftest import ROOT, TASKS, load_tools_module
 notebooks = load_tools_module("notebooks")
 
 REFERENCE = ROOT / "solutions" / "notebooks"
-NAMES = ("derivatives.ipynb", "scalar_autodiff.ipynb", "train.ipynb", "try_extensions.ipynb")
+NAMES = ("derivatives.ipynb", "scalar_autodiff.ipynb", "train.ipynb", "try_extensions.ipynb",
+         "upgrade_to_cnn.ipynb")
 FINAL_LINE = re.compile(r"^Final test accuracy: (\d+\.\d)%$", re.M)
 BAR_LINE = re.compile(r"^Bar: (\d+)%", re.M)
 TASK_OF_FUNCTION = {place.split(":")[1]: task for task in TASKS.TASKS for place in task.places
@@ -186,6 +187,22 @@ def test_train_notebook_states_its_final_accuracy_and_bar():
     recipe = next(cell.source for cell in nb.cells if cell.cell_type == "markdown" and "recipe" in cell.source)
     for part in ("784 → 256 → 10", "learning rate 0.1", "batches of 32", "5 epochs", "97%", "90%"):
         assert part in recipe, f"train.ipynb's recipe should state {part!r}"
+
+
+def test_cnn_notebook_states_its_recipe_final_accuracy_and_bar():
+    nb = read("upgrade_to_cnn.ipynb")
+    text = stdout_of(nb)
+    final, bar = FINAL_LINE.search(text), BAR_LINE.search(text)
+    assert final and bar, "upgrade_to_cnn.ipynb should print 'Final test accuracy: XX.X%' and 'Bar: NN%'"
+    assert float(final.group(1)) >= float(bar.group(1)), (
+        f"the reference upgrade_to_cnn.ipynb reached {final.group(1)}%, below its bar of {bar.group(1)}%"
+    )
+    assert "offline sample" in text, "the stored outputs come from the offline sample (NN_MNIST=sample) and say so"
+    recipe = next(cell.source for cell in nb.cells if cell.cell_type == "markdown" and "The recipe" in cell.source)
+    cnn = load_tools_module("train").RECIPES["cnn"]
+    for part in (f"momentum {cnn['momentum']}", f"learning rate {cnn['lr']}", f"batches of {cnn['batch_size']}",
+                 f"{cnn['epochs']} epochs on the full MNIST set", f"{bar.group(1)}%"):
+        assert part in recipe, f"upgrade_to_cnn.ipynb's recipe should state {part!r} (as tools/train.py's RECIPES)"
 
 
 def test_tools_notebooks_clean_fixes_what_problems_reports():

@@ -14,6 +14,5 @@ def test_two_epochs_on_full_mnist_reach_97_percent(shared_mnist, tmp_path):
     data = nn.load_mnist(source="full", mnist_dir=shared_mnist, cache_dir=tmp_path, mirrors=(), progress=False)
     (x_train, _), (x_test, _) = data
     assert (len(x_train), len(x_test)) == (60_000, 10_000)
-    accuracies = train.train(train.build_mlp(), data, epochs=2, lr=0.05, batch_size=64, momentum=0.9,
-                             lr_decay=0.1, progress=False)  # the recipe of `make train`
+    accuracies = train.train(train.build_mlp(), data, progress=False, **train.RECIPES["mlp"])  # `make train`
     assert accuracies[-1] >= 0.97, f"test accuracy after 2 epochs: {accuracies[-1]:.2%}, expected ≥ 97%"

@@ -23,26 +23,19 @@ from tqdm import tqdm
 KIT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(KIT / "solutions" / "bench"))
 sys.path.insert(0, str(KIT / "tools"))
-from bench_mlp import load_data, loss, nn, time_epochs  # noqa: E402  (the reference, from solutions/)
+from bench_mlp import ReferenceMLP, TorchMLP, load_data, nn, time_epochs  # noqa: E402  (the reference, from solutions/)
 from train import build_cnn  # noqa: E402  (the notebook's CNN)
 
 BATCH, LR, MOMENTUM, N_SAMPLES = 64, 0.05, 0.9, 10_000
 
 
-class ReferenceCNN:
+class ReferenceCNN(ReferenceMLP):  # the same training step
     def __init__(self, seed: int):
         self.model = build_cnn(seed)
         self.optimizer = nn.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
 
-    def step(self, x, y):
-        batch_loss = loss.cross_entropy(self.model(nn.Tensor(x)), y)
-        self.optimizer.zero_grad()
-        batch_loss.backward()
-        self.optimizer.step()
-        return batch_loss.item()
 
-
-class TorchCNN:
+class TorchCNN(TorchMLP):
     """The same network and initial weights in PyTorch (its layouts match ours except Linear's, transposed)."""
 
     def __init__(self, seed: int):
@@ -57,14 +50,6 @@ class TorchCNN:
         ours["7.weight"] = ours["7.weight"].T
         self.model.load_state_dict({name: torch.from_numpy(np.ascontiguousarray(value)) for name, value in ours.items()})
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
-
-    def step(self, x, y):
-        torch = self.torch
-        batch_loss = torch.nn.functional.cross_entropy(self.model(torch.from_numpy(x)), torch.from_numpy(y))
-        self.optimizer.zero_grad()
-        batch_loss.backward()
-        self.optimizer.step()
-        return batch_loss.item()
 
 
 def main(argv=None) -> None:
