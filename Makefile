@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 MNIST_DIR ?= ../shared/data/mnist
 
 .DEFAULT_GOAL := help
-.PHONY: check-python help venv lab test check hint train slides handout sync bench data figures clean-venv
+.PHONY: check-python help venv lab test check watch hint train slides handout sync bench data figures clean-venv
 
 help: ## list the commands
 	@echo "Workshop kit commands (run from the kit's folder):"
@@ -50,6 +50,9 @@ endif
 check: $(STAMP) ## show my progress: which tasks are done, and what to do next (TASKS="3.2 3.3": only those)
 	@$(PY) tools/check.py $(TASKS)
 
+watch: $(STAMP) ## like make check, again every time you save in nn/ act/ loss/ notebooks/ (Ctrl-C stops)
+	@$(PY) tools/watch.py
+
 hint: $(STAMP) ## stuck? the next hint for the first task not done (TASK=3.2: that task; LEVEL=1|2|3: that level)
 	@$(PY) tools/hints.py $(TASK) $(if $(LEVEL),--level "$(LEVEL)")
 
@@ -66,10 +69,17 @@ clean-venv: ## delete .venv (the next command recreates it)
 train: $(STAMP) ## train the reference MLP on MNIST in the terminal (progress bar, test accuracy)
 	$(PY) tools/train.py $(TRAIN_ARGS)
 
-bench: $(STAMP) ## speed: one MNIST epoch of the MLP and of the CNN, reference vs NumPy vs PyTorch; scalar engine
-	$(PY) bench/bench_mlp.py
-	$(PY) bench/bench_cnn.py
-	$(PY) bench/bench_scalar.py
+# The benchmarks measure the reference, so they live with it (a handout has none).
+ifneq ($(wildcard solutions/bench),)
+bench: $(STAMP) ## speed: MLP and CNN epochs vs NumPy and PyTorch, scalar engine, make check (QUICK=1: a first look)
+	$(PY) solutions/bench/bench_mlp.py $(if $(QUICK),--quick)
+	$(PY) solutions/bench/bench_cnn.py $(if $(QUICK),--quick)
+	$(PY) solutions/bench/bench_scalar.py $(if $(QUICK),--quick)
+	$(PY) solutions/bench/bench_check.py $(if $(QUICK),--quick)
+else
+bench: # a handout copy has no reference to measure
+	@echo "make bench measures the reference in solutions/bench/, which this copy of the kit does not have."
+endif
 
 # MNIST_DIR may name any local folder with the four official files (a USB stick); missing → download
 # from $NN_MNIST_MIRRORS (a local mirror) if set, else the built-in mirrors.

@@ -56,17 +56,17 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        # TODO Task 4.2: stable_sigmoid: σ(x) = 1 / (1 + e⁻ˣ) for every x without overflow: for x <
-        #   0 use the equal form eˣ / (1 + eˣ). Sigmoid.forward returns σ(x); backward returns grad
-        #   · σ(x)(1 − σ(x)).
+        # TODO Task 4.2: stable_sigmoid: σ(x) = 1 / (1 + e⁻ˣ) for every x without overflow: for
+        #   x < 0 use the equal form eˣ / (1 + eˣ). Sigmoid.forward returns σ(x); backward returns
+        #   grad · σ(x)(1 − σ(x)).
         #   (stuck? make hint TASK=4.2)
         raise NotImplementedError("Task 4.2: Sigmoid (act/functions.py: Sigmoid.forward) — stable_sigmoid: σ(x) = 1 / (1 + e⁻ˣ) for every x without overflow: for x < 0 use the equal form eˣ / (1 + eˣ). Sigmoid.forward returns σ(x); backward returns grad · σ(x)(1 − σ(x)). Stuck? make hint TASK=4.2. Check with: make check")
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 4.2: stable_sigmoid: σ(x) = 1 / (1 + e⁻ˣ) for every x without overflow: for x <
-        #   0 use the equal form eˣ / (1 + eˣ). Sigmoid.forward returns σ(x); backward returns grad
-        #   · σ(x)(1 − σ(x)).
+        # TODO Task 4.2: stable_sigmoid: σ(x) = 1 / (1 + e⁻ˣ) for every x without overflow: for
+        #   x < 0 use the equal form eˣ / (1 + eˣ). Sigmoid.forward returns σ(x); backward returns
+        #   grad · σ(x)(1 − σ(x)).
         #   (stuck? make hint TASK=4.2)
         raise NotImplementedError("Task 4.2: Sigmoid (act/functions.py: Sigmoid.backward) — stable_sigmoid: σ(x) = 1 / (1 + e⁻ˣ) for every x without overflow: for x < 0 use the equal form eˣ / (1 + eˣ). Sigmoid.forward returns σ(x); backward returns grad · σ(x)(1 − σ(x)). Stuck? make hint TASK=4.2. Check with: make check")
 
@@ -114,15 +114,15 @@ class LeakyReLU(Function):
     @staticmethod
     def forward(ctx, x, alpha: float = 0.01):
         check_alpha(alpha)
-        # TODO Task 4.5: forward: x where x > 0, else α·x (α = alpha); backward: grad · 1 where x >
-        #   0, grad · α elsewhere.
+        # TODO Task 4.5: forward: x where x > 0, else α·x (α = alpha); backward: grad · 1 where
+        #   x > 0, grad · α elsewhere.
         #   (stuck? make hint TASK=4.5)
         raise NotImplementedError("Task 4.5: Leaky ReLU (act/functions.py: LeakyReLU.forward) — forward: x where x > 0, else α·x (α = alpha); backward: grad · 1 where x > 0, grad · α elsewhere. Stuck? make hint TASK=4.5. Check with: make check")
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO Task 4.5: forward: x where x > 0, else α·x (α = alpha); backward: grad · 1 where x >
-        #   0, grad · α elsewhere.
+        # TODO Task 4.5: forward: x where x > 0, else α·x (α = alpha); backward: grad · 1 where
+        #   x > 0, grad · α elsewhere.
         #   (stuck? make hint TASK=4.5)
         raise NotImplementedError("Task 4.5: Leaky ReLU (act/functions.py: LeakyReLU.backward) — forward: x where x > 0, else α·x (α = alpha); backward: grad · 1 where x > 0, grad · α elsewhere. Stuck? make hint TASK=4.5. Check with: make check")
 

@@ -20,8 +20,8 @@ def xavier_uniform(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.nd
     variance of the signal about constant forward (needs 1/fan_in) and of the
     gradient backward (needs 1/fan_out), for tanh- and sigmoid-like layers.
     """
-    # TODO Task 3.4: Return a weight matrix of shape (fan_in, fan_out) drawn from U(−a, a) with a =
-    #   √(6 / (fan_in + fan_out)), using the generator rng.
+    # TODO Task 3.4: Return a weight matrix of shape (fan_in, fan_out) drawn from U(−a, a) with
+    #   a = √(6 / (fan_in + fan_out)), using the generator rng.
     #   (stuck? make hint TASK=3.4)
     raise NotImplementedError("Task 3.4: Xavier initialization (nn/linear.py: xavier_uniform) — Return a weight matrix of shape (fan_in, fan_out) drawn from U(−a, a) with a = √(6 / (fan_in + fan_out)), using the generator rng. Stuck? make hint TASK=3.4. Check with: make check")
 

@@ -118,8 +118,8 @@ class Adam(Optimizer):
             g = p.grad
             # TODO Task 7.2: For each parameter, with g = p.grad and t = self.t: update m ← β₁ m +
             #   (1 − β₁) g and v ← β₂ v + (1 − β₂) g² in place (they are remembered between steps),
-            #   bias-correct m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ), and move p.data in place by −lr
-            #   · m̂ / (√v̂ + eps).
+            #   bias-correct m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ), and move p.data in place by
+            #   −lr · m̂ / (√v̂ + eps).
             #   (stuck? make hint TASK=7.2)
             raise NotImplementedError("Task 7.2: Adam (nn/optim.py: Adam.step) — For each parameter, with g = p.grad and t = self.t: update m ← β₁ m + (1 − β₁) g and v ← β₂ v + (1 − β₂) g² in place (they are remembered between steps), bias-correct m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ), and move p.data in place by −lr · m̂ / (√v̂ + eps). Stuck? make hint TASK=7.2. Check with: make check")
 

@@ -65,7 +65,23 @@ def load_tools_module(name: str):
 TASKS = load_tools_module("tasks")
 
 
+
+def examples(count: int) -> int:
+    """``max_examples`` for a generated test: ``count``, or the check profile's fewer under `make check`."""
+    from hypothesis import settings
+
+    return min(count, settings.default.max_examples)
+
+
+@pytest.hookimpl(tryfirst=True)  # before Hypothesis's plugin loads the profile
 def pytest_configure(config):
+    if config.getoption("hypothesis_profile", None) == "check":
+        # Generated tests under `make check` (tools/taskreport.py asks for this profile): fewer examples
+        # and no shrinking, so that a task's check takes about a second; `make test` runs each test's count.
+        from hypothesis import Phase, settings
+
+        settings.register_profile("check", max_examples=10, deadline=None, database=None,
+                                  phases=(Phase.explicit, Phase.reuse, Phase.generate))
     for task in TASKS.TASKS:
         config.addinivalue_line("markers", f"{task.marker}: Task {task.id} — {task.title}")
 
@@ -97,3 +113,20 @@ def shared_mnist() -> Path:
     if missing:
         pytest.skip(f"the official MNIST files are not all at {SHARED_MNIST} (organizers/CI only); missing: {missing}")
     return SHARED_MNIST
+
+
+@pytest.fixture
+def scratch(tmp_path) -> Path:
+    """A participant's copy of the kit (what `make handout` gives: no solutions/)."""
+    for name in load_tools_module("sync").handout_files(ROOT):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def solve(scratch: Path, task_ids: set[str]) -> None:
+    """Paste the reference code of these tasks into the scratch tree, as a participant would."""
+    generated = load_tools_module("sync").generate(ROOT, keep=frozenset(task_ids))
+    files = {place.split(":")[0] for task_id in task_ids for place in TASKS.TASKS_BY_ID[task_id].places}
+    for file in files:
+        (scratch / file).write_bytes(generated[file].encode("utf-8"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
-from conftest import IMPL
+from conftest import IMPL, examples
 from helpers import assert_function_gradients, assert_values, forward_backward_strict, numerical_grads, run_function
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,7 +20,7 @@ import nn
 from act import functions as F
 
 reference_only = pytest.mark.skipif(IMPL != "solutions", reason="tests the reference (KIT_IMPL=solutions)")
-generated = settings(max_examples=40, deadline=None)
+generated = settings(max_examples=examples(40), deadline=None)
 
 SMALL = np.array([-2.0, -0.5, 0.5, 3.0])
 

@@ -7,15 +7,13 @@ copy of the participant tree where one task is solved, or solved wrongly.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, TASKS, load_tools_module
+from conftest import ROOT, TASKS, load_tools_module, solve
 
 check = load_tools_module("check")
-sync = load_tools_module("sync")
 Outcome = check.taskreport.Outcome
 TASK = TASKS.TASKS_BY_ID["3.2"]
 
@@ -57,23 +55,6 @@ def test_an_unknown_task_is_a_clear_error():
 
 
 # --- the report in a scratch participant tree --------------------------------------------------
-@pytest.fixture
-def scratch(tmp_path):
-    """A participant's copy of the kit (what `make handout` gives: no solutions/)."""
-    for name in sync.handout_files(ROOT):
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, tmp_path / name)
-    return tmp_path
-
-
-def solve(scratch, task_ids: set[str]) -> None:
-    """Paste the reference code of these tasks into the scratch tree, as a participant would."""
-    generated = sync.generate(ROOT, keep=frozenset(task_ids))
-    files = {place.split(":")[0] for task_id in task_ids for place in TASKS.TASKS_BY_ID[task_id].places}
-    for file in files:
-        (scratch / file).write_bytes(generated[file].encode("utf-8"))
-
-
 def run_check(scratch, *task_ids: str) -> str:
     done = subprocess.run([sys.executable, str(scratch / "tools/check.py"), *task_ids],
                           cwd=scratch, capture_output=True, text=True)
@@ -124,3 +105,17 @@ def test_a_file_that_does_not_load_is_reported_and_check_still_exits_0(scratch):
     output = run_check(scratch, "3.1")
     assert "could not be loaded" in output and "SyntaxError" in output, output
     assert statuses(output)["3.1"].startswith("not run"), output
+
+
+@needs_solutions
+def test_make_hint_without_a_task_opens_hint_1_of_the_task_check_names_next(scratch):
+    first, second = TASKS.TASKS[0], TASKS.TASKS[1]
+    solve(scratch, {first.id})
+    done = subprocess.run([sys.executable, str(scratch / "tools/hints.py")], cwd=scratch, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Task {second.id} — {second.title}" in done.stdout, done.stdout
+    shown = "".join(done.stdout.split())
+    assert "".join(second.hints[0].split()) in shown and "".join(second.hints[1].split()) not in shown, done.stdout
+    assert (scratch / ".hints-opened.json").read_text(encoding="utf-8").count(f'"{second.id}": 1') == 1
+    table = statuses(run_check(scratch))
+    assert table[second.id] == "not started, 1 hint", table

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -20,7 +21,7 @@ import nn
 from helpers import assert_function_gradients, raised_where, run_function
 from nn import functions as F
 
-SETTINGS = settings(max_examples=40, deadline=None)
+SETTINGS = settings(max_examples=examples(40), deadline=None)
 SMALL = st.floats(-2, 2, allow_nan=False, width=64)
 AWAY_FROM_ZERO = st.floats(0.5, 2, width=64).flatmap(lambda x: st.sampled_from([x, -x]))
 POSITIVE = st.floats(0.2, 3, width=64)
@@ -145,8 +146,8 @@ def test_matmul_forward_small():
 def test_matmul_backward_shapes_and_values(n, k, m):
     rng = np.random.default_rng(n * 100 + k * 10 + m)
     a, b = rng.normal(size=(n, k)), rng.normal(size=(k, m))
-    shape_guide = (f"Shapes guide you: dL/da = grad @ b.T is ({n}, {m}) @ ({m}, {k}); "
-                   f"dL/db = a.T @ grad is ({k}, {n}) @ ({n}, {m})")
+    shape_guide = (f"Shapes guide you: dL/da must be ({n}, {k}) like a, dL/db ({k}, {m}) like b, "
+                   f"from grad ({n}, {m}); stuck? make hint TASK=3.2")
     try:
         _, grads = run_function(F.MatMul, a, b, grad_out=np.ones((n, m)))
     except ValueError as error:
@@ -191,13 +192,14 @@ def check_reduction_backward(function, axis, keepdims):
         _, (got,) = run_function(function, x, grad_out=grad_out, axis=axis, keepdims=keepdims)
     except ValueError as error:
         pytest.fail(f"{what}, incoming grad of shape {grad_out.shape}: backward raised ValueError ({error}) "
-                    f"at {raised_where(error)}. Reshape grad to the keepdims shape "
-                    f"{keep.shape} first, then np.broadcast_to {x.shape}")
+                    f"at {raised_where(error)}. grad has the reduced shape; the result needs x's shape {x.shape} "
+                    f"(the keepdims shape of the reduction is {keep.shape}); stuck? make hint TASK=3.3")
     count = x.size // keep.size
     expected = np.broadcast_to(grad_out.reshape(keep.shape), x.shape) / (count if function is F.Mean else 1)
     assert np.shape(got) == x.shape, (
         f"{what}: backward must return a gradient of x's shape {x.shape}, got {np.shape(got)}. "
-        f"Reshape grad (shape {grad_out.shape}) to the keepdims shape {keep.shape}, then np.broadcast_to {x.shape}"
+        f"grad (shape {grad_out.shape}) is the reduced shape (with keepdims: {keep.shape}); every element of x "
+        f"gets the gradient of the output it was reduced into; stuck? make hint TASK=3.3"
     )
     if function is F.Mean and np.allclose(got, expected * count):
         raise AssertionError(f"{what}: your gradient is {count}x too large: the mean divides by the {count} "

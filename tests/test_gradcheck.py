@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -71,7 +72,7 @@ def test_central_difference_works_elementwise_on_arrays():
 
 
 @pytest.mark.task1_1
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.lists(st.floats(-3, 3), min_size=1, max_size=4), st.floats(-2, 2))
 def test_central_difference_of_polynomials(coefficients, x):
     poly = np.polynomial.Polynomial(coefficients)

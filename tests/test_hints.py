@@ -128,6 +128,28 @@ def test_no_default_visible_text_contains_a_solution_line():
                        "(state the goal and the math; the code belongs in hint 3):\n  " + "\n  ".join(leaks))
 
 
+def message_texts(path: Path) -> str:
+    """The string literals of a test file (its failure messages), f-strings' fixed parts included."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return "\n".join(node.value for node in ast.walk(tree)
+                     if isinstance(node, ast.Constant) and isinstance(node.value, str))
+
+
+def test_no_wrong_answer_message_contains_a_solution_line():
+    """A failure message may say what was expected and that a hint exists, never show the code."""
+    files = [path for path in sorted((ROOT / "tests").glob("*.py")) if path.name != "test_hints.py"]
+    texts = {path.name: squash(message_texts(path)) for path in files}
+    leaks = []
+    for task in TASKS:
+        code = [squash(line) for line in SOLUTIONS[task.id]]
+        code += [squash(fragment) for fragment in CODE.findall(task.hints[2])]
+        leaks += [f"task {task.id}: {name} says `{line}`" for line in code if gives_away(line)
+                  for name, text in texts.items() if line in text]
+    assert not leaks, "failure messages must not contain solution code:\n  " + "\n  ".join(leaks)
+
+
 def test_the_participant_holes_show_the_goal_and_where_the_hints_are():
     text = (ROOT / "nn/functions.py").read_text(encoding="utf-8")
     task = catalogue.TASKS_BY_ID["3.2"]
@@ -241,7 +263,62 @@ def test_a_wrong_answer_says_a_hint_exists_and_does_not_show_it(state):
         "MatMul.backward: expected shape (2, 3), got (3, 2)", "nn/functions.py:200")
     text = check.next_steps(task, check.Status("wrong", failure, 1, 4))
     assert "make hint TASK=3.2" in text, text
+    assert squash(task.goal) in squash(text.replace("goal:", "")), "the next steps restate the task's goal"
     for hint in task.hints:
         assert squash(hint) not in squash(text), text
     hints.remember("3.2", 1)
     assert "1 of 3 hints opened" in check.next_steps(task, check.Status("wrong", failure, 1, 4))
+
+
+# --- the slides hand out goals, and agree with the TODOs -------------------------------------------
+def go_ahead_slides() -> dict[str, str]:
+    """title -> text of every Go-ahead slide."""
+    slides = (ROOT / "slides.md").read_text(encoding="utf-8").split("<!-- end_slide -->")
+    found = {}
+    for slide in slides:
+        lines = slide.strip().splitlines()
+        if len(lines) > 1 and lines[1].startswith("===") and lines[0].startswith("Go ahead"):
+            found[lines[0]] = slide
+    return found
+
+
+def test_go_ahead_slides_point_at_make_hint_instead_of_listing_hints():
+    slides = go_ahead_slides()
+    assert {task.slide for task in TASKS} <= set(slides)
+    for title, text in slides.items():
+        assert "make hint" in text, f"the slide {title!r} should say: stuck? `make hint`"
+        assert "Hints:" not in text, f"the slide {title!r} lists hints; they are shown on request (make hint)"
+
+
+def test_the_slide_of_task_2_3_gives_the_whole_recipe_of_its_todo():
+    text = go_ahead_slides()["Go ahead: backpropagation"]
+    task_part = text.split("Task 2.3", 1)[1]
+    for step in ("start from grad 0", "reverse topological order", "+=", "release", "retain_graph"):
+        assert step in task_part, f"the slide's recipe for task 2.3 leaves out {step!r}, which its TODO asks for"
+
+
+def test_the_optimizer_tasks_say_that_their_state_is_updated_in_place():
+    slide = go_ahead_slides()["Go ahead: extensions"]
+    assert "in place" in slide
+    for task_id in ("7.1", "7.2", "7.3", "5.3"):
+        assert "in place" in catalogue.TASKS_BY_ID[task_id].goal, f"task {task_id}'s goal must say 'in place'"
+
+
+def test_the_slide_says_how_make_train_differs_from_the_notebook():
+    slide = go_ahead_slides()["Go ahead: train on MNIST"]
+    assert "the same" not in slide.split("make train")[0][-200:] + slide.split("make train")[1][:200]
+    assert "make train" in slide and "reference" in slide and "momentum" in slide
+
+
+def test_the_derivatives_notebook_names_every_task_its_autodiff_cell_needs():
+    notebook = json.loads((ROOT / "notebooks/derivatives.ipynb").read_text(encoding="utf-8"))
+    text = "\n".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "markdown")
+    assert "tasks 2.2, 3.1 and 3.3" in text, "the autodiff cell needs Tensor.backward (2.2, 3.1) and Sum.backward (3.3)"
+
+
+def test_lecture_slides_pause_before_the_results_they_derive():
+    text = (ROOT / "slides.md").read_text(encoding="utf-8")
+    for result in ("∂L/∂a = ∂L/∂out · bᵀ", "σ'(x) = σ(x) · (1 − σ(x))", "**(softmax(z) − onehot(y)) / N**",
+                   "f'(x) ≈ (f(x + ε) − f(x − ε)) / (2ε)"):
+        before = text.split(result, 1)[0]
+        assert "<!-- pause -->" in before[-300:], f"no <!-- pause --> before {result!r}: the room should guess first"

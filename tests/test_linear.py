@@ -66,7 +66,7 @@ def test_xavier_uses_the_given_generator():
     b = np.asarray(nn.xavier_uniform(4, 3, np.random.default_rng(7)))
     c = np.asarray(nn.xavier_uniform(4, 3, np.random.default_rng(8)))
     assert np.array_equal(a, b) and not np.array_equal(a, c), (
-        "xavier_uniform must draw from the rng it is given (rng.uniform(...)), so that the same seed "
+        "xavier_uniform must draw from the generator rng it is given (not from np.random), so that the same seed "
         "gives the same weights and another seed other weights"
     )
 

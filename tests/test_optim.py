@@ -48,10 +48,11 @@ def test_sgd_step_on_half_norm():
                              f"{rounded(p.data)} = w + lr * g: that moves uphill. Gradient descent "
                              f"subtracts: expected w - lr * g = {rounded(expected)}")
     if np.allclose(p.data, W0 - W0):
-        raise AssertionError("SGD.update ignored the learning rate: p.data -= self.lr * direction")
+        raise AssertionError("SGD.update ignored the learning rate: the step is lr times the direction, "
+                             f"expected {rounded(expected)}, got {rounded(p.data)}")
     assert_step("SGD(lr=0.1).step()", W0, p.data, expected, "w - 0.1 * g")
     assert p.data is array, (
-        "SGD.update replaced p.data with a new array; update it in place (p.data -= ...) so that "
+        "SGD.update replaced p.data with a new array; change the existing array in place so that "
         "everything holding the same array (the model, the optimizer) sees the new values"
     )
     assert p.data.dtype == np.float32, f"a float32 parameter must stay float32, got {p.data.dtype}"
@@ -103,7 +104,7 @@ def test_momentum_direction_in_place():
         f"{expected.tolist()}, got {np.asarray(got).tolist()}"
     )
     assert np.allclose(velocity, expected), (
-        "momentum_direction must update the velocity array in place (v[...] = ..., or v *= ...; v += ...): "
+        "momentum_direction must update the velocity array in place (not build a new one): "
         f"the optimizer keeps it for the next step, but it is still {velocity.tolist()}"
     )
 

@@ -7,6 +7,10 @@ tools/sync.py generates is tests/test_sync.py's job.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from conftest import ROOT, TASKS, load_tools_module
 
@@ -50,3 +54,15 @@ def test_every_task_test_fails_with_its_own_not_implemented_error(participant_ru
         f"{len(offending)} of {len(ran)} task tests do not fail with their own task's NotImplementedError "
         "against the untouched participant version (a task's test must reach its own hole first; a test "
         "that passes there checks nothing the participant writes):\n" + describe(offending))
+
+
+def test_make_check_collects_every_file_with_task_tests():
+    """make check collects only the files whose text names a task marker (taskreport.task_test_files);
+    a full collection must find task tests in no other file (e.g. a marker made with getattr)."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "task", "tests",
+                           "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "KIT_IMPL": "participant"})
+    collected = {line.split("::")[0] for line in done.stdout.splitlines() if "::" in line}
+    assert collected, f"the full collection found no task test:\n{done.stdout}{done.stderr}"
+    missed = sorted(collected - set(taskreport.task_test_files(ROOT)))
+    assert not missed, f"these files hold task tests that make check would not collect: {missed}"

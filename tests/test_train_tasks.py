@@ -34,26 +34,37 @@ def code_cells(path=None) -> list[str]:
 
 
 def notebook_function(name: str, **replacements):
-    """``name`` as defined in train.ipynb: run the notebook's imports, then only that ``def``.
+    """``name`` as defined in train.ipynb: run the notebook's imports that it uses, then only that ``def``.
 
     ``replacements`` (e.g. a stand-in ``forward`` or ``loss``) are put in the
-    function's globals after the imports.
+    function's globals after the imports. (Only the imports of names the function
+    mentions run: importing matplotlib for a function that does not plot would
+    cost a second of every check.)
     """
-    namespace: dict = {}
+    trees = []
     for number, source in enumerate(code_cells(), start=1):
         try:
-            tree = ast.parse(source)
+            trees.append((number, ast.parse(source)))
         except SyntaxError as error:
             pytest.fail(f"notebooks/train.ipynb, code cell {number} has a syntax error (line {error.lineno}: {error.msg})")
-        imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-        exec(compile(ast.Module(imports, type_ignores=[]), f"train.ipynb cell {number}", "exec"), namespace)
-        definitions = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == name]
-        if definitions:
-            namespace.update(replacements)
-            exec(compile(ast.Module(definitions, type_ignores=[]), f"train.ipynb cell {number}", "exec"), namespace)
-            return namespace[name]
-    pytest.fail(f"notebooks/train.ipynb has no code cell that defines `def {name}(...)`; "
-                f"did the cell get deleted or the function renamed?")
+    definitions = [(number, node) for number, tree in trees for node in tree.body
+                   if isinstance(node, ast.FunctionDef) and node.name == name]
+    if not definitions:
+        pytest.fail(f"notebooks/train.ipynb has no code cell that defines `def {name}(...)`; "
+                    f"did the cell get deleted or the function renamed?")
+    cell, definition = definitions[0]
+    used = {node.id for node in ast.walk(definition) if isinstance(node, ast.Name)}
+    namespace: dict = {}
+    for number, tree in trees[:cell]:
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                needed = [alias for alias in node.names if (alias.asname or alias.name.split(".")[0]) in used]
+                if needed:
+                    node.names = needed
+                    exec(compile(ast.Module([node], type_ignores=[]), f"train.ipynb cell {number}", "exec"), namespace)
+    namespace.update(replacements)
+    exec(compile(ast.Module([definition], type_ignores=[]), f"train.ipynb cell {cell}", "exec"), namespace)
+    return namespace[name]
 
 
 def reference_forward(model, x):
@@ -85,18 +96,18 @@ def test_forward_returns_the_models_logits():
     x = nn.Tensor(np.arange(8, dtype=np.float32).reshape(2, 4) / 10)
     weight = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]], dtype=np.float32)
     model = StandInModel(weight)
-    logits = forward(model, x)
+    returned = forward(model, x)
     expected = x.data @ weight
     assert model.calls, "forward(model, x) never called the model: return model(x)"
-    assert isinstance(logits, nn.Tensor), (
-        f"forward(model, x) should return the model's output, an nn.Tensor; got {type(logits).__name__}"
+    assert isinstance(returned, nn.Tensor), (
+        f"forward(model, x) should return the model's output, an nn.Tensor; got {type(returned).__name__}"
     )
-    assert logits.shape == (2, 3), (
+    assert returned.shape == (2, 3), (
         f"for x of shape (2, 4) and a model with 3 outputs, forward should return logits of shape (2, 3); "
-        f"got shape {logits.shape}"
+        f"got shape {returned.shape}"
     )
-    assert np.allclose(logits.data, expected), (
-        f"forward(model, x) should return model(x) unchanged.\nexpected {expected.tolist()}\ngot      {logits.data.tolist()}"
+    assert np.allclose(returned.data, expected), (
+        f"forward(model, x) should return model(x) unchanged.\nexpected {expected.tolist()}\ngot      {returned.data.tolist()}"
     )
 
 
@@ -176,12 +187,12 @@ def test_forward_backward_takes_one_sgd_step():
     cleared = model.weight.grad is None or not np.any(model.weight.grad)
     zeroed_first = "zero_grad" in events and events.index("zero_grad") < events.index("backward")
     assert cleared or zeroed_first, (
-        "the gradients must be reset for the next batch: call optimizer.zero_grad() after optimizer.step() "
+        "the gradients must be reset for the next batch, after the optimizer's step "
         f"(the calls were {events}, and the weight's grad is still "
         f"{np.round(model.weight.grad.astype(np.float64), 6).tolist()})"
     )
     assert isinstance(result, float) and not isinstance(result, bool), (
-        f"forward_backward should return the loss as a Python float (batch_loss.item()); "
+        f"forward_backward should return the loss as a Python float (a one-element Tensor can give its number); "
         + ("got the loss object that loss.cross_entropy returned, not a number" if isinstance(result, StandInLoss)
            else f"got {type(result).__name__}: {result!r}")
     )
@@ -201,7 +212,8 @@ def test_accuracy_is_the_fraction_of_correct_argmax_predictions():
     got = accuracy(model, logits, labels)
     assert model.calls, "accuracy never ran the model: compute the logits with forward(model, nn.Tensor(images))"
     assert not isinstance(got, nn.Tensor), (
-        "accuracy should return a plain number (a float), not a Tensor: compare logits.data.argmax(axis=1) with the labels"
+        "accuracy should return a plain number (a float), not a Tensor: the fraction of rows whose largest logit "
+        "is at the label"
     )
     assert got is not None and np.ndim(got) == 0, f"accuracy should return one number; got {got!r}"
     if np.isclose(float(got), 75.0):

@@ -130,6 +130,7 @@ def next_steps(task: catalogue.Task, status: Status, root: Path = ROOT) -> str:
                          "do that one, then come back.")
         elif status.label == "wrong" and taskreport.in_participant_code(failure.where):
             lines.append(f"  (raised at {failure.where})")
+    lines.extend(hints.wrap(task.goal, hints.WIDTH, "  goal: ", "    "))
     lines.append(f"  {hints.how_to_get_more(task, root)}")
     if any(place.startswith("notebooks/") for place in task.places):
         lines.append("  (the check reads the notebook file: save it first, Ctrl+S in JupyterLab)")
@@ -169,19 +170,29 @@ def first_pending(rows: list[tuple[catalogue.Task, Status]]) -> tuple[catalogue.
 
 def next_task(root: Path) -> catalogue.Task | None:
     """The task to work on next in the top level of ``root`` (runs every task's tests); None when all are done."""
-    result = taskreport.run_task_tests(root, None)
-    first = first_pending([(task, status_of(task, result.tests, bool(result.collection_errors)))
-                           for task in catalogue.TASKS])
+    first = first_pending(statuses(root, list(catalogue.TASKS))[0])
     return first[0] if first else None
+
+
+def statuses(root: Path, chosen: list[catalogue.Task]) -> tuple[list[tuple[catalogue.Task, Status]],
+                                                                  list[tuple[str, str]]]:
+    """Run the tests of the ``chosen`` tasks against the top level of ``root``: (task, status) rows and
+    the test files that could not be loaded, as (file, error)."""
+    everything = len(chosen) == len(catalogue.TASKS)
+    result = taskreport.run_task_tests(root, None if everything else [task.id for task in chosen])
+    rows = [(task, status_of(task, result.tests, bool(result.collection_errors))) for task in chosen]
+    return rows, result.collection_errors
 
 
 def report(root: Path, chosen: list[catalogue.Task]) -> str:
     """Run the tests of the ``chosen`` tasks against the top level of ``root``; the text to print."""
-    everything = len(chosen) == len(catalogue.TASKS)
-    result = taskreport.run_task_tests(root, None if everything else [task.id for task in chosen])
-    rows = [(task, status_of(task, result.tests, bool(result.collection_errors))) for task in chosen]
+    return render(root, *statuses(root, chosen))
+
+
+def render(root: Path, rows: list[tuple[catalogue.Task, Status]], collection_errors: list[tuple[str, str]]) -> str:
+    """The table (with the hints opened in ``root``), the files that did not load, what to do next, the summary."""
     parts = [table(rows, hints.opened(root))]
-    for file, error in result.collection_errors:
+    for file, error in collection_errors:
         parts.append(f"{file} could not be loaded, so its tests did not run. The error:\n"
                      + "\n".join("    " + line for line in error.strip().splitlines()[-MAX_MESSAGE_LINES:]))
     first = first_pending(rows)

@@ -34,6 +34,7 @@ LEVELS = 3
 LEVEL_NAMES = {1: "a question", 2: "the math", 3: "close to code"}
 WIDTH = 100
 SHORT_GROUP = re.compile(r"\([^()]{1,16}\)")
+SHORT_RELATION = re.compile(r"(?<!\S)\S{1,4} [<>=≥≤·] \S{1,4}(?!\S)")  # 'x < 0', 'a = 1' stay together
 
 
 def state_file(root: Path = ROOT) -> Path:
@@ -86,6 +87,7 @@ def how_to_get_more(task: catalogue.Task, root: Path = ROOT) -> str:
 def wrap(text: str, width: int, first: str = "", rest: str = "  ") -> list[str]:
     """``text`` in lines of at most ``width`` columns, keeping groups such as '(N, K)' on one line."""
     text = SHORT_GROUP.sub(lambda group: group.group().replace(" ", "\0"), " ".join(text.split()))
+    text = SHORT_RELATION.sub(lambda relation: relation.group().replace(" ", "\0"), text)
     return [line.replace("\0", " ") for line in textwrap.wrap(
         text, width, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False)]
 

@@ -10,6 +10,7 @@ tests/test_participant_version.py both use it.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -21,9 +22,13 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from pluggy import HookimplMarker
 
+# pytest.hookimpl, without importing pytest into make check's own process (pytest runs in a child).
+hookimpl = HookimplMarker("pytest")
 TASK_MARKER = re.compile(r"task(\d+(?:_\d+)*)")
+#: How a test file gives its tests a task's marker: ``@pytest.mark.task3_2``.
+MARKER_IN_SOURCE = re.compile(r"\bmark\.(task\d+(?:_\d+)*)\b")
 #: Seconds one test may run before it fails as a probable endless loop.
 DEFAULT_TIMEOUT = 60
 
@@ -64,7 +69,7 @@ class Recorder:
         if report.failed:
             self.collection_errors.append((report.nodeid, str(report.longrepr)))
 
-    @pytest.hookimpl(hookwrapper=True)
+    @hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         report = (yield).get_result()
         entry = self.tests.setdefault(item.nodeid, {
@@ -87,7 +92,7 @@ class Recorder:
         entry.update(outcome="failed", exception=type(error).__name__, message=str(error),
                      where=_where(frames))
 
-    @pytest.hookimpl(hookwrapper=True)
+    @hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
         """Arm an alarm so an endless loop in a participant's code fails the test instead of hanging."""
         if not (hasattr(signal, "SIGALRM") and self.timeout):
@@ -145,20 +150,40 @@ def _relative(path) -> str:
         return str(path)
 
 
+def task_test_files(root: Path, task_ids: list[str] | None = None) -> list[str]:
+    """The test files (relative to ``root``) that mark tests with these tasks (with any task when None),
+    found by their text: collecting only those saves importing all the others."""
+    wanted = None if task_ids is None else {"task" + task_id.replace(".", "_") for task_id in task_ids}
+    files = []
+    for path in sorted((root / "tests").rglob("test_*.py")):
+        markers = set(MARKER_IN_SOURCE.findall(path.read_text(encoding="utf-8", errors="replace")))
+        if markers and (wanted is None or markers & wanted):
+            files.append(path.relative_to(root).as_posix())
+    return files
+
+
 def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "participant",
                    timeout: int = DEFAULT_TIMEOUT) -> Report:
     """Run the task tests of ``root`` (all, or those of ``task_ids``) against ``impl`` in a new process.
 
-    PYTHONPATH is dropped so only ``KIT_IMPL`` decides which nn/act/loss the tests see.
+    PYTHONPATH is dropped so only ``KIT_IMPL`` decides which nn/act/loss the tests see. For speed
+    (`make check` should take about a second per task): only the files holding those tasks' tests are
+    collected, pytest loads no plugin but Hypothesis's (when they use it), Hypothesis runs the 'check'
+    profile of tests/conftest.py (fewer examples, no shrinking), and Python may cache bytecode.
     """
     markers = " or ".join("task" + task_id.replace(".", "_") for task_id in task_ids) if task_ids else "task"
-    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    env = {name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
     env["KIT_IMPL"] = impl
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    files = task_test_files(root, task_ids)
+    generated = any("hypothesis" in (root / file).read_text(encoding="utf-8", errors="replace") for file in files)
+    plugins = ["-p", "_hypothesis_pytestplugin", "--hypothesis-profile=check"] \
+        if generated and importlib.util.find_spec("_hypothesis_pytestplugin") else []
     with tempfile.TemporaryDirectory() as scratch:
         report_path = Path(scratch) / "report.json"
         command = [sys.executable, str(root / "tools" / "taskreport.py"), str(report_path),
-                   "--timeout", str(timeout), "-m", markers, "tests",
-                   "-q", "--tb=no", "-rN", "--no-header", "-p", "no:cacheprovider",
+                   "--timeout", str(timeout), "-m", markers, *(files or ["tests"]),
+                   *plugins, "-q", "--tb=no", "-rN", "--no-header", "-p", "no:cacheprovider",
                    "--continue-on-collection-errors"]
         done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
         output = done.stdout + done.stderr
@@ -179,6 +204,8 @@ def main(argv: list[str]) -> int:
     if arguments[:1] == ["--timeout"]:
         timeout, arguments = int(arguments[1]), arguments[2:]
     recorder = Recorder(timeout)
+    import pytest
+
     exit_code = pytest.main(arguments, plugins=[recorder])
     if exit_code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         return int(exit_code)  # no report: the caller shows pytest's own output

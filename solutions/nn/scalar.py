@@ -25,7 +25,7 @@ Speed: a graph node is one Python object. The result Scalar is its Function's
 ``ctx`` (no separate Context per operation) and holds its inputs in two fields
 (no tuple). This matters because Python's cycle collector, on by default,
 walks every live object again and again while a graph of 65,000 Scalars is
-being built: fewer objects per node is directly less time (bench/bench_scalar.py
+being built: fewer objects per node is directly less time (solutions/bench/bench_scalar.py
 measures it with the collector on and off).
 """
 

@@ -1,6 +1,6 @@
 """Benchmark: the scalar engine (``nn.Scalar``) on micrograd's demo.
 
-    .venv/bin/python bench/bench_scalar.py [--repeats 7] [--points 100]
+    .venv/bin/python solutions/bench/bench_scalar.py [--repeats 7] [--points 100] [--quick]
 
 An MLP 2-16-16-1 (ReLU) built from Scalars is trained on two-moons points
 (generated here with NumPy), full batch: SVM hinge loss plus L2 regularization,
@@ -30,8 +30,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
-KIT = Path(__file__).resolve().parent.parent
+KIT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(KIT / "solutions"))  # benchmark the reference, whatever the caller's path
 
 import nn  # noqa: E402
@@ -110,7 +111,8 @@ def count_nodes(model: MLP, points: list, labels: list) -> int:
     return len(nn.topological_order(loss))
 
 
-def time_steps(model: MLP, points: list, labels: list, repeats: int, collector: bool) -> tuple[list[float], float]:
+def time_steps(model: MLP, points: list, labels: list, repeats: int, collector: bool,
+               progress: tqdm) -> tuple[list[float], float]:
     """CPU seconds per training step (``repeats`` steps after 2 warm-up steps), and the last accuracy.
 
     CPU time of this process (time.process_time; the steps are single-threaded
@@ -134,6 +136,7 @@ def time_steps(model: MLP, points: list, labels: list, repeats: int, collector: 
             _, accuracy = train_step(model, points, labels, lr=0.1)
             if step >= 2:
                 step_times.append(time.process_time() - start)
+            progress.update()
     finally:
         (gc.enable if was_enabled else gc.disable)()
     return step_times, accuracy
@@ -143,7 +146,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed steps (median), after 2 warm-up steps")
     parser.add_argument("--points", type=int, default=100, help="two-moons points (full batch)")
+    parser.add_argument("--quick", action="store_true", help="3 timed steps: a first look")
     args = parser.parse_args()
+    if args.quick:
+        args.repeats = 3
 
     points_np, labels_np = make_moons(args.points, noise=0.1, rng=np.random.default_rng(1))
     points = [[Scalar(float(a)), Scalar(float(b))] for a, b in points_np]
@@ -155,11 +161,14 @@ def main() -> None:
     print(f"Scalar engine on micrograd's demo: MLP 2-16-16-1 (ReLU), {args.points} two-moons points, "
           f"full batch, hinge loss + L2, SGD; {nodes:,} nodes per step")
     print(f"Python {platform.python_version()}; CPU time, median (and min) of {args.repeats} steps "
-          "after 2 warm-up steps")
+          "after 2 warm-up steps", flush=True)
+    progress = tqdm(total=2 * (2 + args.repeats), unit="step", desc="bench_scalar", leave=False)
+    results = [(collector, *time_steps(model, points, labels, args.repeats, collector, progress))
+               for collector in (True, False)]
+    progress.close()
     print()
     print(f"{'cycle collector':<20}{'ms/step':>9}{'(min)':>8}{'µs/node':>9}{'(min)':>7}{'target':>8}")
-    for collector in (True, False):
-        step_times, accuracy = time_steps(model, points, labels, args.repeats, collector)
+    for collector, step_times, accuracy in results:
         ms, ms_min = statistics.median(step_times) * 1e3, min(step_times) * 1e3
         us, us_min = ms * 1e3 / nodes, ms_min * 1e3 / nodes
         label = "on (Python default)" if collector else "off (gc.disable)"

@@ -1,9 +1,10 @@
 """Benchmark: one MNIST epoch of an MLP, three ways, in one process.
 
-    .venv/bin/python bench/bench_mlp.py [--repeats 5] [--threads 1 2]
+    .venv/bin/python solutions/bench/bench_mlp.py [--repeats 7] [--threads 1 2] [--samples 60000] [--quick]
 
 MLP 784-256-128-10, ReLU, softmax cross-entropy, SGD lr 0.1, float32, batch 128,
-60,000 shuffled samples per epoch. Compared: the reference framework
+60,000 shuffled samples per epoch (``--quick``: 3 epochs of 30,000 samples at 1
+thread, a first look in about half a minute). Compared: the reference framework
 (solutions/), a hand-written NumPy forward/backward without autodiff (the floor
 no framework can beat), and PyTorch CPU eager when torch is importable. Each at
 1 and 2 BLAS threads; seconds per epoch are the median of ``--repeats`` epochs
@@ -22,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 
-KIT = Path(__file__).resolve().parent.parent
+KIT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(KIT / "solutions"))  # benchmark the reference, whatever the caller's path
 
 import act  # noqa: E402
@@ -135,18 +137,22 @@ def run_epoch(model, x, y, rng, batch: int = BATCH) -> float:
     return 0.0
 
 
-def time_epochs(models: dict, x, y, repeats: int, batch: int = BATCH) -> dict[str, float]:
+def time_epochs(models: dict, x, y, repeats: int, progress: tqdm, batch: int = BATCH) -> dict[str, float]:
     """Median seconds per epoch of each model; the models take turns epoch by epoch,
     so a slow phase of the machine hits all of them alike."""
     rng = np.random.default_rng(1)
     times: dict[str, list[float]] = {name: [] for name in models}
-    for model in models.values():
-        run_epoch(model, x, y, rng, batch)  # warm-up
+    for name, model in models.items():
+        progress.set_postfix_str(f"warm-up: {name}")
+        run_epoch(model, x, y, rng, batch)
+        progress.update()
     for _ in range(repeats):
         for name, model in models.items():
+            progress.set_postfix_str(name)
             start = time.perf_counter()
             run_epoch(model, x, y, rng, batch)
             times[name].append(time.perf_counter() - start)
+            progress.update()
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -158,22 +164,26 @@ def peak_memory_mb(model, x, y) -> float:
     return peak / 2**20
 
 
-def flops_per_epoch() -> float:
+def flops_per_epoch(samples: int) -> float:
     """Multiply-adds ×2 of the matmuls: forward, gradient of weights, gradient of inputs (not of x)."""
     per_sample = sum(a * b for a, b in zip(SIZES, SIZES[1:]))
     first = SIZES[0] * SIZES[1]
-    return 2 * N_SAMPLES * (3 * per_sample - first)
+    return 2 * samples * (3 * per_sample - first)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed epochs per setting (median)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--samples", type=int, default=N_SAMPLES, help="samples per epoch (the first ones)")
+    parser.add_argument("--quick", action="store_true", help="3 epochs of 30,000 samples at 1 thread: a first look")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats, args.samples, args.threads = 3, 30_000, [1]
 
     rng = np.random.default_rng(0)
     x, y, source = load_data(rng)
-    x, y = np.ascontiguousarray(x, np.float32), y.astype(np.int64)
+    x, y = np.ascontiguousarray(x[:args.samples], np.float32), y[:args.samples].astype(np.int64)
     kinds = {"NumPy floor": NumpyMLP, "reference (nn)": ReferenceMLP}
     try:
         import torch
@@ -184,16 +194,21 @@ def main(argv=None) -> None:
         torch_version = None
     print(f"One epoch: MLP {'-'.join(map(str, SIZES))}, batch {BATCH}, SGD lr {LR}, float32, "
           f"{len(x):,} samples ({source}); median of {args.repeats} epochs after a warm-up.")
-    print(f"NumPy {np.__version__}" + (f", PyTorch {torch_version}" if torch_version else ", PyTorch not installed"))
+    print(f"NumPy {np.__version__}" + (f", PyTorch {torch_version}" if torch_version else ", PyTorch not installed"),
+          flush=True)
 
-    flops = flops_per_epoch()
+    flops = flops_per_epoch(len(x))
     rows = []
+    measured = [name for name in kinds if name != "PyTorch eager"]
+    epochs = len(args.threads) * len(kinds) * (1 + args.repeats) + len(measured)
+    progress = tqdm(total=epochs, unit="epoch", desc="bench_mlp", leave=False)
     for threads in args.threads:
+        progress.set_description(f"{threads} thread{'s' * (threads > 1)}")
         with threadpool_limits(limits=threads):
             if torch_version:
                 torch.set_num_threads(threads)
             models = {name: kind(np.random.default_rng(3)) for name, kind in kinds.items()}
-            seconds = time_epochs(models, x, y, args.repeats)
+            seconds = time_epochs(models, x, y, args.repeats, progress)
         for name in kinds:
             row = {"threads": threads, "impl": name, "s": seconds[name],
                    "floor": seconds[name] / seconds["NumPy floor"],
@@ -201,8 +216,14 @@ def main(argv=None) -> None:
                    "gflops": flops / seconds[name] / 1e9}
             rows.append(row)
 
-    memory = {name: peak_memory_mb(kind(np.random.default_rng(3)), x, y)
-              for name, kind in kinds.items() if name != "PyTorch eager"}
+    progress.set_description("peak memory")
+    memory = {}
+    with threadpool_limits(limits=1):  # memory does not depend on threads; one is never slowed by a busy core
+        for name in measured:
+            progress.set_postfix_str(name)
+            memory[name] = peak_memory_mb(kinds[name](np.random.default_rng(3)), x, y)
+            progress.update()
+    progress.close()
 
     header = f"{'threads':>7}  {'implementation':<16}{'s/epoch':>9}{'× floor':>9}{'× torch':>9}{'GFLOP/s':>9}{'peak MB':>9}"
     print("\n" + header + "\n" + "-" * len(header))

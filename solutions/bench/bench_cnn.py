@@ -1,12 +1,13 @@
 """Benchmark: one epoch of the CNN of upgrade_to_cnn.ipynb, the reference against PyTorch, in one process.
 
-    .venv/bin/python bench/bench_cnn.py [--repeats 3] [--threads 1 2]
+    .venv/bin/python solutions/bench/bench_cnn.py [--repeats 3] [--threads 1 2] [--quick]
 
 The notebook's CNN (conv 1→16 3×3 padding 1, ReLU, max-pool 2, conv 16→32 3×3 padding 1, ReLU,
 max-pool 2, flatten, linear 1568→10), softmax cross-entropy, SGD lr 0.05 with momentum 0.9,
 float32, batch 64, over 10,000 MNIST-shaped images. Compared: the reference framework
 (solutions/) and PyTorch CPU eager when torch is importable, at 1 and 2 threads (BLAS and
 PyTorch's own), taking turns epoch by epoch; median seconds per epoch after a warm-up epoch.
+``--quick``: 2 epochs of 2,000 images at 1 thread, a first look.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 
-KIT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(KIT / "bench"))
+KIT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(KIT / "solutions" / "bench"))
 sys.path.insert(0, str(KIT / "tools"))
 from bench_mlp import load_data, loss, nn, time_epochs  # noqa: E402  (the reference, from solutions/)
 from train import build_cnn  # noqa: E402  (the notebook's CNN)
@@ -69,11 +71,15 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed epochs per setting (median)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--samples", type=int, default=N_SAMPLES, help="images per epoch (the first ones)")
+    parser.add_argument("--quick", action="store_true", help="2 epochs of 2,000 images at 1 thread: a first look")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats, args.samples, args.threads = 2, 2_000, [1]
 
     x, y, source = load_data(np.random.default_rng(0))
-    x = np.ascontiguousarray(x[:N_SAMPLES].reshape(-1, 1, 28, 28), np.float32)
-    y = y[:N_SAMPLES].astype(np.int64)
+    x = np.ascontiguousarray(x[:args.samples].reshape(-1, 1, 28, 28), np.float32)
+    y = y[:args.samples].astype(np.int64)
     kinds = {"reference (nn)": ReferenceCNN}
     try:
         import torch
@@ -85,19 +91,24 @@ def main(argv=None) -> None:
     print(f"\nOne epoch: the CNN of upgrade_to_cnn.ipynb (conv 1→16→32, 3×3, padding 1, max-pool 2 after each, "
           f"linear 1568→10), batch {BATCH}, SGD lr {LR} momentum {MOMENTUM}, float32, {len(x):,} images "
           f"({source}); median of {args.repeats} epochs after a warm-up.")
-    print(f"NumPy {np.__version__}" + (f", PyTorch {torch_version}" if torch_version else ", PyTorch not installed"))
+    print(f"NumPy {np.__version__}" + (f", PyTorch {torch_version}" if torch_version else ", PyTorch not installed"),
+          flush=True)
 
+    progress = tqdm(total=len(args.threads) * len(kinds) * (1 + args.repeats), unit="epoch", desc="bench_cnn",
+                    leave=False)
     header = f"{'threads':>7}  {'implementation':<16}{'s/epoch':>9}{'× torch':>9}"
     lines = []
     for threads in args.threads:
+        progress.set_description(f"{threads} thread{'s' * (threads > 1)}")
         with threadpool_limits(limits=threads):
             if torch_version:
                 torch.set_num_threads(threads)
             models = {name: kind(seed=3) for name, kind in kinds.items()}
-            seconds = time_epochs(models, x, y, args.repeats, BATCH)
+            seconds = time_epochs(models, x, y, args.repeats, progress, BATCH)
         for name in kinds:
             ratio = f"{seconds[name] / seconds['PyTorch eager']:.2f}" if torch_version else "-"
             lines.append(f"{threads:>7}  {name:<16}{seconds[name]:>9.2f}{ratio:>9}")
+    progress.close()
     print("\n" + header + "\n" + "-" * len(header) + "\n" + "\n".join(lines))
     print("\nTarget: reference ≤ 1.5 × PyTorch at each thread count.")
 
