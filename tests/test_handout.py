@@ -51,7 +51,7 @@ def solution_lines() -> dict[str, str]:
     """Non-trivial code lines of the solution blocks (squeezed) -> where: 'solutions/nn/functions.py:202'."""
     inside: dict[str, str] = {}
     outside: set[str] = set()
-    for file in sync._source_files(ROOT / "solutions"):
+    for file in sync.package_files(ROOT / "solutions"):
         for lines in code_cells((ROOT / "solutions" / file).read_text(encoding="utf-8"), file):
             in_blocks = set()
             for block in sync.find_blocks(lines, file):

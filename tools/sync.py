@@ -294,7 +294,7 @@ def generate_notebook(text: str, file: str, places: dict[str, catalogue.Task],
         lines = _cell_lines(cell)
         where = f"solutions/{file} cell {number}"
         if cell.get("cell_type") != "code":
-            _refuse_markers(lines, f"{where}", cell.get("cell_type", "non-code"))
+            _refuse_markers(lines, where, cell.get("cell_type", "non-code"))
             continue
         holes = find_holes(lines, file, places, where)
         if holes:
