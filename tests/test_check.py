@@ -207,25 +207,35 @@ def test_a_complete_tree_is_all_done(complete):
     assert f"{sum(not t.optional for t in TASKS.TASKS)} of " in output
 
 
-MATMUL_FORWARD = "        ctx.a, ctx.b = a, b\n        return a @ b\n"
-RELU_BACKWARD = "        return grad * ctx.positive\n"
-LINEAR_FORWARD = "        out = x @ self.weight\n"
+def solution(file: str, qualname: str) -> str:
+    """The reference's solution block of one function (the lines between its markers). Read, not
+    written here: no test file holds a solution's code (tests/test_hints.py)."""
+    lines = (ROOT / "solutions" / file).read_text(encoding="utf-8").splitlines(keepends=True)
+    names = check.enclosing_names([line.rstrip("\n") for line in lines])
+    begin = next(n for n, line in enumerate(lines) if names[n] == qualname and "### BEGIN SOLUTION" in line)
+    end = next(n for n in range(begin, len(lines)) if "### END SOLUTION" in lines[n])
+    return "".join(lines[begin + 1:end])
+
+
+MATMUL_FORWARD = solution("nn/functions.py", "MatMul.forward")
+RELU_BACKWARD = solution("act/functions.py", "ReLU.backward")
+LINEAR_FORWARD = solution("nn/linear.py", "Linear.forward").splitlines(keepends=True)[0]
+TANH_BACKWARD = solution("act/functions.py", "Tanh.backward")
+MSE_FORWARD = solution("loss/functions.py", "MSE.forward")
 # One mistake per task: each must be wrong, with a message that says what is wrong in the
 # participant's terms (or, for the prints, done with one line about them).
 BROKEN = {
     "3.2": (("nn/functions.py", MATMUL_FORWARD, "        return (a @ b).tolist()\n"),
             r"MatMul\.forward returned a list, not a NumPy array"),
-    "3.3": (("nn/functions.py", "        grad = grad.reshape(_reduced_shape_keepdims(ctx.a_shape, ctx.axis))\n",
-             "        import sys\n        sys.exit(0)\n"),
+    "3.3": (("nn/functions.py", solution("nn/functions.py", "Sum.backward"), "        import sys\n        sys.exit(0)\n"),
             r"your code called sys\.exit\(0\)"),
-    "4.1": (("act/functions.py", "        return (x > 0).astype(x.dtype)\n", "        import os\n        os._exit(3)\n"),
+    "4.1": (("act/functions.py", solution("act/functions.py", "Step.forward"), "        import os\n        os._exit(3)\n"),
             r"your code called os\._exit\(3\)"),
-    "4.3": (("act/functions.py", "        return grad * (1 - ctx.out**2)\n",
-             "        return (grad * (1 - ctx.out**2)).astype(int)\n"),
+    "4.3": (("act/functions.py", TANH_BACKWARD, TANH_BACKWARD.replace("return ", "return (").rstrip() + ").astype(int)\n"),
             r"Tanh\.backward returned an array of dtype int64 .*as the gradient of input 0"),
     "4.4": (("act/functions.py", RELU_BACKWARD, "        grad[~ctx.positive] = 0\n        return grad\n"),
             r"ReLU\.backward wrote into its incoming grad.*do not modify grad in place.*return a new array"),
-    "5.2": (("loss/functions.py", "return np.asarray(np.mean(ctx.diff**2))", "return float(np.mean(ctx.diff**2))"),
+    "5.2": (("loss/functions.py", MSE_FORWARD, MSE_FORWARD.replace("np.asarray(", "float(")),
             r"MSE\.forward returned a Python float, not an array"),
     "6.3": (("notebooks/train.ipynb", '"    with nn.no_grad():\\n"', '"    with nn.no_grad:\\n"'),
             r"write `with nn\.no_grad\(\):`, with parentheses"),
