@@ -200,8 +200,8 @@ def test_cnn_notebook_states_its_recipe_final_accuracy_and_bar():
     assert "offline sample" in text, "the stored outputs come from the offline sample (NN_MNIST=sample) and say so"
     recipe = next(cell.source for cell in nb.cells if cell.cell_type == "markdown" and "The recipe" in cell.source)
     cnn = load_tools_module("train").RECIPES["cnn"]
-    for part in (f"momentum {cnn['momentum']}", f"learning rate {cnn['lr']}", f"batches of {cnn['batch_size']}",
-                 f"{cnn['epochs']} epochs on the full MNIST set", f"{bar.group(1)}%"):
+    for part in (f"momentum {cnn['momentum']}", f"learning rate {cnn['lr']} multiplied by {cnn['lr_decay']} after every epoch",
+                 f"batches of {cnn['batch_size']}", f"{cnn['epochs']} epochs on the full MNIST set", f"{bar.group(1)}%"):
         assert part in recipe, f"upgrade_to_cnn.ipynb's recipe should state {part!r} (as tools/train.py's RECIPES)"
 
 
