@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import py_compile
 import re
 import shutil
 import subprocess
@@ -338,3 +339,23 @@ def test_make_hint_without_a_task_opens_hint_1_of_the_task_check_names_next(scra
     assert (scratch / ".hints-opened.json").read_text(encoding="utf-8").count(f'"{second.id}": 1') == 1
     table = statuses(run_check(scratch, first.id, second.id))
     assert table[second.id] == "not started, 1 hint", table
+
+
+def test_a_same_size_edit_within_the_same_second_is_checked_as_it_is_now(complete):
+    """Python's cached bytecode is keyed to the source's size and mtime in whole seconds: a one-character
+    fix saved in the same second as the broken version (make watch re-runs at once) must not be judged
+    on the broken version's cached bytecode."""
+    path = complete / "act/functions.py"
+    fixed = path.read_text(encoding="utf-8")
+    assert fixed.count("np.maximum(x, 0)") == 1
+    path.write_text(fixed.replace("np.maximum(x, 0)", "np.minimum(x, 0)"), encoding="utf-8")
+    broken_stat = path.stat()
+    try:
+        assert statuses(run_check(complete, "4.4"))["4.4"] != "done"
+        py_compile.compile(str(path), invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)  # as a kernel would
+        path.write_text(fixed, encoding="utf-8")  # the same size...
+        os.utime(path, ns=(broken_stat.st_atime_ns, broken_stat.st_mtime_ns))  # ...and the same second
+        output = run_check(complete, "4.4")
+        assert statuses(output)["4.4"] == "done", output
+    finally:
+        path.write_text(fixed, encoding="utf-8")

@@ -174,34 +174,37 @@ def test_notebooks_use_the_framework_by_name_only(name):
             )
 
 
-def test_train_notebook_states_its_final_accuracy_and_bar():
-    nb = read("train.ipynb")
-    assert nb.metadata.kernelspec.name == "python3"
+def reached_its_bar(name: str):
+    """The stored run of a training notebook: it printed its final accuracy and bar, cleared the bar, on the sample."""
+    nb = read(name)
     text = stdout_of(nb)
     final, bar = FINAL_LINE.search(text), BAR_LINE.search(text)
-    assert final and bar, "train.ipynb should print 'Final test accuracy: XX.X%' and 'Bar: NN%'"
+    assert final and bar, f"{name} should print 'Final test accuracy: XX.X%' and 'Bar: NN%'"
     assert float(final.group(1)) >= float(bar.group(1)), (
-        f"the reference train.ipynb reached {final.group(1)}%, below its bar of {bar.group(1)}%"
+        f"the reference {name} reached {final.group(1)}%, below its bar of {bar.group(1)}%"
     )
     assert "offline sample" in text, "the stored outputs come from the offline sample (NN_MNIST=sample) and say so"
-    recipe = next(cell.source for cell in nb.cells if cell.cell_type == "markdown" and "recipe" in cell.source)
+    return nb, bar.group(1)
+
+
+def recipe_cell(nb) -> str:
+    return next(cell.source for cell in nb.cells if cell.cell_type == "markdown" and "**The recipe" in cell.source)
+
+
+def test_train_notebook_states_its_recipe_final_accuracy_and_bar():
+    nb, _ = reached_its_bar("train.ipynb")
+    assert nb.metadata.kernelspec.name == "python3"
+    recipe = recipe_cell(nb)
     for part in ("784 → 256 → 10", "learning rate 0.1", "batches of 32", "5 epochs", "97%", "90%"):
         assert part in recipe, f"train.ipynb's recipe should state {part!r}"
 
 
 def test_cnn_notebook_states_its_recipe_final_accuracy_and_bar():
-    nb = read("upgrade_to_cnn.ipynb")
-    text = stdout_of(nb)
-    final, bar = FINAL_LINE.search(text), BAR_LINE.search(text)
-    assert final and bar, "upgrade_to_cnn.ipynb should print 'Final test accuracy: XX.X%' and 'Bar: NN%'"
-    assert float(final.group(1)) >= float(bar.group(1)), (
-        f"the reference upgrade_to_cnn.ipynb reached {final.group(1)}%, below its bar of {bar.group(1)}%"
-    )
-    assert "offline sample" in text, "the stored outputs come from the offline sample (NN_MNIST=sample) and say so"
-    recipe = next(cell.source for cell in nb.cells if cell.cell_type == "markdown" and "The recipe" in cell.source)
+    nb, bar = reached_its_bar("upgrade_to_cnn.ipynb")
+    recipe = recipe_cell(nb)
     cnn = load_tools_module("train").RECIPES["cnn"]
     for part in (f"momentum {cnn['momentum']}", f"learning rate {cnn['lr']} multiplied by {cnn['lr_decay']} after every epoch",
-                 f"batches of {cnn['batch_size']}", f"{cnn['epochs']} epochs on the full MNIST set", f"{bar.group(1)}%"):
+                 f"batches of {cnn['batch_size']}", f"{cnn['epochs']} epochs on the full MNIST set", f"{bar}%"):
         assert part in recipe, f"upgrade_to_cnn.ipynb's recipe should state {part!r} (as tools/train.py's RECIPES)"
 
 

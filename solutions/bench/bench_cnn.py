@@ -12,7 +12,6 @@ the reference framework (solutions/) and PyTorch CPU eager when torch is importa
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -23,7 +22,8 @@ from tqdm import tqdm
 KIT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(KIT / "solutions" / "bench"))
 sys.path.insert(0, str(KIT / "tools"))
-from bench_mlp import ReferenceMLP, TorchMLP, load_data, nn, time_epochs  # noqa: E402  (the reference, from solutions/)
+from bench_mlp import (ReferenceMLP, TorchMLP, load_data, nn, optional_torch,  # noqa: E402  (the reference,
+                       parse_arguments, time_epochs)                          # from solutions/)
 from train import build_cnn  # noqa: E402  (the notebook's CNN)
 
 BATCH, LR, MOMENTUM, N_SAMPLES = 64, 0.05, 0.9, 10_000
@@ -55,31 +55,17 @@ class TorchCNN(TorchMLP):
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3, help="timed epochs per setting (median)")
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--samples", type=int, default=N_SAMPLES, help="images per epoch (the first ones)")
-    parser.add_argument("--quick", action="store_true", help="2 epochs of 2,000 images at 1 thread: a first look")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.repeats, args.samples, args.threads = 2, 2_000, [1]
-
+    args = parse_arguments(argv, __doc__, repeats=3, samples=N_SAMPLES, quick=(2, 2_000), unit="images")
     x, y, source = load_data(np.random.default_rng(0))
     x = np.ascontiguousarray(x[:args.samples].reshape(-1, 1, 28, 28), np.float32)
     y = y[:args.samples].astype(np.int64)
-    kinds = {"reference (nn)": ReferenceCNN}
-    try:
-        import torch
-
-        kinds["PyTorch eager"] = TorchCNN
-        torch_version = torch.__version__
-    except ImportError:
-        torch_version = None
     print(f"\nOne epoch: the CNN of upgrade_to_cnn.ipynb (conv 1→16→32, 3×3, padding 1, max-pool 2 after each, "
           f"linear 1568→64→10, dropout 0.25), batch {BATCH}, SGD lr {LR} momentum {MOMENTUM}, float32, "
           f"{len(x):,} images ({source}); median of {args.repeats} epochs after a warm-up.")
-    print(f"NumPy {np.__version__}" + (f", PyTorch {torch_version}" if torch_version else ", PyTorch not installed"),
-          flush=True)
+    kinds = {"reference (nn)": ReferenceCNN}
+    torch = optional_torch()
+    if torch:
+        kinds["PyTorch eager"] = TorchCNN
 
     progress = tqdm(total=len(args.threads) * len(kinds) * (1 + args.repeats), unit="epoch", desc="bench_cnn",
                     leave=False)
@@ -88,12 +74,12 @@ def main(argv=None) -> None:
     for threads in args.threads:
         progress.set_description(f"{threads} thread{'s' * (threads > 1)}")
         with threadpool_limits(limits=threads):
-            if torch_version:
+            if torch:
                 torch.set_num_threads(threads)
             models = {name: kind(seed=3) for name, kind in kinds.items()}
             seconds = time_epochs(models, x, y, args.repeats, progress, BATCH)
         for name in kinds:
-            ratio = f"{seconds[name] / seconds['PyTorch eager']:.2f}" if torch_version else "-"
+            ratio = f"{seconds[name] / seconds['PyTorch eager']:.2f}" if torch else "-"
             lines.append(f"{threads:>7}  {name:<16}{seconds[name]:>9.2f}{ratio:>9}")
     progress.close()
     print("\n" + header + "\n" + "-" * len(header) + "\n" + "\n".join(lines))

@@ -171,31 +171,42 @@ def flops_per_epoch(samples: int) -> float:
     return 2 * samples * (3 * per_sample - first)
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=7, help="timed epochs per setting (median)")
+def parse_arguments(argv, description: str, repeats: int, samples: int, quick: tuple[int, int], unit: str):
+    """The options every epoch benchmark takes; ``--quick`` means ``quick`` = (repeats, samples) at 1 thread."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=repeats, help="timed epochs per setting (median)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--samples", type=int, default=N_SAMPLES, help="samples per epoch (the first ones)")
-    parser.add_argument("--quick", action="store_true", help="3 epochs of 30,000 samples at 1 thread: a first look")
+    parser.add_argument("--samples", type=int, default=samples, help=f"{unit} per epoch (the first ones)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"{quick[0]} epochs of {quick[1]:,} {unit} at 1 thread: a first look")
     args = parser.parse_args(argv)
     if args.quick:
-        args.repeats, args.samples, args.threads = 3, 30_000, [1]
+        args.repeats, args.samples, args.threads = quick[0], quick[1], [1]
+    return args
 
+
+def optional_torch():
+    """PyTorch when it is installed (the comparison is optional), else None; prints the versions compared."""
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    print(f"NumPy {np.__version__}" + (f", PyTorch {torch.__version__}" if torch else ", PyTorch not installed"),
+          flush=True)
+    return torch
+
+
+def main(argv=None) -> None:
+    args = parse_arguments(argv, __doc__, repeats=7, samples=N_SAMPLES, quick=(3, 30_000), unit="samples")
     rng = np.random.default_rng(0)
     x, y, source = load_data(rng)
     x, y = np.ascontiguousarray(x[:args.samples], np.float32), y[:args.samples].astype(np.int64)
-    kinds = {"NumPy floor": NumpyMLP, "reference (nn)": ReferenceMLP}
-    try:
-        import torch
-
-        kinds["PyTorch eager"] = TorchMLP
-        torch_version = torch.__version__
-    except ImportError:
-        torch_version = None
     print(f"One epoch: MLP {'-'.join(map(str, SIZES))}, batch {BATCH}, SGD lr {LR}, float32, "
           f"{len(x):,} samples ({source}); median of {args.repeats} epochs after a warm-up.")
-    print(f"NumPy {np.__version__}" + (f", PyTorch {torch_version}" if torch_version else ", PyTorch not installed"),
-          flush=True)
+    kinds = {"NumPy floor": NumpyMLP, "reference (nn)": ReferenceMLP}
+    torch = optional_torch()
+    if torch:
+        kinds["PyTorch eager"] = TorchMLP
 
     flops = flops_per_epoch(len(x))
     rows = []
@@ -205,14 +216,14 @@ def main(argv=None) -> None:
     for threads in args.threads:
         progress.set_description(f"{threads} thread{'s' * (threads > 1)}")
         with threadpool_limits(limits=threads):
-            if torch_version:
+            if torch:
                 torch.set_num_threads(threads)
             models = {name: kind(np.random.default_rng(3)) for name, kind in kinds.items()}
             seconds = time_epochs(models, x, y, args.repeats, progress)
         for name in kinds:
             row = {"threads": threads, "impl": name, "s": seconds[name],
                    "floor": seconds[name] / seconds["NumPy floor"],
-                   "torch": seconds[name] / seconds["PyTorch eager"] if torch_version else None,
+                   "torch": seconds[name] / seconds["PyTorch eager"] if torch else None,
                    "gflops": flops / seconds[name] / 1e9}
             rows.append(row)
 
