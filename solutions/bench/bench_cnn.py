@@ -6,7 +6,8 @@ The notebook's CNN (conv 1→16 3×3 padding 1, ReLU, max-pool 2, conv 16→32 3
 max-pool 2, flatten, linear 1568→64, ReLU, dropout 0.25, linear 64→10), softmax cross-entropy,
 SGD lr 0.05 with momentum 0.9, float32, batch 64, over 10,000 MNIST-shaped images. Compared:
 the reference framework (solutions/) and PyTorch CPU eager when torch is importable, at 1 and
-2 threads (BLAS and PyTorch's own), taking turns epoch by epoch; median seconds per epoch after a warm-up epoch.
+2 threads (BLAS and PyTorch's own), taking turns epoch by epoch; median seconds per epoch after
+a warm-up epoch.
 ``--quick``: 2 epochs of 2,000 images at 1 thread, a first look.
 """
 
