@@ -66,7 +66,7 @@ handout: $(STAMP) ## organizers: copy the kit without solutions/ into DEST (make
 clean-venv: ## delete .venv (the next command recreates it)
 	rm -rf $(VENV)
 
-train: $(STAMP) ## train the reference MLP on MNIST in the terminal (progress bar, test accuracy)
+train: $(STAMP) ## train the reference MLP on MNIST in the terminal (TRAIN_ARGS="--model cnn": the CNN)
 	$(PY) tools/train.py $(TRAIN_ARGS)
 
 # The benchmarks measure the reference, so they live with it (a handout has none).
