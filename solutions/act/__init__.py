@@ -66,26 +66,20 @@ class Swish(Module):
 class Softmax(Module):
     """e^x / Σ e^x along ``axis`` (default: the last axis, the classes)."""
 
+    function = staticmethod(softmax)
+
     def __init__(self, axis: int = -1):
-        functions.check_axis_type("softmax", axis)
+        functions.check_axis_type(self.function.__name__, axis)
         self.axis = axis
 
     def forward(self, x: Tensor) -> Tensor:
-        return softmax(x, self.axis)
+        return self.function(x, self.axis)
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"
 
 
-class LogSoftmax(Module):
+class LogSoftmax(Softmax):
     """log(softmax(x)) along ``axis`` (default: the last axis), computed stably."""
 
-    def __init__(self, axis: int = -1):
-        functions.check_axis_type("log_softmax", axis)
-        self.axis = axis
-
-    def forward(self, x: Tensor) -> Tensor:
-        return log_softmax(x, self.axis)
-
-    def extra_repr(self) -> str:
-        return f"axis={self.axis}"
+    function = staticmethod(log_softmax)
