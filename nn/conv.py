@@ -5,11 +5,18 @@ A 3×3 convolution computes, at every position of the output, a weighted sum of 
 every position ("weight sharing"). Written out as loops that is slow in Python; the
 classic trick, im2col, copies every window into one row of a matrix
 
-    rows = im2col(x)          (batch · out_height · out_width,  channels · kh · kw)
+    rows = im2col(x)          (out_height · out_width · batch,  channels · kh · kw)
 
 so that the whole layer is one matrix product, ``rows @ weight_matrix``, exactly
 as in ``Linear``. Shapes follow PyTorch: images (batch, channels, height, width),
 weight (out_channels, in_channels, kh, kw), bias (out_channels,).
+
+Memory layout, for speed only: the arrays this module and nn/pool.py make keep the
+batch as the innermost axis in memory (``x.transpose(1, 2, 3, 0)`` is contiguous), while
+their shapes stay (batch, channels, height, width). Copying one window offset for the
+whole batch then moves runs of ow · batch neighbouring numbers instead of rows of ow, and
+NumPy copies long runs several times faster. That is why the rows of im2col are ordered
+output row, output column, then image.
 """
 
 from __future__ import annotations
@@ -46,6 +53,13 @@ def sliding_windows(x: np.ndarray, kernel_size: tuple[int, int], stride: tuple[i
     return windows[:, :, :: stride[0], :: stride[1]]
 
 
+def zeros_batch_innermost(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """``np.zeros(shape)`` for shape (…, batch, channels, h, w), stored with the batch axis innermost
+    in memory (the layout of this module, see its docstring): NumPy's operations keep it."""
+    *leading, batch, channels, height, width = shape
+    return np.moveaxis(np.zeros((*leading, channels, height, width, batch), dtype), -1, -4)
+
+
 def add_windows_back(window_grads: np.ndarray, image_shape: tuple[int, ...], stride: tuple[int, int]) -> np.ndarray:
     """The backward of ``sliding_windows``: add each window's gradient (batch, channels, oh, ow, kh, kw)
     back onto the pixels it was cut from, an array of ``image_shape``. Windows overlap when the
@@ -54,7 +68,7 @@ def add_windows_back(window_grads: np.ndarray, image_shape: tuple[int, ...], str
     One loop step per kernel offset (9 for 3×3), each moving all windows at once.
     """
     _, _, out_h, out_w, kernel_h, kernel_w = window_grads.shape
-    grad_x = np.zeros(image_shape, dtype=window_grads.dtype)
+    grad_x = zeros_batch_innermost(image_shape, window_grads.dtype)
     overlap = stride[0] < kernel_h or stride[1] < kernel_w
     for di in range(kernel_h):
         for dj in range(kernel_w):
@@ -67,9 +81,12 @@ def add_windows_back(window_grads: np.ndarray, image_shape: tuple[int, ...], str
 
 
 def pad(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
-    """Zeros around each image: (batch, channels, h, w) → (batch, channels, h + 2·ph, w + 2·pw)."""
-    ph, pw = padding
-    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+    """Zeros around each image: (batch, channels, h, w) → (batch, channels, h + 2·ph, w + 2·pw), a copy
+    with the batch innermost in memory."""
+    (ph, pw), (batch, channels, height, width) = padding, x.shape
+    padded = zeros_batch_innermost((batch, channels, height + 2 * ph, width + 2 * pw), x.dtype)
+    padded[:, :, ph : ph + height, pw : pw + width] = x
+    return padded
 
 
 def unpad(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
@@ -79,16 +96,17 @@ def unpad(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
 
 
 def im2col(x: np.ndarray, kernel_size, stride, padding) -> np.ndarray:
-    """Images (batch, channels, h, w) → rows (batch · oh · ow, channels · kh · kw): one row per output
-    position (batch, then row, then column of the output), holding the (padded) window the kernel
-    sees there, channel by channel, each channel's window read row by row."""
-    # TODO Task 8.1: im2col: images x (batch, c, h, w) → rows (batch·oh·ow, c·kh·kw), one row per
-    #   output position holding the padded window the kernel sees there. forward: out[n, o, i, j] =
-    #   Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] + bias[o], shape
-    #   (batch, out_channels, oh, ow), computed as one matrix product of the rows with the kernels;
-    #   keep the rows as ctx.rows for backward.
+    """Images (batch, channels, h, w) → rows (oh · ow · batch, channels · kh · kw): one row per output
+    position (row of the output, then column, then image: the memory order, see the module's
+    docstring), holding the (padded) window the kernel sees there, channel by channel, each
+    channel's window read row by row."""
+    # TODO Task 8.1: im2col: images x (batch, c, h, w) → rows (oh·ow·batch, c·kh·kw), one row per
+    #   output position (output row, then column, then image) holding the padded window the kernel
+    #   sees there. forward: out[n, o, i, j] = Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] ·
+    #   weight[o, c, di, dj] + bias[o], shape (batch, out_channels, oh, ow), computed as one matrix
+    #   product of the rows with the kernels; keep the rows as ctx.rows for backward.
     #   (stuck? make hint TASK=8.1)
-    raise NotImplementedError("Task 8.1: Convolution forward (nn/conv.py: im2col) — im2col: images x (batch, c, h, w) → rows (batch·oh·ow, c·kh·kw), one row per output position holding the padded window the kernel sees there. forward: out[n, o, i, j] = Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] + bias[o], shape (batch, out_channels, oh, ow), computed as one matrix product of the rows with the kernels; keep the rows as ctx.rows for backward. Stuck? make hint TASK=8.1. Check with: make check")
+    raise NotImplementedError("Task 8.1: Convolution forward (nn/conv.py: im2col) — im2col: images x (batch, c, h, w) → rows (oh·ow·batch, c·kh·kw), one row per output position (output row, then column, then image) holding the padded window the kernel sees there. forward: out[n, o, i, j] = Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] + bias[o], shape (batch, out_channels, oh, ow), computed as one matrix product of the rows with the kernels; keep the rows as ctx.rows for backward. Stuck? make hint TASK=8.1. Check with: make check")
 
 
 def col2im(grad_rows: np.ndarray, image_shape, kernel_size, stride, padding) -> np.ndarray:
@@ -97,10 +115,10 @@ def col2im(grad_rows: np.ndarray, image_shape, kernel_size, stride, padding) -> 
     # TODO Task 8.2: backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x,
     #   ∂L/∂weight and ∂L/∂bias (None where ctx.needs_input_grad says nobody needs it): the
     #   derivatives of out = W · rowsᵀ + bias, as in Linear, then col2im. col2im: the gradient of
-    #   the rows (batch·oh·ow, c·kh·kw) → the gradient of the images (batch, c, h, w): every
+    #   the rows (oh·ow·batch, c·kh·kw) → the gradient of the images (batch, c, h, w): every
     #   window's gradient added back onto the pixels it was cut from, the padding dropped.
     #   (stuck? make hint TASK=8.2)
-    raise NotImplementedError("Task 8.2: Convolution backward (nn/conv.py: col2im) — backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x, ∂L/∂weight and ∂L/∂bias (None where ctx.needs_input_grad says nobody needs it): the derivatives of out = W · rowsᵀ + bias, as in Linear, then col2im. col2im: the gradient of the rows (batch·oh·ow, c·kh·kw) → the gradient of the images (batch, c, h, w): every window's gradient added back onto the pixels it was cut from, the padding dropped. Stuck? make hint TASK=8.2. Check with: make check")
+    raise NotImplementedError("Task 8.2: Convolution backward (nn/conv.py: col2im) — backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x, ∂L/∂weight and ∂L/∂bias (None where ctx.needs_input_grad says nobody needs it): the derivatives of out = W · rowsᵀ + bias, as in Linear, then col2im. col2im: the gradient of the rows (oh·ow·batch, c·kh·kw) → the gradient of the images (batch, c, h, w): every window's gradient added back onto the pixels it was cut from, the padding dropped. Stuck? make hint TASK=8.2. Check with: make check")
 
 
 def output_size(image_size: tuple[int, int], kernel_size, stride) -> tuple[int, int]:
@@ -113,7 +131,7 @@ class Convolution(Function):
 
     With rows = im2col(x) (batch·oh·ow, c·kh·kw) and W = weight as a matrix (out_channels, c·kh·kw)
     it is one product, out = rows @ Wᵀ + bias (or its transpose, W @ rowsᵀ: one column per output
-    position), as in Linear. So the derivatives are Linear's, with g = dL/dout laid out as out:
+    position, in the rows' order), as in Linear. So the derivatives are Linear's, with g = dL/dout laid out as out:
 
         dL/dW = gᵀ @ rows,   dL/dbias = Σ_positions g,   dL/drows = g @ W,   dL/dx = col2im(dL/drows)
 
@@ -131,13 +149,13 @@ class Convolution(Function):
         ctx.weight, ctx.x_shape, ctx.stride, ctx.padding = weight, x.shape, stride, padding
         batch, out_channels, kernel_size = x.shape[0], weight.shape[0], weight.shape[2:]
         out_h, out_w = output_size((x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]), kernel_size, stride)
-        # TODO Task 8.1: im2col: images x (batch, c, h, w) → rows (batch·oh·ow, c·kh·kw), one row
-        #   per output position holding the padded window the kernel sees there. forward: out[n, o,
-        #   i, j] = Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] +
-        #   bias[o], shape (batch, out_channels, oh, ow), computed as one matrix product of the rows
-        #   with the kernels; keep the rows as ctx.rows for backward.
+        # TODO Task 8.1: im2col: images x (batch, c, h, w) → rows (oh·ow·batch, c·kh·kw), one row
+        #   per output position (output row, then column, then image) holding the padded window the
+        #   kernel sees there. forward: out[n, o, i, j] = Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s
+        #   + dj] · weight[o, c, di, dj] + bias[o], shape (batch, out_channels, oh, ow), computed as
+        #   one matrix product of the rows with the kernels; keep the rows as ctx.rows for backward.
         #   (stuck? make hint TASK=8.1)
-        raise NotImplementedError("Task 8.1: Convolution forward (nn/conv.py: Convolution.forward) — im2col: images x (batch, c, h, w) → rows (batch·oh·ow, c·kh·kw), one row per output position holding the padded window the kernel sees there. forward: out[n, o, i, j] = Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] + bias[o], shape (batch, out_channels, oh, ow), computed as one matrix product of the rows with the kernels; keep the rows as ctx.rows for backward. Stuck? make hint TASK=8.1. Check with: make check")
+        raise NotImplementedError("Task 8.1: Convolution forward (nn/conv.py: Convolution.forward) — im2col: images x (batch, c, h, w) → rows (oh·ow·batch, c·kh·kw), one row per output position (output row, then column, then image) holding the padded window the kernel sees there. forward: out[n, o, i, j] = Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] + bias[o], shape (batch, out_channels, oh, ow), computed as one matrix product of the rows with the kernels; keep the rows as ctx.rows for backward. Stuck? make hint TASK=8.1. Check with: make check")
 
     @staticmethod
     def backward(ctx, grad):
@@ -147,10 +165,10 @@ class Convolution(Function):
         # TODO Task 8.2: backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x,
         #   ∂L/∂weight and ∂L/∂bias (None where ctx.needs_input_grad says nobody needs it): the
         #   derivatives of out = W · rowsᵀ + bias, as in Linear, then col2im. col2im: the gradient
-        #   of the rows (batch·oh·ow, c·kh·kw) → the gradient of the images (batch, c, h, w): every
+        #   of the rows (oh·ow·batch, c·kh·kw) → the gradient of the images (batch, c, h, w): every
         #   window's gradient added back onto the pixels it was cut from, the padding dropped.
         #   (stuck? make hint TASK=8.2)
-        raise NotImplementedError("Task 8.2: Convolution backward (nn/conv.py: Convolution.backward) — backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x, ∂L/∂weight and ∂L/∂bias (None where ctx.needs_input_grad says nobody needs it): the derivatives of out = W · rowsᵀ + bias, as in Linear, then col2im. col2im: the gradient of the rows (batch·oh·ow, c·kh·kw) → the gradient of the images (batch, c, h, w): every window's gradient added back onto the pixels it was cut from, the padding dropped. Stuck? make hint TASK=8.2. Check with: make check")
+        raise NotImplementedError("Task 8.2: Convolution backward (nn/conv.py: Convolution.backward) — backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x, ∂L/∂weight and ∂L/∂bias (None where ctx.needs_input_grad says nobody needs it): the derivatives of out = W · rowsᵀ + bias, as in Linear, then col2im. col2im: the gradient of the rows (oh·ow·batch, c·kh·kw) → the gradient of the images (batch, c, h, w): every window's gradient added back onto the pixels it was cut from, the padding dropped. Stuck? make hint TASK=8.2. Check with: make check")
 
 
 def check_convolution(x, weight, bias, stride, padding) -> None:

@@ -395,7 +395,7 @@ class Reshape(Function):
 
     @staticmethod
     def forward(ctx, a, shape):
-        ctx.a_shape = a.shape
+        ctx.a = a  # for its shape, and its memory order
         try:
             return a.reshape(shape)
         except ValueError:
@@ -403,7 +403,14 @@ class Reshape(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.reshape(ctx.a_shape)
+        grad_a = grad.reshape(ctx.a.shape)
+        if ctx.a.flags.c_contiguous:
+            return grad_a
+        # a was stored in another order (nn/conv.py keeps the batch innermost): so is its gradient, because
+        # the backward of the operation before, reading a and its gradient together, is several times faster so
+        same_order = np.empty_like(ctx.a)
+        same_order[...] = grad_a
+        return same_order
 
 
 class Transpose(Function):

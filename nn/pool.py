@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conv import add_windows_back, pair, sliding_windows
+from .conv import add_windows_back, pair, sliding_windows, zeros_batch_innermost
 from .functions import Function
 from .module import Module
 from .tensor import Tensor
@@ -29,13 +29,17 @@ class MaxPooling(Function):
         check_pooling(x, kernel_size, stride)
         windows = sliding_windows(x, kernel_size, stride)  # (batch, c, oh, ow, kh, kw), a view
         # one slab per position in the window: candidates[p] holds every window's p-th element (reading order)
-        candidates = windows.transpose(4, 5, 0, 1, 2, 3).reshape(-1, *windows.shape[:4])  # (kh·kw, batch, c, oh, ow)
-        out = candidates.max(axis=0)
-        ctx.winner = np.empty(candidates.shape, dtype=bool)  # winner[p]: the p-th element won its window
-        taken = np.zeros(out.shape, dtype=bool)
-        for position, candidate in enumerate(candidates):  # in reading order: on a tie the first one wins
-            ctx.winner[position] = (candidate == out) & ~taken
-            taken |= ctx.winner[position]
+        candidates = [windows[..., i, j] for i in range(kernel_size[0]) for j in range(kernel_size[1])]  # views
+        out = candidates[0].copy(order="K")
+        for candidate in candidates[1:]:
+            np.maximum(out, candidate, out=out)
+        # winner[p]: the p-th element won its window; (kh·kw, batch, c, oh, ow), in nn/conv.py's layout
+        ctx.winner = zeros_batch_innermost((len(candidates), *out.shape), bool)
+        taken = np.zeros_like(out, dtype=bool)
+        for winner, candidate in zip(ctx.winner, candidates):  # in reading order: on a tie the first one wins
+            np.equal(candidate, out, out=winner)
+            winner &= ~taken
+            taken |= winner
         ctx.x_shape, ctx.kernel_size, ctx.stride = x.shape, kernel_size, stride
         return out
 

@@ -38,11 +38,12 @@ def output_shape(x_shape, kernel, stride, padding):
 
 
 def im2col_by_loops(x, kernel, stride, padding):
-    """One row per output position (n, i, j), in that order: the window's values, channel by channel."""
+    """One row per output position (i, j, n), in that order (image innermost): the window's values,
+    channel by channel."""
     xp = padded(x, padding)
     out_h, out_w = output_shape(x.shape, kernel, stride, padding)
     return np.array([xp[n, :, i * stride[0]: i * stride[0] + kernel[0], j * stride[1]: j * stride[1] + kernel[1]].ravel()
-                     for n in range(x.shape[0]) for i in range(out_h) for j in range(out_w)])
+                     for i in range(out_h) for j in range(out_w) for n in range(x.shape[0])])
 
 
 def conv_by_loops(x, weight, bias, stride=(1, 1), padding=(0, 0)):
@@ -62,7 +63,7 @@ def col2im_by_loops(rows, x_shape, kernel, stride, padding):
     out_h, out_w = output_shape(x_shape, kernel, stride, padding)
     n_, c_, h_, w_ = x_shape
     grad = np.zeros((n_, c_, h_ + 2 * padding[0], w_ + 2 * padding[1]))
-    for row, (n, i, j) in zip(rows, np.ndindex(n_, out_h, out_w)):
+    for row, (i, j, n) in zip(rows, np.ndindex(out_h, out_w, n_)):
         grad[n, :, i * stride[0]: i * stride[0] + kernel[0], j * stride[1]: j * stride[1] + kernel[1]] += \
             row.reshape(c_, *kernel)
     return grad[:, :, padding[0]: padding[0] + h_, padding[1]: padding[1] + w_]
@@ -129,9 +130,9 @@ def test_im2col_matches_the_windows(x_shape, w_shape, stride, padding):
     rows = conv.im2col(x, w_shape[2:], stride, padding)
     assert_close("im2col", rows, im2col_by_loops(x, w_shape[2:], stride, padding),
                  describe(x_shape, w_shape, stride, padding),
-                 "\nrows has shape (batch·out_h·out_w, channels·kh·kw): pad first (np.pad, zeros around height and "
-                 "width only), take the windows with sliding_windows, then move the channel axis next to the "
-                 "kernel axes (transpose) before the reshape.")
+                 "\nrows has shape (out_h·out_w·batch, channels·kh·kw), one row per output position in the order "
+                 "output row, output column, then image: pad first (pad), take the windows with sliding_windows, "
+                 "then transpose to (channels, kh, kw, out_h, out_w, batch) before the reshape.")
 
 
 @pytest.mark.task8_1
@@ -143,8 +144,9 @@ def test_convolution_forward_matches_the_definition(x_shape, w_shape, stride, pa
     assert_close("Convolution.forward", out, conv_by_loops(x, w, b, stride, padding),
                  describe(x_shape, w_shape, stride, padding),
                  "\nout[n, o, i, j] = Σ (window at (i, j) of image n) · weight[o] + bias[o]: rows @ "
-                 "weight.reshape(out_channels, -1).T + bias is (batch·out_h·out_w, out_channels); reshape it to "
-                 "(batch, out_h, out_w, out_channels), then put the channels second with transpose(0, 3, 1, 2).")
+                 "weight.reshape(out_channels, -1).T + bias is (out_h·out_w·batch, out_channels); reshape it to "
+                 "(out_h, out_w, batch, out_channels), then order the axes (batch, out_channels, out_h, out_w) "
+                 "with transpose(2, 3, 0, 1).")
     rows = getattr(ctx, "rows", None)
     assert rows is not None, "Convolution.forward must save im2col(x) as ctx.rows: backward needs it"
     assert_close("ctx.rows (saved by Convolution.forward)", rows, im2col_by_loops(x, w.shape[2:], stride, padding),
@@ -168,7 +170,8 @@ def test_col2im_adds_every_row_back_onto_its_window(x_shape, w_shape, stride, pa
     got = conv.col2im(rows, x_shape, w_shape[2:], stride, padding)
     assert_close("col2im", got, col2im_by_loops(rows, x_shape, w_shape[2:], stride, padding),
                  describe(x_shape, w_shape, stride, padding),
-                 "\ncol2im undoes im2col's reshape and transpose (back to (batch, channels, out_h, out_w, kh, kw)), "
+                 "\ncol2im undoes im2col's reshape and transpose (back to windows (batch, channels, out_h, out_w, kh, "
+                 "kw)), "
                  "adds the windows back with add_windows_back onto the PADDED image shape, then cuts the padding off "
                  "(unpad). Pixels seen by several windows receive the sum.")
 
@@ -189,10 +192,10 @@ def test_convolution_backward_matches_central_differences(x_shape, w_shape, stri
         f"Convolution.backward must return three gradients (x, weight, bias) as a tuple, got {type(grads).__name__}")
     expected = numerical_grads(lambda *a: conv_by_loops(*a, stride, padding), [x, w, b], grad_out)
     advice = {
-        "x": "\ndL/dx = col2im(g @ W) with g = grad as rows (batch·out_h·out_w, out_channels) — grad.transpose(0, 2, 3, 1)"
-             ".reshape(-1, out_channels) — and W = weight.reshape(out_channels, -1)",
+        "x": "\ndL/dx = col2im(g @ W) with g = grad as rows (out_h·out_w·batch, out_channels) — grad.transpose(2, 3, 0, "
+             "1).reshape(-1, out_channels) — and W = weight.reshape(out_channels, -1)",
         "weight": "\ndL/dweight = (gᵀ @ ctx.rows) reshaped to the weight's shape, with g = grad as rows "
-                  "(grad.transpose(0, 2, 3, 1).reshape(-1, out_channels): the same order as the rows of im2col)",
+                  "(grad.transpose(2, 3, 0, 1).reshape(-1, out_channels): the same order as the rows of im2col)",
         "bias": "\ndL/dbias = g summed over all rows (every output position adds the bias once)",
     }
     for name, got, want in zip(("x", "weight", "bias"), grads, expected):
@@ -362,6 +365,49 @@ def test_conv2d_settings_are_checked(arguments):
     settings_ = dict(in_channels=1, out_channels=2, kernel_size=3) | arguments
     with pytest.raises(ValueError, match="Conv2d: "):
         nn.Conv2d(**settings_)
+
+
+# --- the memory layout (nn/conv.py's docstring): a matter of speed, never of values ----------------------
+def batch_innermost(array) -> bool:
+    return array.transpose(1, 2, 3, 0).flags.c_contiguous
+
+
+@reference_only
+def test_a_conv_stack_is_right_whatever_the_memory_order_of_its_arrays():
+    """The second convolution reads the first block's batch-innermost output (with and without padding),
+    and Flatten's gradient goes back into that order: gradcheck the whole stack."""
+    rng = np.random.default_rng(5)
+    x = leaf(rng.normal(size=(3, 2, 7, 6)))
+    w1, b1, w2, b2 = (leaf(rng.normal(size=shape)) for shape in ((4, 2, 3, 3), (4,), (3, 4, 2, 2), (3,)))
+
+    def stack(x, w1, b1, w2, b2):
+        hidden = nn.MaxPool2d(2)(act.relu(nn.conv2d(x, w1, b1, padding=1)))
+        return nn.Flatten()(nn.conv2d(hidden, w2, b2)) * nn.Tensor(np.arange(1.0, 13.0))
+
+    assert nn.gradcheck(stack, x, w1, b1, w2, b2)
+
+
+@reference_only
+def test_the_layers_keep_the_batch_innermost_and_their_gradients_do_too(monkeypatch):
+    incoming = {}  # the gradient each backward receives
+
+    def spy(function):
+        backward = function.backward
+
+        def recording(ctx, grad):
+            incoming[function.__name__] = grad
+            return backward(ctx, grad)
+        monkeypatch.setattr(function, "backward", staticmethod(recording))
+
+    for function in (pool.MaxPooling, conv.Convolution):
+        spy(function)
+    x = nn.Tensor(np.random.default_rng(6).random((4, 1, 8, 8)), requires_grad=True)
+    convolved = nn.Conv2d(1, 3, 3, padding=1, rng=0)(x)
+    pooled = nn.MaxPool2d(2)(act.relu(convolved))
+    nn.Flatten()(pooled).sum().backward()
+    assert batch_innermost(convolved.data) and batch_innermost(pooled.data)
+    assert batch_innermost(incoming["MaxPooling"]) and batch_innermost(incoming["Convolution"])
+    assert x.grad.shape == x.shape
 
 
 # --- a small CNN learns -------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ def test_two_epochs_on_full_mnist_reach_97_percent(full_mnist):
 
 
 def test_the_cnn_recipe_reaches_99_percent_on_full_mnist(full_mnist):
-    """The CNN of upgrade_to_cnn.ipynb with its recipe (`make train TRAIN_ARGS="--model cnn"`): about 2.5 minutes."""
+    """The CNN of upgrade_to_cnn.ipynb with its recipe (`make train TRAIN_ARGS="--model cnn"`): under 2 minutes."""
     train = load_tools_module("train")
     recipe = train.RECIPES["cnn"]
     accuracies = train.train(train.build_cnn(), train.as_images(full_mnist), progress=False, **recipe)

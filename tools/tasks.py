@@ -344,43 +344,43 @@ TASKS: tuple[Task, ...] = (
                 "`p.data -= self.lr * g / (np.sqrt(s) + self.eps)`."),
          slide="Go ahead: extensions", optional=True),
     Task("8.1", "Convolution forward", ("nn/conv.py:im2col", "nn/conv.py:Convolution.forward"),
-         goal="im2col: images x (batch, c, h, w) → rows (batch·oh·ow, c·kh·kw), one row per output position "
-              "holding the padded window the kernel sees there. forward: out[n, o, i, j] = "
+         goal="im2col: images x (batch, c, h, w) → rows (oh·ow·batch, c·kh·kw), one row per output position "
+              "(output row, then column, then image) holding the padded window the kernel sees there. forward: out[n, o, i, j] = "
               "Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] + bias[o], shape "
               "(batch, out_channels, oh, ow), computed as one matrix product of the rows with the kernels; "
               "keep the rows as ctx.rows for backward.",
          hints=("If every window is one row and every kernel one row of a matrix W (out_channels, c·kh·kw), "
                 "which matrix product gives every output value at once?",
-                "im2col: pad, cut the windows with sliding_windows (a view of shape (…, oh, ow, kh, kw)), then "
-                "order the axes so that each output position (batch, then oh, then ow) is one row of c·kh·kw "
-                "values, channel by channel. forward: W = weight reshaped to (out_channels, c·kh·kw); "
-                "W · rowsᵀ is (out_channels, batch·oh·ow); add bias[o] to row o, reshape to "
-                "(out_channels, batch, oh, ow) and move the batch axis first.",
-                "im2col: `windows = sliding_windows(images, kernel_size, stride)` on the padded images, then "
-                "a transpose and `reshape(channels * kernel_h * kernel_w, batch * out_h * out_w)`, returned "
-                "transposed; forward: `ctx.rows = im2col(x, kernel_size, stride, padding)`, "
+                "im2col: pad, cut the windows with sliding_windows (a view of shape (batch, c, oh, ow, kh, kw)), "
+                "then order the axes so that each output position (oh, then ow, then batch: the batch innermost, "
+                "see the module's docstring) is one row of c·kh·kw values, channel by channel. forward: W = weight "
+                "reshaped to (out_channels, c·kh·kw); W · rowsᵀ is (out_channels, oh·ow·batch); add bias[o] to "
+                "row o, reshape to (out_channels, oh, ow, batch) and move the batch axis first.",
+                "im2col: `windows = sliding_windows(pad(x, padding), kernel_size, stride)`, then "
+                "`windows.transpose(1, 4, 5, 2, 3, 0)` and `reshape(channels * kernel_h * kernel_w, "
+                "out_h * out_w * batch)`, returned transposed; forward: `ctx.rows = im2col(x, kernel_size, stride, padding)`, "
                 "`weight_matrix = weight.reshape(out_channels, -1)`, "
                 "`out = weight_matrix @ ctx.rows.T + bias[:, None]`, then "
-                "`out.reshape(out_channels, batch, out_h, out_w).transpose(1, 0, 2, 3)`."),
+                "`out.reshape(out_channels, out_h, out_w, batch).transpose(3, 0, 1, 2)`."),
          slide="Go ahead: convolutions", optional=True),
     Task("8.2", "Convolution backward", ("nn/conv.py:col2im", "nn/conv.py:Convolution.backward"),
          goal="backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x, ∂L/∂weight and ∂L/∂bias "
               "(None where ctx.needs_input_grad says nobody needs it): the derivatives of out = W · rowsᵀ + "
-              "bias, as in Linear, then col2im. col2im: the gradient of the rows (batch·oh·ow, c·kh·kw) → "
+              "bias, as in Linear, then col2im. col2im: the gradient of the rows (oh·ow·batch, c·kh·kw) → "
               "the gradient of the images (batch, c, h, w): every window's gradient added back onto the "
               "pixels it was cut from, the padding dropped.",
          hints=("Seen as matrices, the convolution is Linear's product: what are ∂L/∂W, ∂L/∂bias and ∂L/∂rows "
                 "of out = W · rowsᵀ + bias? And where does the gradient of one row go in the image?",
-                "With G = g laid out like out, (out_channels, batch·oh·ow): ∂L/∂W = G · rows (reshape to "
+                "With G = g laid out like out, (out_channels, oh·ow·batch): ∂L/∂W = G · rows (reshape to "
                 "weight's shape), ∂L/∂bias = G summed over the positions, ∂L/∂rows = (Wᵀ · G)ᵀ. col2im undoes "
                 "im2col's layout: reshape the rows' gradient back to windows (…, oh, ow, kh, kw), add them back "
                 "onto a padded image with add_windows_back (overlaps add up), then cut the padding off.",
-                "backward: `grad_out = grad.transpose(1, 0, 2, 3).reshape(out_channels, -1)`, "
+                "backward: `grad_out = grad.transpose(1, 2, 3, 0).reshape(out_channels, -1)`, "
                 "`(grad_out @ ctx.rows).reshape(weight.shape)`, `grad_out.sum(axis=1)`, "
                 "`grad_rows = (weight_matrix.T @ grad_out).T` and "
                 "`col2im(grad_rows, ctx.x_shape, weight.shape[2:], ctx.stride, ctx.padding)`; col2im: "
-                "`columns = grad_rows.T.reshape(channels, kernel_h, kernel_w, batch, out_h, out_w)`, "
-                "`columns.transpose(0, 3, 4, 5, 1, 2)`, then `add_windows_back` and `unpad`."),
+                "`columns = grad_rows.T.reshape(channels, kernel_h, kernel_w, out_h, out_w, batch)`, "
+                "`columns.transpose(5, 0, 3, 4, 1, 2)`, then `add_windows_back` and `unpad`."),
          slide="Go ahead: convolutions", optional=True),
     Task("8.3", "Max pooling backward", ("nn/pool.py:MaxPooling.backward",),
          goal="From grad = ∂L/∂out (batch, c, oh, ow) return ∂L/∂x (batch, c, h, w): each window's gradient "

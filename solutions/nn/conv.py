@@ -5,11 +5,18 @@ A 3×3 convolution computes, at every position of the output, a weighted sum of 
 every position ("weight sharing"). Written out as loops that is slow in Python; the
 classic trick, im2col, copies every window into one row of a matrix
 
-    rows = im2col(x)          (batch · out_height · out_width,  channels · kh · kw)
+    rows = im2col(x)          (out_height · out_width · batch,  channels · kh · kw)
 
 so that the whole layer is one matrix product, ``rows @ weight_matrix``, exactly
 as in ``Linear``. Shapes follow PyTorch: images (batch, channels, height, width),
 weight (out_channels, in_channels, kh, kw), bias (out_channels,).
+
+Memory layout, for speed only: the arrays this module and nn/pool.py make keep the
+batch as the innermost axis in memory (``x.transpose(1, 2, 3, 0)`` is contiguous), while
+their shapes stay (batch, channels, height, width). Copying one window offset for the
+whole batch then moves runs of ow · batch neighbouring numbers instead of rows of ow, and
+NumPy copies long runs several times faster. That is why the rows of im2col are ordered
+output row, output column, then image.
 """
 
 from __future__ import annotations
@@ -46,6 +53,13 @@ def sliding_windows(x: np.ndarray, kernel_size: tuple[int, int], stride: tuple[i
     return windows[:, :, :: stride[0], :: stride[1]]
 
 
+def zeros_batch_innermost(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """``np.zeros(shape)`` for shape (…, batch, channels, h, w), stored with the batch axis innermost
+    in memory (the layout of this module, see its docstring): NumPy's operations keep it."""
+    *leading, batch, channels, height, width = shape
+    return np.moveaxis(np.zeros((*leading, channels, height, width, batch), dtype), -1, -4)
+
+
 def add_windows_back(window_grads: np.ndarray, image_shape: tuple[int, ...], stride: tuple[int, int]) -> np.ndarray:
     """The backward of ``sliding_windows``: add each window's gradient (batch, channels, oh, ow, kh, kw)
     back onto the pixels it was cut from, an array of ``image_shape``. Windows overlap when the
@@ -54,7 +68,7 @@ def add_windows_back(window_grads: np.ndarray, image_shape: tuple[int, ...], str
     One loop step per kernel offset (9 for 3×3), each moving all windows at once.
     """
     _, _, out_h, out_w, kernel_h, kernel_w = window_grads.shape
-    grad_x = np.zeros(image_shape, dtype=window_grads.dtype)
+    grad_x = zeros_batch_innermost(image_shape, window_grads.dtype)
     overlap = stride[0] < kernel_h or stride[1] < kernel_w
     for di in range(kernel_h):
         for dj in range(kernel_w):
@@ -67,9 +81,12 @@ def add_windows_back(window_grads: np.ndarray, image_shape: tuple[int, ...], str
 
 
 def pad(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
-    """Zeros around each image: (batch, channels, h, w) → (batch, channels, h + 2·ph, w + 2·pw)."""
-    ph, pw = padding
-    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+    """Zeros around each image: (batch, channels, h, w) → (batch, channels, h + 2·ph, w + 2·pw), a copy
+    with the batch innermost in memory."""
+    (ph, pw), (batch, channels, height, width) = padding, x.shape
+    padded = zeros_batch_innermost((batch, channels, height + 2 * ph, width + 2 * pw), x.dtype)
+    padded[:, :, ph : ph + height, pw : pw + width] = x
+    return padded
 
 
 def unpad(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
@@ -79,16 +96,15 @@ def unpad(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
 
 
 def im2col(x: np.ndarray, kernel_size, stride, padding) -> np.ndarray:
-    """Images (batch, channels, h, w) → rows (batch · oh · ow, channels · kh · kw): one row per output
-    position (batch, then row, then column of the output), holding the (padded) window the kernel
-    sees there, channel by channel, each channel's window read row by row."""
+    """Images (batch, channels, h, w) → rows (oh · ow · batch, channels · kh · kw): one row per output
+    position (row of the output, then column, then image: the memory order, see the module's
+    docstring), holding the (padded) window the kernel sees there, channel by channel, each
+    channel's window read row by row."""
     ### BEGIN SOLUTION
-    images = pad(x.transpose(1, 0, 2, 3), padding)  # (channels, batch, h, w): why, see the copy below
-    windows = sliding_windows(images, kernel_size, stride)  # (channels, batch, oh, ow, kh, kw), a view
-    channels, batch, out_h, out_w, kernel_h, kernel_w = windows.shape
-    # The one copy. Laid out as (channels, kh, kw, batch, oh, ow), it reads whole rows of output
-    # positions at a time (ow values a stride apart): about twice as fast as copying window by window.
-    columns = windows.transpose(0, 4, 5, 1, 2, 3).reshape(channels * kernel_h * kernel_w, batch * out_h * out_w)
+    windows = sliding_windows(pad(x, padding), kernel_size, stride)  # (batch, channels, oh, ow, kh, kw), a view
+    batch, channels, out_h, out_w, kernel_h, kernel_w = windows.shape
+    # The one copy, laid out as (channels, kh, kw, oh, ow, batch): each window offset is one long run
+    columns = windows.transpose(1, 4, 5, 2, 3, 0).reshape(channels * kernel_h * kernel_w, out_h * out_w * batch)
     return columns.T  # the rows: a transposed view, which matrix products read as fast
     ### END SOLUTION
 
@@ -99,11 +115,11 @@ def col2im(grad_rows: np.ndarray, image_shape, kernel_size, stride, padding) -> 
     ### BEGIN SOLUTION
     batch, channels, height, width = image_shape
     (kernel_h, kernel_w), (ph, pw) = kernel_size, padding
-    padded_shape = (channels, batch, height + 2 * ph, width + 2 * pw)  # the layout im2col cut from
+    padded_shape = (batch, channels, height + 2 * ph, width + 2 * pw)  # the images im2col cut from
     out_h, out_w = output_size(padded_shape[2:], kernel_size, stride)
-    columns = grad_rows.T.reshape(channels, kernel_h, kernel_w, batch, out_h, out_w)
-    window_grads = columns.transpose(0, 3, 4, 5, 1, 2)  # (channels, batch, oh, ow, kh, kw)
-    return unpad(add_windows_back(window_grads, padded_shape, stride), padding).transpose(1, 0, 2, 3)
+    columns = grad_rows.T.reshape(channels, kernel_h, kernel_w, out_h, out_w, batch)
+    window_grads = columns.transpose(5, 0, 3, 4, 1, 2)  # (batch, channels, oh, ow, kh, kw)
+    return unpad(add_windows_back(window_grads, padded_shape, stride), padding)
     ### END SOLUTION
 
 
@@ -117,7 +133,7 @@ class Convolution(Function):
 
     With rows = im2col(x) (batch·oh·ow, c·kh·kw) and W = weight as a matrix (out_channels, c·kh·kw)
     it is one product, out = rows @ Wᵀ + bias (or its transpose, W @ rowsᵀ: one column per output
-    position), as in Linear. So the derivatives are Linear's, with g = dL/dout laid out as out:
+    position, in the rows' order), as in Linear. So the derivatives are Linear's, with g = dL/dout laid out as out:
 
         dL/dW = gᵀ @ rows,   dL/dbias = Σ_positions g,   dL/drows = g @ W,   dL/dx = col2im(dL/drows)
 
@@ -136,10 +152,10 @@ class Convolution(Function):
         batch, out_channels, kernel_size = x.shape[0], weight.shape[0], weight.shape[2:]
         out_h, out_w = output_size((x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]), kernel_size, stride)
         ### BEGIN SOLUTION
-        ctx.rows = im2col(x, kernel_size, stride, padding)  # (batch·oh·ow, c·kh·kw)
+        ctx.rows = im2col(x, kernel_size, stride, padding)  # (oh·ow·batch, c·kh·kw)
         weight_matrix = weight.reshape(out_channels, -1)  # (out_channels, c·kh·kw)
-        out = weight_matrix @ ctx.rows.T + bias[:, None]  # (out_channels, batch·oh·ow): W rowsᵀ, one column per position
-        return out.reshape(out_channels, batch, out_h, out_w).transpose(1, 0, 2, 3)
+        out = weight_matrix @ ctx.rows.T + bias[:, None]  # (out_channels, oh·ow·batch): W rowsᵀ, one column per position
+        return out.reshape(out_channels, out_h, out_w, batch).transpose(3, 0, 1, 2)
         ### END SOLUTION
 
     @staticmethod
@@ -150,12 +166,12 @@ class Convolution(Function):
         ### BEGIN SOLUTION
         out_channels = weight.shape[0]
         weight_matrix = weight.reshape(out_channels, -1)  # (out_channels, c·kh·kw)
-        grad_out = grad.transpose(1, 0, 2, 3).reshape(out_channels, -1)  # (out_channels, batch·oh·ow), like out
+        grad_out = grad.transpose(1, 2, 3, 0).reshape(out_channels, -1)  # (out_channels, oh·ow·batch), like out
         grad_weight = (grad_out @ ctx.rows).reshape(weight.shape) if needs_weight else None
         grad_bias = grad_out.sum(axis=1) if needs_bias else None
         grad_x = None
         if needs_x:  # not for the input images
-            grad_rows = (weight_matrix.T @ grad_out).T  # (batch·oh·ow, c·kh·kw)
+            grad_rows = (weight_matrix.T @ grad_out).T  # (oh·ow·batch, c·kh·kw)
             grad_x = col2im(grad_rows, ctx.x_shape, weight.shape[2:], ctx.stride, ctx.padding)
         return grad_x, grad_weight, grad_bias
         ### END SOLUTION
