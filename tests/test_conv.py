@@ -112,6 +112,20 @@ def describe(x_shape, w_shape, stride, padding):
 
 
 # --- Task 8.1: im2col and the forward -------------------------------------------------------------
+ROW_ORDER_HINT = (
+    "im2col has the right windows, in another order. Its rows go through the output positions row by row "
+    "and, at each position, through the images of the batch: row 0 is image 0's window at output (0, 0), "
+    "row 1 image 1's window at (0, 0), and so on (the batch innermost: the memory order of nn/conv.py, see "
+    "its docstring). Transpose the windows to (channels, kh, kw, out_h, out_w, batch) before the reshape.")
+
+
+def same_rows_in_another_order(got, expected) -> bool:
+    got = np.asarray(got)
+    if got.shape != expected.shape or np.allclose(got, expected):
+        return False
+    return np.allclose(*(rows[np.lexsort(rows.T[::-1])] for rows in (got, expected)))
+
+
 @pytest.mark.task8_1
 def test_im2col_small_example():
     x = np.arange(9.0).reshape(1, 1, 3, 3)
@@ -128,7 +142,10 @@ def test_im2col_small_example():
 def test_im2col_matches_the_windows(x_shape, w_shape, stride, padding):
     x = RNG.normal(size=x_shape)
     rows = conv.im2col(x, w_shape[2:], stride, padding)
-    assert_close("im2col", rows, im2col_by_loops(x, w_shape[2:], stride, padding),
+    expected = im2col_by_loops(x, w_shape[2:], stride, padding)
+    assert not same_rows_in_another_order(rows, expected), (
+        f"im2col, {describe(x_shape, w_shape, stride, padding)}: {ROW_ORDER_HINT}")
+    assert_close("im2col", rows, expected,
                  describe(x_shape, w_shape, stride, padding),
                  "\nrows has shape (out_h·out_w·batch, channels·kh·kw), one row per output position in the order "
                  "output row, output column, then image: pad first (pad), take the windows with sliding_windows, "
@@ -149,6 +166,8 @@ def test_convolution_forward_matches_the_definition(x_shape, w_shape, stride, pa
                  "with transpose(2, 3, 0, 1).")
     rows = getattr(ctx, "rows", None)
     assert rows is not None, "Convolution.forward must save im2col(x) as ctx.rows: backward needs it"
+    assert not same_rows_in_another_order(rows, im2col_by_loops(x, w.shape[2:], stride, padding)), (
+        f"ctx.rows, {describe(x_shape, w_shape, stride, padding)}: {ROW_ORDER_HINT}")
     assert_close("ctx.rows (saved by Convolution.forward)", rows, im2col_by_loops(x, w.shape[2:], stride, padding),
                  describe(x_shape, w_shape, stride, padding), "\nctx.rows must be im2col of the input x")
 
@@ -170,8 +189,8 @@ def test_col2im_adds_every_row_back_onto_its_window(x_shape, w_shape, stride, pa
     got = conv.col2im(rows, x_shape, w_shape[2:], stride, padding)
     assert_close("col2im", got, col2im_by_loops(rows, x_shape, w_shape[2:], stride, padding),
                  describe(x_shape, w_shape, stride, padding),
-                 "\ncol2im undoes im2col's reshape and transpose (back to windows (batch, channels, out_h, out_w, kh, "
-                 "kw)), "
+                 "\nThe rows come in im2col's order (output row, output column, then image). col2im undoes im2col's "
+                 "reshape and transpose (back to windows (batch, channels, out_h, out_w, kh, kw)), "
                  "adds the windows back with add_windows_back onto the PADDED image shape, then cuts the padding off "
                  "(unpad). Pixels seen by several windows receive the sum.")
 

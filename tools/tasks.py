@@ -360,7 +360,7 @@ TASKS: tuple[Task, ...] = (
                 "`windows.transpose(1, 4, 5, 2, 3, 0)` and `reshape(channels * kernel_h * kernel_w, "
                 "out_h * out_w * batch)`, returned transposed; forward: `ctx.rows = im2col(x, kernel_size, stride, padding)`, "
                 "`weight_matrix = weight.reshape(out_channels, -1)`, "
-                "`out = weight_matrix @ ctx.rows.T + bias[:, None]`, then "
+                "`out = weight_matrix @ ctx.rows.T`, `out += bias[:, None]`, then "
                 "`out.reshape(out_channels, out_h, out_w, batch).transpose(3, 0, 1, 2)`."),
          slide="Go ahead: convolutions", optional=True),
     Task("8.2", "Convolution backward", ("nn/conv.py:col2im", "nn/conv.py:Convolution.backward"),
@@ -376,7 +376,8 @@ TASKS: tuple[Task, ...] = (
                 "im2col's layout: reshape the rows' gradient back to windows (…, oh, ow, kh, kw), add them back "
                 "onto a padded image with add_windows_back (overlaps add up), then cut the padding off.",
                 "backward: `grad_out = grad.transpose(1, 2, 3, 0).reshape(out_channels, -1)`, "
-                "`(grad_out @ ctx.rows).reshape(weight.shape)`, `grad_out.sum(axis=1)`, "
+                "`(ctx.rows.T @ grad_out.T).T.reshape(weight.shape)` (G · rows, computed the other way round, which "
+                "OpenBLAS does faster), `grad_out.sum(axis=1)`, "
                 "`grad_rows = (weight_matrix.T @ grad_out).T` and "
                 "`col2im(grad_rows, ctx.x_shape, weight.shape[2:], ctx.stride, ctx.padding)`; col2im: "
                 "`columns = grad_rows.T.reshape(channels, kernel_h, kernel_w, out_h, out_w, batch)`, "
