@@ -110,7 +110,7 @@ def im2col(x: np.ndarray, kernel_size, stride, padding) -> np.ndarray:
 
 
 def col2im(grad_rows: np.ndarray, image_shape, kernel_size, stride, padding) -> np.ndarray:
-    """The backward of ``im2col``: gradients of the rows (batch · oh · ow, channels · kh · kw) → the
+    """The backward of ``im2col``: gradients of the rows (oh · ow · batch, channels · kh · kw) → the
     gradient of the images, ``image_shape`` (batch, channels, h, w), overlapping windows summed."""
     ### BEGIN SOLUTION
     batch, channels, height, width = image_shape
@@ -131,7 +131,7 @@ def output_size(image_size: tuple[int, int], kernel_size, stride) -> tuple[int, 
 class Convolution(Function):
     """out[n, o, i, j] = Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] + bias[o].
 
-    With rows = im2col(x) (batch·oh·ow, c·kh·kw) and W = weight as a matrix (out_channels, c·kh·kw)
+    With rows = im2col(x) (oh·ow·batch, c·kh·kw) and W = weight as a matrix (out_channels, c·kh·kw)
     it is one product, out = rows @ Wᵀ + bias (or its transpose, W @ rowsᵀ: one column per output
     position, in the rows' order), as in Linear. So the derivatives are Linear's, with g = dL/dout laid out as out:
 
