@@ -131,7 +131,8 @@ class Convolution(Function):
 
     With rows = im2col(x) (oh·ow·batch, c·kh·kw) and W = weight as a matrix (out_channels, c·kh·kw)
     it is one product, out = rows @ Wᵀ + bias (or its transpose, W @ rowsᵀ: one column per output
-    position, in the rows' order), as in Linear. So the derivatives are Linear's, with g = dL/dout laid out as out:
+    position, in the rows' order), as in Linear. So the derivatives are Linear's, with g = dL/dout
+    laid out as out:
 
         dL/dW = gᵀ @ rows,   dL/dbias = Σ_positions g,   dL/drows = g @ W,   dL/dx = col2im(dL/drows)
 

@@ -406,8 +406,8 @@ class Reshape(Function):
         grad_a = grad.reshape(ctx.a.shape)
         if ctx.a.flags.c_contiguous:
             return grad_a
-        # a was stored in another order (nn/conv.py keeps the batch innermost): so is its gradient, because
-        # the backward of the operation before, reading a and its gradient together, is several times faster so
+        # a is stored in another order (nn/conv.py keeps the batch innermost): give its gradient the same
+        # order, since NumPy is several times slower on two arrays of different orders (the backward before)
         same_order = np.empty_like(ctx.a)
         same_order[...] = grad_a
         return same_order

@@ -345,8 +345,8 @@ TASKS: tuple[Task, ...] = (
          slide="Go ahead: extensions", optional=True),
     Task("8.1", "Convolution forward", ("nn/conv.py:im2col", "nn/conv.py:Convolution.forward"),
          goal="im2col: images x (batch, c, h, w) → rows (oh·ow·batch, c·kh·kw), one row per output position "
-              "(output row, then column, then image) holding the padded window the kernel sees there. forward: out[n, o, i, j] = "
-              "Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] + bias[o], shape "
+              "(output row, then column, then image) holding the padded window the kernel sees there. "
+              "forward: out[n, o, i, j] = Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] + bias[o], shape "
               "(batch, out_channels, oh, ow), computed as one matrix product of the rows with the kernels; "
               "keep the rows as ctx.rows for backward.",
          hints=("If every window is one row and every kernel one row of a matrix W (out_channels, c·kh·kw), "
@@ -358,7 +358,8 @@ TASKS: tuple[Task, ...] = (
                 "row o, reshape to (out_channels, oh, ow, batch) and move the batch axis first.",
                 "im2col: `windows = sliding_windows(pad(x, padding), kernel_size, stride)`, then "
                 "`windows.transpose(1, 4, 5, 2, 3, 0)` and `reshape(channels * kernel_h * kernel_w, "
-                "out_h * out_w * batch)`, returned transposed; forward: `ctx.rows = im2col(x, kernel_size, stride, padding)`, "
+                "out_h * out_w * batch)`, returned transposed; forward: "
+                "`ctx.rows = im2col(x, kernel_size, stride, padding)`, "
                 "`weight_matrix = weight.reshape(out_channels, -1)`, "
                 "`out = weight_matrix @ ctx.rows.T`, `out += bias[:, None]`, then "
                 "`out.reshape(out_channels, out_h, out_w, batch).transpose(3, 0, 1, 2)`."),
