@@ -50,7 +50,10 @@ class Function:
     @classmethod
     def checked_forward(cls, ctx, *arrays: np.ndarray, **options) -> np.ndarray:
         """``forward``, which must return a float ndarray (a 0-d one for a single number)."""
-        output = _as_result(cls.forward(ctx, *arrays, **options))
+        output = cls.forward(ctx, *arrays, **options)
+        if type(output) is np.ndarray and output.dtype.kind == "f":
+            return output  # the usual case, tested first: this runs for every operation
+        output = _as_result(output)
         problem = _not_a_float_array(output)
         if problem:
             raise TypeError(f"{cls.__name__}.forward returned {problem}; forward must return a NumPy array "
@@ -59,15 +62,14 @@ class Function:
 
     @classmethod
     def checked_backward(cls, ctx, grad: np.ndarray, inputs) -> tuple:
-        """``backward`` on a read-only ``grad``; one gradient per input (``inputs``: anything with a
-        ``shape``), each None or a float ndarray of its input's shape.
+        """``backward`` on a read-only view of ``grad``; one gradient per input (``inputs``: anything
+        with a ``shape``), each None or a float ndarray of its input's shape.
 
         ``grad`` may be another node's gradient too (see Tensor.backward), so backward
         must not write into it; read-only, a write fails here instead of corrupting it.
         """
-        grad = _as_result(grad)
-        writeable = grad.flags.writeable
-        grad.flags.writeable = False
+        grad = _as_result(grad).view()
+        grad.setflags(write=False)  # on the view: the caller's array stays writeable
         try:
             grads = cls.backward(ctx, grad)
         except ValueError as error:
@@ -77,27 +79,28 @@ class Function:
                 f"{cls.__name__}.backward wrote into its incoming grad ({error}): do not modify grad in place "
                 f"(no grad[...] = ..., grad *= ...); return a new array, e.g. grad * mask"
             ) from error
-        finally:
-            if writeable:
-                grad.flags.writeable = True
-        grads = tuple(_as_result(g) for g in grads) if isinstance(grads, tuple) else (_as_result(grads),)
+        grads = grads if isinstance(grads, tuple) else (grads,)
         if len(grads) != len(inputs):
             raise ValueError(
                 f"{cls.__name__}.backward returned {len(grads)} gradient(s) for {len(inputs)} input(s); "
                 f"return one per input of forward, as a tuple in forward's order (None for no gradient)"
             )
+        checked = []
         for position, (input_grad, x) in enumerate(zip(grads, inputs)):
-            problem = None if input_grad is None else _not_a_float_array(input_grad)
-            if problem:
-                raise TypeError(f"{cls.__name__}.backward returned {problem} as the gradient of input "
-                                f"{position}; return a NumPy array of floats (or None for no gradient)")
-            if input_grad is not None and input_grad.shape != x.shape:
-                raise ValueError(
-                    f"{cls.__name__}.backward returned a gradient of shape {input_grad.shape} for input "
-                    f"{position}, which has shape {x.shape}: the gradient of an input always has the "
-                    f"input's shape (undo broadcasting with sum_to)"
-                )
-        return grads
+            input_grad = _as_result(input_grad)
+            if input_grad is not None:
+                problem = _not_a_float_array(input_grad)
+                if problem:
+                    raise TypeError(f"{cls.__name__}.backward returned {problem} as the gradient of input "
+                                    f"{position}; return a NumPy array of floats (or None for no gradient)")
+                if input_grad.shape != x.shape:
+                    raise ValueError(
+                        f"{cls.__name__}.backward returned a gradient of shape {input_grad.shape} for input "
+                        f"{position}, which has shape {x.shape}: the gradient of an input always has the "
+                        f"input's shape (undo broadcasting with sum_to)"
+                    )
+            checked.append(input_grad)
+        return tuple(checked)
 
 
 def _as_result(value):

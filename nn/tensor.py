@@ -17,7 +17,14 @@ from .graph import topological_order
 
 DEFAULT_DTYPE = np.float32
 
-_grad_mode = threading.local()  # per thread, as in PyTorch: another thread's no_grad() does not apply here
+
+class _GradMode(threading.local):
+    """Per thread, as in PyTorch: another thread's no_grad() does not apply here."""
+
+    disabled = False  # each thread starts recording (a class default: read at every operation, so fast)
+
+
+_grad_mode = _GradMode()
 
 #: Marks a tensor whose graph an earlier ``backward()`` released.
 _RELEASED = object()
@@ -53,7 +60,7 @@ no_grad = _NoGrad()
 
 
 def is_grad_enabled() -> bool:
-    return not getattr(_grad_mode, "disabled", False)
+    return not _grad_mode.disabled
 
 
 def as_float_array(data, dtype=None, what: str = "Tensor") -> np.ndarray:
