@@ -363,6 +363,16 @@ def test_conv2d_channel_mismatch():
 
 
 @reference_only
+def test_conv2d_on_images_with_the_channels_last_says_how_to_move_them():
+    """Images as PIL, matplotlib and TensorFlow keep them, (batch, height, width, channels)."""
+    with pytest.raises(ValueError, match=r"expects 3 input channel\(s\).*got shape \(2, 28, 28, 3\) with 28 "
+                                         r"channel.*are the channels last.*x\.transpose\(0, 3, 1, 2\)"):
+        nn.Conv2d(3, 8, 3)(nn.Tensor(np.zeros((2, 28, 28, 3), np.float32)))
+    with pytest.raises(ValueError, match=r"with 1 channel\(s\)$"):  # no such hint where it would not help
+        nn.Conv2d(3, 8, 3)(nn.Tensor(np.zeros((2, 1, 8, 8), np.float32)))
+
+
+@reference_only
 def test_conv2d_kernel_larger_than_the_padded_input():
     with pytest.raises(ValueError, match=r"the kernel \(7×7\) is larger than the input \(3×3, 5×5 with padding=\(1, 1\)\)"):
         nn.Conv2d(1, 1, 7, padding=1)(nn.Tensor(np.zeros((1, 1, 3, 3), np.float32)))

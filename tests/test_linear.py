@@ -160,8 +160,15 @@ def test_seeds_reproduce_and_generators_are_accepted():
     assert not np.array_equal(nn.Linear(5, 4).weight.data, nn.Linear(5, 4).weight.data)
 
 
-@pytest.mark.parametrize("shape, hint", [((2, 5), r"expects input of shape \(batch, 4\), got shape \(2, 5\)"),
-                                         ((4, 2), "transposed"), ((3, 2, 2), "flatten"), ((4,), r"got shape \(4,\)")])
+@pytest.mark.parametrize("shape, hint", [
+    ((2, 5), r"expects input of shape \(batch, 4\), got shape \(2, 5\) \(each sample has 5 features here: this "
+             r"layer needs in_features=5, or the layers before must give 4\)"),
+    ((4, 2), "transposed"),
+    ((3, 2, 2), r"flatten each sample to one row first: nn\.Flatten\(\) or x\.reshape\(len\(x\), -1\) gives "
+                r"shape \(3, 4\)\)$"),
+    ((3, 2, 3), r"gives shape \(3, 6\), and then this layer needs in_features=6\)"),  # a CNN's flatten size, miscounted
+    ((4,), r"got shape \(4,\)"),
+])
 def test_wrong_number_of_features_names_the_layer_and_the_shapes(shape, hint):
     layer = nn.Linear(4, 3, rng=0)
     with pytest.raises(ValueError, match=r"Linear\(in_features=4, out_features=3") as error:

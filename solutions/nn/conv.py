@@ -189,9 +189,11 @@ def check_convolution(x, weight, bias, stride, padding) -> None:
         raise ValueError(f"Conv2d expects input of shape (batch, channels, height, width), got shape {x.shape}{hint}")
     out_channels, in_channels, kernel_h, kernel_w = weight.shape
     if x.shape[1] != in_channels:
+        hint = (" — are the channels last, as in (batch, height, width, channels)? "
+                "x.transpose(0, 3, 1, 2) puts them at axis 1" if x.shape[3] == in_channels else "")
         raise ValueError(
             f"Conv2d expects {in_channels} input channel(s) (input shape (batch, {in_channels}, height, width)), "
-            f"got shape {x.shape} with {x.shape[1]} channel(s)"
+            f"got shape {x.shape} with {x.shape[1]} channel(s){hint}"
         )
     if bias.shape != (out_channels,):
         raise ValueError(f"Conv2d: the bias must have shape ({out_channels},), one per output channel, got {bias.shape}")

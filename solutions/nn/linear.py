@@ -78,9 +78,15 @@ class Linear(Module):
         if x.ndim != 2 or x.shape[1] != self.in_features:
             hint = ""
             if x.ndim > 2:
-                hint = " (flatten each sample to one row first)"
+                features = int(np.prod(x.shape[1:]))
+                needs = "" if features == self.in_features else f", and then this layer needs in_features={features}"
+                hint = (f" (flatten each sample to one row first: nn.Flatten() or x.reshape(len(x), -1) gives shape "
+                        f"({x.shape[0]}, {features}){needs})")
             elif x.ndim == 2 and x.shape[0] == self.in_features:
                 hint = " (is x transposed? each row must be one sample)"
+            elif x.ndim == 2:
+                hint = (f" (each sample has {x.shape[1]} features here: this layer needs in_features={x.shape[1]}, "
+                        f"or the layers before must give {self.in_features})")
             raise ValueError(
                 f"{self!r} expects input of shape (batch, {self.in_features}), got shape {x.shape}{hint}"
             )
