@@ -6,6 +6,7 @@ ones check the real kit (fresh participant version, handout).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import io
@@ -507,11 +508,33 @@ def test_handout_copies_the_kit_without_solutions(tmp_path):
     assert (destination / sync.MANIFEST).read_bytes() == (ROOT / sync.MANIFEST).read_bytes()
 
 
-def run_tool(*arguments, cwd=ROOT) -> subprocess.CompletedProcess:
-    """A tool run as a person runs it: without the test suite's switch to the reference."""
+def run_tool(*arguments, cwd=ROOT, prefix=()) -> subprocess.CompletedProcess:
+    """A tool run as a person runs it: without the test suite's switch to the reference.
+    ``prefix``: a command the tool runs under (see ``unwritable``)."""
     env = {name: value for name, value in os.environ.items() if name not in ("KIT_IMPL", "PYTHONPATH")}
-    return subprocess.run([sys.executable, *map(str, arguments)], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([*prefix, sys.executable, *map(str, arguments)], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+@contextlib.contextmanager
+def unwritable(folder: Path):
+    """``folder`` made unwritable for a tool run under the yielded command prefix. A user loses the
+    write permission; root, who writes anywhere, gets the folder mounted read-only in a mount
+    namespace of the tool's own (``unshare -m``), so no other process sees a change."""
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+        try:
+            yield ()
+        finally:
+            folder.chmod(0o700)
+        return
+    remount = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    prefix = ("unshare", "-m", "sh", "-c", remount, str(folder))
+    probe = subprocess.run([*prefix, "sh", "-c", 'touch "$0/probe"', str(folder)], capture_output=True, text=True)
+    if probe.returncode == 0 or "Read-only file system" not in probe.stderr:
+        (folder / "probe").unlink(missing_ok=True)
+        pytest.skip(f"root writes anywhere, and this machine gives no read-only mount to a test: {probe.stderr.strip()}")
+    yield prefix
 
 
 def one_clear_line(done: subprocess.CompletedProcess) -> str:
@@ -557,14 +580,13 @@ def test_handout_that_cannot_write_says_so_and_leaves_nothing_half_copied(tmp_pa
 
 
 @needs_solutions
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can write into a read-only folder")
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions and mounts")
 def test_handout_into_a_read_only_folder_is_one_clear_line(tmp_path):
-    tmp_path.chmod(0o500)
-    try:
-        line = one_clear_line(run_tool(ROOT / "tools/sync.py", "--handout", tmp_path / "kit"))
-    finally:
-        tmp_path.chmod(0o700)
-    assert "Permission denied" in line and str(tmp_path / "kit") in line, line
+    with unwritable(tmp_path) as prefix:
+        line = one_clear_line(run_tool(ROOT / "tools/sync.py", "--handout", tmp_path / "kit", prefix=prefix))
+    assert "Permission denied" in line or "Read-only file system" in line, line
+    assert str(tmp_path / "kit") in line and "nothing was left there" in line, line
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.fixture(scope="module")
