@@ -79,28 +79,24 @@ class Function:
                 f"{cls.__name__}.backward wrote into its incoming grad ({error}): do not modify grad in place "
                 f"(no grad[...] = ..., grad *= ...); return a new array, e.g. grad * mask"
             ) from error
-        grads = grads if isinstance(grads, tuple) else (grads,)
+        grads = tuple(_as_result(g) for g in grads) if isinstance(grads, tuple) else (_as_result(grads),)
         if len(grads) != len(inputs):
             raise ValueError(
                 f"{cls.__name__}.backward returned {len(grads)} gradient(s) for {len(inputs)} input(s); "
                 f"return one per input of forward, as a tuple in forward's order (None for no gradient)"
             )
-        checked = []
         for position, (input_grad, x) in enumerate(zip(grads, inputs)):
-            input_grad = _as_result(input_grad)
-            if input_grad is not None:
-                problem = _not_a_float_array(input_grad)
-                if problem:
-                    raise TypeError(f"{cls.__name__}.backward returned {problem} as the gradient of input "
-                                    f"{position}; return a NumPy array of floats (or None for no gradient)")
-                if input_grad.shape != x.shape:
-                    raise ValueError(
-                        f"{cls.__name__}.backward returned a gradient of shape {input_grad.shape} for input "
-                        f"{position}, which has shape {x.shape}: the gradient of an input always has the "
-                        f"input's shape (undo broadcasting with sum_to)"
-                    )
-            checked.append(input_grad)
-        return tuple(checked)
+            problem = None if input_grad is None else _not_a_float_array(input_grad)
+            if problem:
+                raise TypeError(f"{cls.__name__}.backward returned {problem} as the gradient of input "
+                                f"{position}; return a NumPy array of floats (or None for no gradient)")
+            if input_grad is not None and input_grad.shape != x.shape:
+                raise ValueError(
+                    f"{cls.__name__}.backward returned a gradient of shape {input_grad.shape} for input "
+                    f"{position}, which has shape {x.shape}: the gradient of an input always has the "
+                    f"input's shape (undo broadcasting with sum_to)"
+                )
+        return grads
 
 
 def _as_result(value):
