@@ -91,12 +91,21 @@ class Function:
                 raise TypeError(f"{cls.__name__}.backward returned {problem} as the gradient of input "
                                 f"{position}; return a NumPy array of floats (or None for no gradient)")
             if input_grad is not None and input_grad.shape != x.shape:
+                advice = " (undo broadcasting with sum_to)" if _broadcasts_to(x.shape, input_grad.shape) else ""
                 raise ValueError(
                     f"{cls.__name__}.backward returned a gradient of shape {input_grad.shape} for input "
                     f"{position}, which has shape {x.shape}: the gradient of an input always has the "
-                    f"input's shape (undo broadcasting with sum_to)"
+                    f"input's shape{advice}"
                 )
         return grads
+
+
+def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    """Whether NumPy broadcasting stretches an array of ``shape`` to ``target``."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
 
 
 def _as_result(value):

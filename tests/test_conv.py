@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import IMPL
+from conftest import IMPL, load_tools_module
 from helpers import numerical_grads, run_function
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -78,7 +78,8 @@ def max_pool_by_loops(x, kernel, stride):
 
 
 def show(array) -> str:
-    return np.array2string(np.asarray(array), precision=4)
+    """An array for a message: whole when small, its corners when large (the message must stay short)."""
+    return np.array2string(np.asarray(array), precision=4, threshold=64, edgeitems=2)
 
 
 def assert_close(what: str, got, expected, setting: str, hint: str = "", rtol=1e-6, atol=1e-8):
@@ -87,9 +88,17 @@ def assert_close(what: str, got, expected, setting: str, hint: str = "", rtol=1e
         f"{what} ({setting}) should have shape {np.shape(expected)}, got shape {got.shape}{hint}")
     if not np.allclose(got, expected, rtol=rtol, atol=atol):
         index = tuple(int(i) for i in np.argwhere(~np.isclose(got, expected, rtol=rtol, atol=atol))[0])
-        raise AssertionError(
-            f"{what} ({setting}) is wrong at index {index}: expected {expected[index]:.6g}, got {got[index]:.6g}.\n"
-            f"expected = {show(expected)}\ngot      = {show(got)}{hint}")
+        raise AssertionError(  # the advice before the arrays: `make check` shows a message's first lines
+            f"{what} ({setting}) is wrong at index {index}: expected {expected[index]:.6g}, got {got[index]:.6g}."
+            f"{hint}\nexpected = {show(expected)}\ngot      = {show(got)}")
+
+
+def test_a_wrong_large_array_keeps_its_advice_in_what_make_check_shows():
+    expected = np.arange(12 * 27.0).reshape(12, 27)
+    with pytest.raises(AssertionError) as failure:
+        assert_close("im2col", expected[::-1], expected, "a 3-channel case", "\nTHE ADVICE")
+    shown = load_tools_module("check").trimmed(str(failure.value))
+    assert "THE ADVICE" in shown and "got      = " in shown, shown
 
 
 RNG = np.random.default_rng(0)
@@ -116,7 +125,7 @@ ROW_ORDER_HINT = (
     "im2col has the right windows, in another order. Its rows go through the output positions row by row "
     "and, at each position, through the images of the batch: row 0 is image 0's window at output (0, 0), "
     "row 1 image 1's window at (0, 0), and so on (the batch innermost: the memory order of nn/conv.py, see "
-    "its docstring). Transpose the windows to (channels, kh, kw, out_h, out_w, batch) before the reshape.")
+    "its docstring).")
 
 
 def same_rows_in_another_order(got, expected) -> bool:
@@ -128,13 +137,14 @@ def same_rows_in_another_order(got, expected) -> bool:
 
 @pytest.mark.task8_1
 def test_im2col_small_example():
-    x = np.arange(9.0).reshape(1, 1, 3, 3)
+    x = np.arange(12.0).reshape(1, 1, 3, 4)
     rows = conv.im2col(x, (2, 2), (1, 1), (0, 0))
-    expected = np.array([[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]], dtype=float)
+    expected = np.array([[0, 1, 4, 5], [1, 2, 5, 6], [2, 3, 6, 7], [4, 5, 8, 9], [5, 6, 9, 10], [6, 7, 10, 11]],
+                        dtype=float)
     assert_close("im2col(x, kernel_size=(2, 2), stride=(1, 1), padding=(0, 0))", rows, expected,
                  f"x = {show(x[0, 0])}",
-                 "\nEach row is one 2×2 window read row by row: the top-left window [[0, 1], [3, 4]] gives [0, 1, 3, 4]; "
-                 "rows go through the output positions row by row.")
+                 "\nEach row is one 2×2 window read row by row: the top-left window [[0, 1], [4, 5]] gives [0, 1, 4, 5]; "
+                 "rows go through the output positions row by row (2 rows of 3 positions here).")
 
 
 @pytest.mark.task8_1
@@ -148,8 +158,8 @@ def test_im2col_matches_the_windows(x_shape, w_shape, stride, padding):
     assert_close("im2col", rows, expected,
                  describe(x_shape, w_shape, stride, padding),
                  "\nrows has shape (out_h·out_w·batch, channels·kh·kw), one row per output position in the order "
-                 "output row, output column, then image: pad first (pad), take the windows with sliding_windows, "
-                 "then transpose to (channels, kh, kw, out_h, out_w, batch) before the reshape.")
+                 "output row, output column, then image; a row holds the window of the padded image, channel by "
+                 "channel, each channel's window read row by row.")
 
 
 @pytest.mark.task8_1
@@ -160,10 +170,9 @@ def test_convolution_forward_matches_the_definition(x_shape, w_shape, stride, pa
     out = nn.conv.Convolution.checked_forward(ctx, x, w, b, stride=stride, padding=padding)
     assert_close("Convolution.forward", out, conv_by_loops(x, w, b, stride, padding),
                  describe(x_shape, w_shape, stride, padding),
-                 "\nout[n, o, i, j] = Σ (window at (i, j) of image n) · weight[o] + bias[o]: rows @ "
-                 "weight.reshape(out_channels, -1).T + bias is (out_h·out_w·batch, out_channels); reshape it to "
-                 "(out_h, out_w, batch, out_channels), then order the axes (batch, out_channels, out_h, out_w) "
-                 "with transpose(2, 3, 0, 1).")
+                 "\nout[n, o, i, j] = Σ (window at (i, j) of image n) · weight[o] + bias[o]: every row of im2col "
+                 "times every filter (the weight as a matrix of shape (out_channels, channels·kh·kw)), plus that "
+                 "filter's bias, laid out as (batch, out_channels, out_h, out_w).")
     rows = getattr(ctx, "rows", None)
     assert rows is not None, "Convolution.forward must save im2col(x) as ctx.rows: backward needs it"
     assert not same_rows_in_another_order(rows, im2col_by_loops(x, w.shape[2:], stride, padding)), (
@@ -189,10 +198,9 @@ def test_col2im_adds_every_row_back_onto_its_window(x_shape, w_shape, stride, pa
     got = conv.col2im(rows, x_shape, w_shape[2:], stride, padding)
     assert_close("col2im", got, col2im_by_loops(rows, x_shape, w_shape[2:], stride, padding),
                  describe(x_shape, w_shape, stride, padding),
-                 "\nThe rows come in im2col's order (output row, output column, then image). col2im undoes im2col's "
-                 "reshape and transpose (back to windows (batch, channels, out_h, out_w, kh, kw)), "
-                 "adds the windows back with add_windows_back onto the PADDED image shape, then cuts the padding off "
-                 "(unpad). Pixels seen by several windows receive the sum.")
+                 "\nThe rows come in im2col's order (output row, output column, then image). col2im is im2col "
+                 "backwards: every element of a row is added onto the pixel of the padded image it was copied from "
+                 "(a pixel seen by several windows receives the sum), and the padding is cut off at the end.")
 
 
 def convolution_ctx(x, w, stride, padding, needs=(True, True, True)):
@@ -201,26 +209,54 @@ def convolution_ctx(x, w, stride, padding, needs=(True, True, True)):
                            x_shape=x.shape, stride=stride, padding=padding)
 
 
+def convolution_backward(ctx, grad_out, inputs):
+    """Convolution.backward as Tensor.backward calls it: on a read-only grad, its results checked."""
+    return nn.conv.Convolution.checked_backward(ctx, grad_out, inputs)
+
+
 @pytest.mark.task8_2
 @pytest.mark.parametrize("x_shape, w_shape, stride, padding", CASES, ids=CASE_IDS)
 def test_convolution_backward_matches_central_differences(x_shape, w_shape, stride, padding):
     x, w, b = conv_case(x_shape, w_shape)
     grad_out = RNG.normal(size=conv_by_loops(x, w, b, stride, padding).shape)
-    grads = nn.conv.Convolution.backward(convolution_ctx(x, w, stride, padding), grad_out)
-    assert isinstance(grads, tuple) and len(grads) == 3, (
-        f"Convolution.backward must return three gradients (x, weight, bias) as a tuple, got {type(grads).__name__}")
+    grads = convolution_backward(convolution_ctx(x, w, stride, padding), grad_out, (x, w, b))
     expected = numerical_grads(lambda *a: conv_by_loops(*a, stride, padding), [x, w, b], grad_out)
     advice = {
-        "x": "\ndL/dx = col2im(g @ W) with g = grad as rows (out_h·out_w·batch, out_channels) — grad.transpose(2, 3, 0, "
-             "1).reshape(-1, out_channels) — and W = weight.reshape(out_channels, -1)",
-        "weight": "\ndL/dweight = (gᵀ @ ctx.rows) reshaped to the weight's shape, with g = grad as rows "
-                  "(grad.transpose(2, 3, 0, 1).reshape(-1, out_channels): the same order as the rows of im2col)",
+        "x": "\ndL/dx = col2im(g · W), with g the gradient laid out as rows (out_h·out_w·batch, out_channels), "
+             "in the order of im2col's rows, and W the weight as a matrix (out_channels, channels·kh·kw)",
+        "weight": "\ndL/dweight = gᵀ · rows, (out_channels, channels·kh·kw) in the weight's shape, with g the "
+                  "gradient laid out as rows (out_h·out_w·batch, out_channels), in the order of im2col's rows",
         "bias": "\ndL/dbias = g summed over all rows (every output position adds the bias once)",
     }
     for name, got, want in zip(("x", "weight", "bias"), grads, expected):
         assert got is not None, f"Convolution.backward returned None for {name}, but ctx.needs_input_grad asks for it"
         assert_close(f"Convolution.backward: the gradient of {name}", got, want,
                      describe(x_shape, w_shape, stride, padding), advice[name], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.task8_2
+def test_convolution_backward_when_the_images_need_no_gradient():
+    """The first layer of a CNN: its input images need no gradient (ctx.needs_input_grad[0] is False)."""
+    x_shape, w_shape, stride, padding = CASES[2]
+    x, w, b = conv_case(x_shape, w_shape)
+    grad_out = RNG.normal(size=conv_by_loops(x, w, b, stride, padding).shape)
+    ctx = convolution_ctx(x, w, stride, padding, needs=(False, True, True))
+    _, grad_w, grad_b = convolution_backward(ctx, grad_out, (x, w, b))
+    _, want_w, want_b = numerical_grads(lambda *a: conv_by_loops(*a, stride, padding), [x, w, b], grad_out)
+    setting = describe(x_shape, w_shape, stride, padding) + ", ctx.needs_input_grad = (False, True, True)"
+    assert_close("Convolution.backward: the gradient of weight", grad_w, want_w, setting, rtol=1e-5, atol=1e-7)
+    assert_close("Convolution.backward: the gradient of bias", grad_b, want_b, setting, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.task8_2
+def test_convolution_backward_keeps_float32():
+    x, w, b = (a.astype(np.float32) for a in conv_case((2, 2, 5, 5), (3, 2, 3, 3)))
+    grad_out = RNG.normal(size=(2, 3, 5, 5)).astype(np.float32)
+    grads = convolution_backward(convolution_ctx(x, w, (1, 1), (1, 1)), grad_out, (x, w, b))
+    for name, grad in zip(("x", "weight", "bias"), grads):
+        assert np.asarray(grad).dtype == np.float32, (
+            f"Convolution.backward: float32 images, weights and grad should give a float32 gradient of {name}, "
+            f"got {np.asarray(grad).dtype} (a new NumPy array is float64 unless it is given a dtype)")
 
 
 # --- Task 8.3: max pooling backward --------------------------------------------------------------------
@@ -230,10 +266,10 @@ def pool_backward(x, kernel, stride, grad_out):
     return pool.MaxPooling.checked_backward(ctx, np.array(grad_out), (x,))[0]
 
 
-POOL_HINT = ("\nEach output's gradient goes to the one element that won its window (ctx.winner[p] is True where a "
-             "window's p-th element, reading row by row, won it) and 0 to the others: make the windows' gradients, "
-             "shape (batch, c, out_h, out_w, kh, kw), and let add_windows_back place them on the input (overlapping "
-             "windows add up).")
+POOL_HINT = ("\nEach output's gradient goes to the one element that won its window, and 0 to the others; an element "
+             "that wins several (overlapping) windows receives the sum. ctx.winner, of shape (kh·kw, batch, c, "
+             "out_h, out_w), is True at [p, n, c, i, j] where the p-th element of window (i, j), reading the window "
+             "row by row, won it.")
 
 
 @pytest.mark.task8_3
@@ -264,6 +300,15 @@ def test_max_pool_backward_matches_central_differences(shape, kernel, stride):
     expected = numerical_grads(lambda a: max_pool_by_loops(a, kernel, stride), [x], grad_out)[0]
     assert_close("MaxPooling.backward", pool_backward(x, kernel, stride, grad_out), expected,
                  f"x of shape {shape}, kernel {kernel}, stride {stride}", POOL_HINT)
+
+
+@pytest.mark.task8_3
+def test_max_pool_backward_keeps_float32():
+    x = RNG.permutation(2 * 3 * 4 * 4).reshape(2, 3, 4, 4).astype(np.float32)
+    grad = pool_backward(x, (2, 2), (2, 2), RNG.normal(size=(2, 3, 2, 2)).astype(np.float32))
+    assert np.asarray(grad).dtype == np.float32, (
+        f"MaxPooling.backward: float32 images and grad should give a float32 gradient, got {np.asarray(grad).dtype} "
+        "(a new NumPy array is float64 unless it is given a dtype)")
 
 
 # --- the reference: gradchecks through Tensor.backward ------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import subprocess
 import sys
@@ -135,3 +136,14 @@ def test_each_oracle_is_a_function_that_holds_a_solution_line(handout):
 def test_benchmarks_of_the_reference_stay_with_the_reference(handout):
     assert not (handout / "bench").exists() and not list(handout.rglob("bench_*.py")), \
         "the handout has benchmark scripts; they compare the reference with a hand-written NumPy MLP"
+
+
+def test_the_tests_of_one_task_run_in_a_handout(handout):
+    """`make check` prints `python -m pytest -m task3_2` for tracebacks: in a handout it must run that task's
+    tests (and fail at its hole), not stop while collecting the kit's own tests of solutions/."""
+    environment = {key: value for key, value in os.environ.items() if key not in ("KIT_IMPL", "PYTHONPATH")}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-m", "task3_2", "-q", "-p", "no:cacheprovider"],
+                          cwd=handout, capture_output=True, text=True, env=environment, timeout=300)
+    output = done.stdout + done.stderr
+    assert "error collecting" not in output and "Interrupted" not in output, output[-3000:]
+    assert done.returncode == 1 and "NotImplementedError: Task 3.2" in output and " failed" in output, output[-3000:]

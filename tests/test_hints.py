@@ -150,6 +150,17 @@ def test_no_wrong_answer_message_contains_a_solution_line():
     assert not leaks, "failure messages must not contain solution code:\n  " + "\n  ".join(leaks)
 
 
+def test_no_failure_message_shows_how_to_lay_out_an_array():
+    """Shape work (a reshape, a transpose) is the heart of several tasks' solutions, in many equivalent
+    spellings: a message says the layout that is expected in words, never the calls that make it."""
+    layout_call = re.compile(r"\.(?:reshape|transpose)\(")
+    files = [path for path in sorted((ROOT / "tests").glob("test_*.py")) if path.name not in ("test_check.py",
+                                                                                             "test_hints.py")]
+    shown = [f"{path.name}: {line.strip()}" for path in files for line in message_texts(path).splitlines()
+             if layout_call.search(line)]
+    assert not shown, "failure messages show array-layout code:\n  " + "\n  ".join(shown)
+
+
 def test_the_participant_holes_show_the_goal_and_where_the_hints_are():
     text = (ROOT / "nn/functions.py").read_text(encoding="utf-8")
     task = catalogue.TASKS_BY_ID["3.2"]

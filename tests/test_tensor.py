@@ -160,6 +160,36 @@ def test_backward_names_a_function_that_returns_a_wrong_gradient_shape():
         WrongShape.apply(leaf(np.ones((2, 3)))).sum().backward()
 
 
+class Unsummed(nn.Function):
+    """a + b with b broadcast over the rows, and b's gradient not summed back to b's shape."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+def test_a_gradient_of_a_broadcast_shape_points_at_sum_to():
+    with pytest.raises(ValueError, match=r"Unsummed\.backward.*\(2, 3\) for input 1.*\(3,\).*undo broadcasting with sum_to"):
+        Unsummed.apply(leaf(np.ones((2, 3))), leaf(np.ones(3))).sum().backward()
+
+
+@pytest.mark.parametrize("cut", [(slice(None), 0), (slice(None, None, 2), slice(None, None, 2))],
+                         ids=["fewer axes", "every other element"])
+def test_a_gradient_of_another_shape_gets_no_advice_about_broadcasting(cut):
+    class Cut(WrongShape):
+        @staticmethod
+        def backward(ctx, grad):
+            return grad[cut]
+
+    with pytest.raises(ValueError, match=r"Cut\.backward returned a gradient of shape") as error:
+        Cut.apply(leaf(np.ones((4, 4)))).sum().backward()
+    assert "sum_to" not in str(error.value), "sum_to undoes broadcasting; this gradient was not broadcast"
+
+
 def test_backward_names_a_function_that_returns_the_wrong_number_of_gradients():
     with pytest.raises(ValueError, match=r"WrongCount\.backward returned 1 gradient\(s\) for 2"):
         WrongCount.apply(leaf([1.0]), leaf([2.0])).sum().backward()

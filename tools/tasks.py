@@ -356,7 +356,8 @@ TASKS: tuple[Task, ...] = (
                 "see the module's docstring) is one row of c·kh·kw values, channel by channel. forward: W = weight "
                 "reshaped to (out_channels, c·kh·kw); W · rowsᵀ is (out_channels, oh·ow·batch); add bias[o] to "
                 "row o, reshape to (out_channels, oh, ow, batch) and move the batch axis first.",
-                "im2col: `windows = sliding_windows(pad(x, padding), kernel_size, stride)`, then "
+                "im2col: `windows = sliding_windows(pad(x, padding), kernel_size, stride)`, "
+                "`batch, channels, out_h, out_w, kernel_h, kernel_w = windows.shape`, then "
                 "`windows.transpose(1, 4, 5, 2, 3, 0)` and `reshape(channels * kernel_h * kernel_w, "
                 "out_h * out_w * batch)`, returned transposed; forward: "
                 "`ctx.rows = im2col(x, kernel_size, stride, padding)`, "
@@ -372,17 +373,26 @@ TASKS: tuple[Task, ...] = (
               "pixels it was cut from, the padding dropped.",
          hints=("Seen as matrices, the convolution is Linear's product: what are ∂L/∂W, ∂L/∂bias and ∂L/∂rows "
                 "of out = W · rowsᵀ + bias? And where does the gradient of one row go in the image?",
-                "With G = g laid out like out, (out_channels, oh·ow·batch): ∂L/∂W = G · rows (reshape to "
-                "weight's shape), ∂L/∂bias = G summed over the positions, ∂L/∂rows = (Wᵀ · G)ᵀ. col2im undoes "
-                "im2col's layout: reshape the rows' gradient back to windows (…, oh, ow, kh, kw), add them back "
-                "onto a padded image with add_windows_back (overlaps add up), then cut the padding off.",
-                "backward: `grad_out = grad.transpose(1, 2, 3, 0).reshape(out_channels, -1)`, "
+                "With G = g laid out like out, (out_channels, oh·ow·batch), and W = weight reshaped to "
+                "(out_channels, c·kh·kw): ∂L/∂W = G · rows (reshape to weight's shape), ∂L/∂bias = G summed over "
+                "the positions, ∂L/∂rows = (Wᵀ · G)ᵀ; compute each only where ctx.needs_input_grad asks for it. "
+                "col2im undoes im2col's layout: oh and ow are those of the padded image; split the rows' gradient "
+                "back into its axes and reorder them to windows (batch, c, oh, ow, kh, kw), add them back onto "
+                "an image of the padded shape with add_windows_back (overlaps add up), then cut the padding off.",
+                "backward: `out_channels = weight.shape[0]`, "
+                "`weight_matrix = weight.reshape(out_channels, -1)`, "
+                "`grad_out = grad.transpose(1, 2, 3, 0).reshape(out_channels, -1)`; each only `if needs_weight:` "
+                "(and so on): "
                 "`(ctx.rows.T @ grad_out.T).T.reshape(weight.shape)` (G · rows, computed the other way round, which "
                 "OpenBLAS does faster), `grad_out.sum(axis=1)`, "
                 "`grad_rows = (weight_matrix.T @ grad_out).T` and "
                 "`col2im(grad_rows, ctx.x_shape, weight.shape[2:], ctx.stride, ctx.padding)`; col2im: "
+                "`batch, channels, height, width = image_shape`, `(kernel_h, kernel_w), (ph, pw) = kernel_size, "
+                "padding`, `padded_shape = (batch, channels, height + 2 * ph, width + 2 * pw)`, "
+                "`out_h, out_w = output_size(padded_shape[2:], kernel_size, stride)`, "
                 "`columns = grad_rows.T.reshape(channels, kernel_h, kernel_w, out_h, out_w, batch)`, "
-                "`columns.transpose(5, 0, 3, 4, 1, 2)`, then `add_windows_back` and `unpad`."),
+                "`window_grads = columns.transpose(5, 0, 3, 4, 1, 2)`, then "
+                "`unpad(add_windows_back(window_grads, padded_shape, stride), padding)`."),
          slide="Go ahead: convolutions", optional=True),
     Task("8.3", "Max pooling backward", ("nn/pool.py:MaxPooling.backward",),
          goal="From grad = ∂L/∂out (batch, c, oh, ow) return ∂L/∂x (batch, c, h, w): each window's gradient "
@@ -391,8 +401,9 @@ TASKS: tuple[Task, ...] = (
          hints=("The maximum of a window only depends on its winner: what is ∂out/∂x for the winner, and for "
                 "the others?",
                 "∂max/∂x is 1 at the winner and 0 elsewhere, so the window gradient is grad times the winner "
-                "mask (kh·kw, batch, c, oh, ow). Reshape it to windows (batch, c, oh, ow, kh, kw) and add the "
-                "windows back onto an image of x's shape with add_windows_back.",
+                "mask (kh·kw, batch, c, oh, ow). Its window axis comes first: split it into (kh, kw) and move "
+                "those two axes last, to windows (batch, c, oh, ow, kh, kw); then add the windows back onto an "
+                "image of x's shape with add_windows_back.",
                 "`window_grads = ctx.winner * grad`, then "
                 "`window_grads.reshape(kernel_h, kernel_w, *grad.shape).transpose(2, 3, 4, 5, 0, 1)`, and "
                 "`return add_windows_back(window_grads, ctx.x_shape, ctx.stride)`."),

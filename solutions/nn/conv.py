@@ -7,8 +7,8 @@ classic trick, im2col, copies every window into one row of a matrix
 
     rows = im2col(x)          (out_height · out_width · batch,  channels · kh · kw)
 
-so that the whole layer is one matrix product, ``rows @ weight_matrix``, exactly
-as in ``Linear``. Shapes follow PyTorch: images (batch, channels, height, width),
+so that the whole layer is one matrix product, ``rows @ Wᵀ`` with the kernels as the rows of W,
+exactly as in ``Linear``. Shapes follow PyTorch: images (batch, channels, height, width),
 weight (out_channels, in_channels, kh, kw), bias (out_channels,).
 
 Memory layout, for speed only: the arrays this module and nn/pool.py make keep the
