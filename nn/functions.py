@@ -49,8 +49,21 @@ class Function:
     # forward and backward only through these two, so a slip is named where it happens.
     @classmethod
     def checked_forward(cls, ctx, *arrays: np.ndarray, **options) -> np.ndarray:
-        """``forward``, which must return a float ndarray (a 0-d one for a single number)."""
-        output = cls.forward(ctx, *arrays, **options)
+        """``forward`` on read-only views of its inputs, which must return a float ndarray (a 0-d one for
+        a single number).
+
+        An input is a tensor's data, which other operations may read too: forward must not write into
+        it; read-only, a write fails here instead of corrupting it.
+        """
+        try:
+            output = cls.forward(ctx, *map(_read_only, arrays), **options)
+        except ValueError as error:
+            if "read-only" not in str(error):
+                raise
+            raise ValueError(
+                f"{cls.__name__}.forward wrote into one of its inputs ({error}): do not modify an input in place "
+                f"(no x[...] = ..., x *= ...); compute the result as a new array"
+            ) from error
         if type(output) is np.ndarray and output.dtype.kind == "f":
             return output  # the usual case, tested first: this runs for every operation
         output = _as_result(output)
@@ -68,8 +81,7 @@ class Function:
         ``grad`` may be another node's gradient too (see Tensor.backward), so backward
         must not write into it; read-only, a write fails here instead of corrupting it.
         """
-        grad = _as_result(grad).view()
-        grad.setflags(write=False)  # on the view: the caller's array stays writeable
+        grad = _read_only(_as_result(grad))
         try:
             grads = cls.backward(ctx, grad)
         except ValueError as error:
@@ -100,6 +112,15 @@ class Function:
         return grads
 
 
+def _read_only(array):
+    """A read-only view of an ndarray (the array itself stays writeable); anything else unchanged."""
+    if not isinstance(array, np.ndarray):
+        return array
+    view = array.view()
+    view.setflags(write=False)
+    return view
+
+
 def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
     """Whether NumPy broadcasting stretches an array of ``shape`` to ``target``."""
     try:
@@ -115,8 +136,11 @@ def _as_result(value):
 
 def _not_a_float_array(value) -> str | None:
     """What is wrong with ``value`` as a Function's result, in words ('a list'); None if nothing."""
-    if isinstance(value, np.ndarray):
+    if type(value) is np.ndarray:
         return None if value.dtype.kind == "f" else f"an array of dtype {value.dtype} (use .astype(np.float32))"
+    if isinstance(value, np.ndarray):
+        kind = f"{type(value).__module__.split('.')[0]}.{type(value).__name__}"
+        return f"a {kind} (an ndarray subclass, whose operators work differently), not a plain NumPy array"
     if value is None:
         return "None"
     kind = type(value).__name__

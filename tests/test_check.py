@@ -223,6 +223,7 @@ RELU_BACKWARD = solution("act/functions.py", "ReLU.backward")
 LINEAR_FORWARD = solution("nn/linear.py", "Linear.forward").splitlines(keepends=True)[0]
 TANH_BACKWARD = solution("act/functions.py", "Tanh.backward")
 MSE_FORWARD = solution("loss/functions.py", "MSE.forward")
+LEAKY_RELU_FORWARD = solution("act/functions.py", "LeakyReLU.forward")
 # One mistake per task: each must be wrong, with a message that says what is wrong in the
 # participant's terms (or, for the prints, done with one line about them).
 BROKEN = {
@@ -236,6 +237,9 @@ BROKEN = {
             r"Tanh\.backward returned an array of dtype int64 .*as the gradient of input 0"),
     "4.4": (("act/functions.py", RELU_BACKWARD, "        grad[~ctx.positive] = 0\n        return grad\n"),
             r"ReLU\.backward wrote into its incoming grad.*do not modify grad in place.*return a new array"),
+    "4.5": (("act/functions.py", LEAKY_RELU_FORWARD,  # its first line (the mask), then the slope put into x itself
+             LEAKY_RELU_FORWARD.splitlines(keepends=True)[0] + "        x[~ctx.positive] *= alpha\n        return x\n"),
+            r"LeakyReLU\.forward wrote into one of its inputs.*do not modify an input in place"),
     "5.2": (("loss/functions.py", MSE_FORWARD, MSE_FORWARD.replace("np.asarray(", "float(")),
             r"MSE\.forward returned a Python float, not an array"),
     "6.3": (("notebooks/train.ipynb", '"    with nn.no_grad():\\n"', '"    with nn.no_grad:\\n"'),

@@ -464,7 +464,9 @@ def function_returning(forward_result=None, backward_result=None, writes_grad=Fa
     (lambda a: (a > 0), r"an array of dtype bool"),
     (lambda a: None, r"None"),
     (lambda a: nn.Tensor(a), r"a Tensor, not a NumPy array"),
+    (lambda a: np.asmatrix(a * 2), r"a numpy\.matrix \(an ndarray subclass"),
 ])
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.asmatrix, on purpose
 def test_a_forward_that_returns_no_float_array_is_named(result, what):
     with pytest.raises(TypeError, match=r"Broken\.forward returned " + what):
         function_returning(forward_result=result).apply(leaf([1.0, 2.0]))
@@ -473,6 +475,7 @@ def test_a_forward_that_returns_no_float_array_is_named(result, what):
 @pytest.mark.parametrize("result, what", [
     (lambda grad: (grad * 2).tolist(), r"a list, not a NumPy array as the gradient of input 0"),
     (lambda grad: np.ones(grad.shape, dtype=np.int64), r"an array of dtype int64"),
+    (lambda grad: np.ma.masked_array(grad * 2), r"a numpy\.MaskedArray \(an ndarray subclass"),
 ])
 def test_a_backward_that_returns_no_float_array_is_named(result, what):
     with pytest.raises(TypeError, match=r"Broken\.backward returned " + what):
@@ -486,6 +489,19 @@ def test_a_backward_that_writes_into_its_grad_is_stopped_before_it_corrupts_anot
     with pytest.raises(ValueError, match=r"Broken\.backward wrote into its incoming grad.*do not modify grad "
                                          r"in place.*return a new array"):
         (x + broken.apply(x)).sum().backward()
+
+
+def test_a_forward_that_writes_into_its_input_is_stopped_before_it_corrupts_the_input():
+    """relu(x) by x[x < 0] = 0 would change x itself, which x's other uses (and backward) still read."""
+    def zero_the_negatives(a):
+        a[a < 0] = 0
+        return a
+
+    x = leaf([1.0, -2.0])
+    with pytest.raises(ValueError, match=r"Broken\.forward wrote into one of its inputs.*do not modify an input "
+                                         r"in place.*new array"):
+        function_returning(forward_result=zero_the_negatives).apply(x)
+    assert x.data.tolist() == [1.0, -2.0] and x.data.flags.writeable
 
 
 def test_the_grad_is_writeable_again_after_backward():
