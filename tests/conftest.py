@@ -97,6 +97,16 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.task)
 
 
+@pytest.fixture(autouse=True)
+def numpy_default_error_handling():
+    """Every test starts from NumPy's default handling of floating-point errors, whatever imported code
+    set globally: a participant's np.seterr(all="raise") in one file must not fail other tasks' tests."""
+    import numpy as np
+
+    with np.errstate(divide="warn", over="warn", under="ignore", invalid="warn"):
+        yield
+
+
 @pytest.fixture
 def impl_root() -> Path:
     """The folder the tests import nn, act and loss from (the top level or solutions/)."""

@@ -90,6 +90,13 @@ def test_enclosing_names_work_on_a_file_that_does_not_parse():
     assert names[0] == "" and names[3] == "ReLU" and names[11] == "helper"
 
 
+def test_enclosing_names_count_a_tab_as_python_does_and_skip_the_inside_of_strings():
+    lines = ["class ReLU(Function):", "    def forward(ctx, x):", "\tnote = \"\"\"", "the mask, at column 0", "\"\"\"",
+             "\treturn x", "    def backward(ctx, grad):", "        return grad", "def helper():", "    pass"]
+    names = check.enclosing_names(lines)
+    assert names[2:6] == ["ReLU.forward"] * 4 and names[7] == "ReLU.backward" and names[9] == "helper", names
+
+
 @needs_solutions
 def test_every_place_of_the_catalogue_is_found_by_line(tmp_path):
     """place_of maps a line inside each task's function (in the reference) to that task."""
@@ -294,6 +301,12 @@ def test_an_endless_loop_is_wrong_in_bounded_time_and_leaves_no_process(complete
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # the process that looped is gone
     print(f"tools/check.py 3.1 3.2 with an endless loop in MatMul.forward: {run_check.seconds:.0f} s")
+
+
+def test_numpy_error_handling_set_in_one_file_does_not_fail_other_tasks(complete):
+    with mistakes(complete, ("act/functions.py", "\nclass ReLU(", "\nnp.seterr(all='raise')\n\n\nclass ReLU(")):
+        output = run_check(complete, "1.1", "3.2", "4.2", "4.3", "5.1")
+    assert set(statuses(output).values()) == {"done"}, output
 
 
 @pytest.mark.parametrize("call", ["sys.exit(1)", "os._exit(1)"])

@@ -72,25 +72,39 @@ class Progress:
 
 # --- where a line of the participant's code belongs ---------------------------------------------
 DEFINITION = re.compile(r"(\s*)(?:async\s+)?(?:def|class)\s+(\w+)")
+TRIPLE_QUOTE = re.compile(r"\"\"\"|'''")
 NOTEBOOK_CELL = re.compile(r"(notebooks/\w+\.ipynb) cell (\d+)$")
 
 
 def enclosing_names(lines: list[str]) -> list[str]:
     """For each line (index 0 = line 1), the qualified name of the def/class it is in ('' outside).
 
-    By indentation, not by parsing, so that it also works on a file with a syntax error."""
-    names, stack = [], []  # stack: (indent, name) of the open definitions
+    By indentation, not by parsing, so that it also works on a file with a syntax error. A tab
+    indents to the next multiple of 8, as in Python; the lines inside a triple-quoted string do not count."""
+    names, stack, open_string = [], [], None  # stack: (indent, name) of the open definitions
     for line in lines:
         code = line.strip()
-        if code and not code.startswith("#"):
-            indent = len(line) - len(line.lstrip())
+        if open_string is None and code and not code.startswith("#"):
+            spaced = line.expandtabs(8)
+            indent = len(spaced) - len(spaced.lstrip())
             while stack and indent <= stack[-1][0]:
                 stack.pop()
             match = DEFINITION.match(line)
             if match:
                 stack.append((indent, match.group(2)))
+        open_string = _triple_quote_open_after(line, open_string)
         names.append(".".join(name for _, name in stack))
     return names
+
+
+def _triple_quote_open_after(line: str, open_quote: str | None) -> str | None:
+    """The triple quote (three single or three double quotes) still open at the end of ``line``."""
+    for match in TRIPLE_QUOTE.finditer(line):
+        if open_quote is None:
+            open_quote = match.group()
+        elif match.group() == open_quote:
+            open_quote = None
+    return open_quote
 
 
 def _names_in(root: Path, file: str) -> tuple[str, ...]:
