@@ -215,3 +215,16 @@ def test_a_replaced_folder_is_still_watched(tmp_path):
         assert saved_until(saves, "nn/functions.py") == {"nn/functions.py"}
     finally:
         saves.close()
+
+
+def test_a_package_that_no_longer_imports_leaves_no_task_done(scratch):
+    first = TASKS.TASKS[0]
+    solve(scratch, {first.id})
+    functions = scratch / "nn" / "functions.py"
+    functions.write_text(functions.read_text().replace("class Function", "x = (\n\nclass Function", 1))
+    saved = [task for task in TASKS.TASKS if any(place.startswith("nn/functions.py:") for place in task.places)]
+    assert first not in saved, "the test needs a task done elsewhere"
+    progress = watch.check_again(scratch, saved)
+    statuses = {task.id: status.label for task, status in progress.rows}
+    assert set(statuses) == {task.id for task in TASKS.TASKS}, "every task is checked again"
+    assert all(label.startswith("not checked") for label in statuses.values()), statuses

@@ -5,8 +5,9 @@
 Watches nn/, act/, loss/ and notebooks/. It first checks every task, as `make check`
 does. After each save it checks the tasks whose files changed, with the tasks that
 were waiting for another one or whose tests did not load, or, when the saved file
-holds no task, the next task not done; then it clears the screen and shows the
-table and what to do next. A thin loop over tools/check.py: same tests, statuses
+holds no task, the next task not done (every task when a file does not load: the
+other tasks' tests import it too); then it clears the screen and shows the table and
+what to do next. A thin loop over tools/check.py: same tests, statuses
 and messages. Files are watched with watchfiles (events from the operating system,
 no polling); a folder replaced under the same name (git checkout, a restored copy) is
 watched again.
@@ -55,6 +56,15 @@ def tasks_to_check(changed: set[str], known: dict[str, check.Status]) -> list[ca
         chosen = {first[0].id} if first else {task.id for task in catalogue.TASKS}
     chosen |= {task_id for task_id, status in known.items() if status.label.startswith(("waiting", "not checked"))}
     return [task for task in catalogue.TASKS if task.id in chosen]
+
+
+def check_again(root: Path, chosen: list[catalogue.Task]) -> check.Progress:
+    """check.report of the ``chosen`` tasks, or of every task when a file did not load: the tests
+    of other tasks import it too, and none of them may keep an old 'done'."""
+    progress = check.report(root, chosen)
+    if progress.run.file_errors and len(chosen) < len(catalogue.TASKS):
+        progress = check.report(root, list(catalogue.TASKS))
+    return progress
 
 
 def identity(folder: Path) -> tuple[int, int] | None:
@@ -117,7 +127,8 @@ def watch(root: Path, interactive: bool) -> None:
     while True:
         print(f"\nChecking {describe(chosen, changed)} …", flush=True)
         try:
-            progress = check.report(root, chosen)
+            progress = check_again(root, chosen)
+            chosen = [task for task, _ in progress.rows]
             known.update((task.id, status) for task, status in progress.rows)
             body = check.render(replace(progress, rows=[(task, known[task.id]) for task in catalogue.TASKS
                                                         if task.id in known]))
