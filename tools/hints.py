@@ -34,6 +34,7 @@ LEVELS = 3
 LEVEL_NAMES = {1: "a question", 2: "the math", 3: "close to code"}
 WIDTH = 100
 SHORT_GROUP = re.compile(r"\([^()]{1,16}\)")
+WARNED: set[str] = set()
 SHORT_RELATION = re.compile(r"(?<!\S)\S{1,4} [<>=≥≤·] \S{1,4}(?!\S)")  # 'x < 0', 'a = 1' stay together
 
 
@@ -41,34 +42,63 @@ def state_file(root: Path = ROOT) -> Path:
     return Path(os.environ.get("NN_HINTS_FILE") or root / ".hints-opened.json")
 
 
-def opened(root: Path = ROOT) -> dict[str, int]:
-    """task id -> how many levels have been opened (tasks without hints are absent)."""
-    path = state_file(root)
+def warn(message: str) -> None:
+    """Print ``message`` on stderr once per run (a hint or a check reads the file more than once)."""
+    if message not in WARNED:
+        WARNED.add(message)
+        print(f"hint: {message}", file=sys.stderr)
+
+
+def _load(path: Path) -> dict[str, int] | None:
+    """The levels opened recorded in ``path``; None when it cannot be read (it is then left as it is)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return {task_id: int(level) for task_id, level in data["opened"].items()
                 if task_id in catalogue.TASKS_BY_ID and 0 < int(level) <= LEVELS}
     except FileNotFoundError:
         return {}
+    except OSError as error:
+        warn(f"cannot read {path} ({error.strerror or error}); delete it or fix its permissions "
+             "(until then the hints you open are not counted)")
+        return None
     except (ValueError, KeyError, TypeError, AttributeError):
-        print(f"hint: {path} is not a hints file any more; starting from no hints opened", file=sys.stderr)
+        warn(f"{path} is not a hints file any more; starting from no hints opened")
         return {}
+
+
+def opened(root: Path = ROOT) -> dict[str, int]:
+    """task id -> how many levels have been opened (tasks without hints are absent)."""
+    return _load(state_file(root)) or {}
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
 
 
 def remember(task_id: str, level: int, root: Path = ROOT) -> None:
     """Record that ``level`` of ``task_id`` was opened (levels only go up), atomically."""
-    levels = opened(root)
-    levels[task_id] = max(level, levels.get(task_id, 0))
     path = state_file(root)
+    levels = _load(path)
+    if levels is None:
+        return
+    levels[task_id] = max(level, levels.get(task_id, 0))
     text = json.dumps({"opened": dict(sorted(levels.items()))}, indent=1) + "\n"
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = None
     try:
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
             stream.write(text)
+        os.chmod(temporary, 0o666 & ~_umask())  # as any file saved here (mkstemp makes it private)
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    except OSError as error:
+        fix = "set NN_HINTS_FILE to a file in a folder you can write" if os.environ.get("NN_HINTS_FILE") \
+            else f"delete it or fix the permissions of {path.parent}"
+        warn(f"cannot save the hints opened in {path} ({error.strerror or error}); {fix}")
+    finally:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
 
 
 def count_label(levels: int) -> str:
