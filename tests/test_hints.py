@@ -387,3 +387,25 @@ def test_the_hints_file_gets_the_usual_permissions(state, capsys):
     finally:
         os.umask(umask)
     assert state.stat().st_mode & 0o777 == 0o644, oct(state.stat().st_mode)
+
+
+# --- make hint and make check: what is typed on the command line ----------------------------------
+def run_make(*arguments: str, state: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "-s", *arguments], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "NN_HINTS_FILE": str(state)}, timeout=120)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["TASK=3.2", "LEVEL=-h"], r"LEVEL must be 1, 2 or 3 .*got '-h'"),
+    (["TASK=3.2 3.3"], r"one task at a time.*got '3\.2 3\.3'.*make hint TASK=3\.2"),
+])
+def test_make_hint_names_what_was_wrong_on_its_command_line(state, arguments, message):
+    done = run_make("hint", *arguments, state=state)
+    assert done.returncode != 0 and re.search(message, done.stderr), done.stdout + done.stderr
+    assert "usage:" not in done.stderr and not state.exists()
+
+
+def test_make_check_takes_task_as_well_as_tasks():
+    done = subprocess.run(["make", "-n", "-o", ".venv/.installed-stamp", "check", "TASK=3.2"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert re.search(r"tools/check\.py +3\.2\s*$", done.stdout), done.stdout + done.stderr

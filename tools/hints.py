@@ -2,7 +2,7 @@
 
     python tools/hints.py               the next hint of the first task not done   (= make hint)
     python tools/hints.py 3.2           the next hint of task 3.2                   (= make hint TASK=3.2)
-    python tools/hints.py 3.2 --level 2 hint 2 of task 3.2                          (= make hint TASK=3.2 LEVEL=2)
+    python tools/hints.py 3.2 --level=2 hint 2 of task 3.2                          (= make hint TASK=3.2 LEVEL=2)
 
 From a notebook cell: ``%run ../tools/hint.py 6.2`` (tools/hint.py).
 
@@ -168,12 +168,15 @@ def first_unfinished(root: Path) -> catalogue.Task | None:
 
 def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     parser = argparse.ArgumentParser(prog="make hint", description="Show the next hint of a task.")
-    parser.add_argument("task", nargs="?", default="", help="a task id such as 3.2 (default: the first not done)")
+    parser.add_argument("task", nargs="*", help="a task id such as 3.2 (default: the first not done)")
     parser.add_argument("--level", default="", help="show this level (1, 2 or 3) instead of the next")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     level = parse_level(args.level) if args.level.strip() else None
-    if args.task.strip():
-        task = find_task(args.task)
+    names = " ".join(args.task).replace(",", " ").split()
+    if len(names) > 1:
+        raise SystemExit(f"hint: one task at a time, got {' '.join(args.task)!r} (e.g. make hint TASK=3.2)")
+    if names:
+        task = find_task(names[0])
     else:
         print("Finding the first task not done (make check)… To choose one: make hint TASK=3.2\n", flush=True)
         task = first_unfinished(root)
