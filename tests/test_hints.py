@@ -409,3 +409,26 @@ def test_make_check_takes_task_as_well_as_tasks():
     done = subprocess.run(["make", "-n", "-o", ".venv/.installed-stamp", "check", "TASK=3.2"], cwd=ROOT,
                           capture_output=True, text=True)
     assert re.search(r"tools/check\.py +3\.2\s*$", done.stdout), done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("arguments, message", [("99", "there is no task '99'"), ("3.2 7", "LEVEL must be 1, 2 or 3")])
+def test_a_wrong_hint_from_a_notebook_cell_leaves_no_names_and_suggests_run(state, arguments, message):
+    cell = ("before = set(globals())\n"
+            f"%run ../tools/hint.py {arguments}\n"
+            "print('NAMES', sorted(n for n in set(globals()) - before - {'before'} if not n.startswith('__')))")
+    done = subprocess.run([sys.executable, "-m", "IPython", "--quick", "--no-banner", "--colors=nocolor", "-c", cell],
+                          cwd=ROOT / "notebooks", capture_output=True, text=True,
+                          env={**os.environ, "NN_HINTS_FILE": str(state)}, timeout=120)
+    shown = done.stdout + done.stderr
+    assert message in shown and "NAMES []" in done.stdout, shown
+    if arguments == "99":
+        assert "%run ../tools/hint.py 3.2" in shown and "make hint" not in shown, shown
+    assert "Traceback" not in shown and "use %tb" not in shown, shown
+    assert not state.exists()
+
+
+def test_a_hint_from_a_notebook_cell_says_how_to_get_the_next_there(state):
+    done = subprocess.run([sys.executable, "-m", "IPython", "--quick", "--no-banner", "-c", "%run ../tools/hint.py 6.2"],
+                          cwd=ROOT / "notebooks", capture_output=True, text=True,
+                          env={**os.environ, "NN_HINTS_FILE": str(state)}, timeout=120)
+    assert "Still stuck? %run ../tools/hint.py 6.2 shows hint 2 of 3" in done.stdout, done.stdout + done.stderr

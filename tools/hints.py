@@ -34,6 +34,7 @@ LEVELS = 3
 LEVEL_NAMES = {1: "a question", 2: "the math", 3: "close to code"}
 WIDTH = 100
 SHORT_GROUP = re.compile(r"\([^()]{1,16}\)")
+MAKE_HINT = "make hint TASK={}"  # how to ask for a task's hint
 WARNED: set[str] = set()
 SHORT_RELATION = re.compile(r"(?<!\S)\S{1,4} [<>=≥≤·] \S{1,4}(?!\S)")  # 'x < 0', 'a = 1' stay together
 
@@ -126,8 +127,8 @@ def _paragraph(label: str, text: str) -> str:
     return "\n".join(wrap(text, WIDTH, label))
 
 
-def show(task: catalogue.Task, level: int | None = None, root: Path = ROOT) -> str:
-    """Open ``level`` of ``task`` (None: the next one) and return the text to print."""
+def show(task: catalogue.Task, level: int | None = None, root: Path = ROOT, ask: str = MAKE_HINT) -> str:
+    """Open ``level`` of ``task`` (None: the next one) and return the text to print (``ask``: how to ask for more)."""
     already = opened(root).get(task.id, 0)
     explicit = level is not None
     level = level if explicit else min(already + 1, LEVELS)
@@ -137,7 +138,7 @@ def show(task: catalogue.Task, level: int | None = None, root: Path = ROOT) -> s
         lines.append(_paragraph(f"Hint {shown} of {LEVELS} ({LEVEL_NAMES[shown]}): ", task.hints[shown - 1]))
     lines.append("")
     if level < LEVELS:
-        lines.append(f"Still stuck? make hint TASK={task.id} shows hint {level + 1} of {LEVELS} "
+        lines.append(f"Still stuck? {ask.format(task.id)} shows hint {level + 1} of {LEVELS} "
                      f"({LEVEL_NAMES[level + 1]}). Check your code with: make check TASKS={task.id}")
     else:
         lines.append(f"That is the last hint. Still stuck? Ask your neighbour or a helper. "
@@ -145,11 +146,11 @@ def show(task: catalogue.Task, level: int | None = None, root: Path = ROOT) -> s
     return "\n".join(lines)
 
 
-def find_task(name: str) -> catalogue.Task:
+def find_task(name: str, ask: str = MAKE_HINT) -> catalogue.Task:
     task_id = name.strip().removeprefix("task").replace("_", ".")
     if task_id not in catalogue.TASKS_BY_ID:
         raise SystemExit(f"hint: there is no task {name!r}; the tasks are {', '.join(catalogue.TASKS_BY_ID)} "
-                         "(e.g. make hint TASK=3.2)")
+                         f"(e.g. {ask.format('3.2')})")
     return catalogue.TASKS_BY_ID[task_id]
 
 
@@ -166,7 +167,8 @@ def first_unfinished(root: Path) -> catalogue.Task | None:
     return check.next_task(root)
 
 
-def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
+def main(argv: list[str] | None = None, root: Path = ROOT, ask: str = MAKE_HINT) -> int:
+    """``ask``: how the participant asks for a task's hint, in the messages (tools/hint.py: the notebook's form)."""
     parser = argparse.ArgumentParser(prog="make hint", description="Show the next hint of a task.")
     parser.add_argument("task", nargs="*", help="a task id such as 3.2 (default: the first not done)")
     parser.add_argument("--level", default="", help="show this level (1, 2 or 3) instead of the next")
@@ -174,16 +176,16 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     level = parse_level(args.level) if args.level.strip() else None
     names = " ".join(args.task).replace(",", " ").split()
     if len(names) > 1:
-        raise SystemExit(f"hint: one task at a time, got {' '.join(args.task)!r} (e.g. make hint TASK=3.2)")
+        raise SystemExit(f"hint: one task at a time, got {' '.join(args.task)!r} (e.g. {ask.format('3.2')})")
     if names:
-        task = find_task(names[0])
+        task = find_task(names[0], ask)
     else:
-        print("Finding the first task not done (make check)… To choose one: make hint TASK=3.2\n", flush=True)
+        print(f"Finding the first task not done (make check)… To choose one: {ask.format('3.2')}\n", flush=True)
         task = first_unfinished(root)
         if task is None:
-            print("Every task is done: no hint needed. Hints of a task: make hint TASK=3.2")
+            print(f"Every task is done: no hint needed. Hints of a task: {ask.format('3.2')}")
             return 0
-    print(show(task, level, root))
+    print(show(task, level, root, ask))
     return 0
 
 
