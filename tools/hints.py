@@ -34,9 +34,9 @@ LEVELS = 3
 LEVEL_NAMES = {1: "a question", 2: "the math", 3: "close to code"}
 WIDTH = 100
 SHORT_GROUP = re.compile(r"\([^()]{1,16}\)")
+SHORT_RELATION = re.compile(r"(?<!\S)\S{1,4} [<>=≥≤·] \S{1,4}(?!\S)")  # 'x < 0', 'a = 1' stay together
 MAKE_HINT = "make hint TASK={}"  # how to ask for a task's hint
 WARNED: set[str] = set()
-SHORT_RELATION = re.compile(r"(?<!\S)\S{1,4} [<>=≥≤·] \S{1,4}(?!\S)")  # 'x < 0', 'a = 1' stay together
 
 
 def state_file(root: Path = ROOT) -> Path:
@@ -95,7 +95,7 @@ def remember(task_id: str, level: int, root: Path = ROOT) -> None:
         os.replace(temporary, path)
     except OSError as error:
         fix = "set NN_HINTS_FILE to a file in a folder you can write" if os.environ.get("NN_HINTS_FILE") \
-            else f"delete it or fix the permissions of {path.parent}"
+            else f"fix the permissions of {path.parent}"
         warn(f"cannot save the hints opened in {path} ({error.strerror or error}); {fix}")
     finally:
         if temporary is not None:
