@@ -47,14 +47,14 @@ test: $(STAMP) # a handout copy has no reference to test: show the participant's
 	@$(PY) tools/check.py
 endif
 
-check: $(STAMP) ## show my progress: which tasks are done, and what to do next (TASKS="3.2 3.3": only those)
-	@$(PY) tools/check.py $(TASKS)
+check: $(STAMP) ## show my progress: which tasks are done, and what to do next (TASKS="3.2 3.3": only those; TASK=3.2 too)
+	@$(PY) tools/check.py $(TASKS) $(TASK)
 
 watch: $(STAMP) ## like make check, again every time you save in nn/ act/ loss/ notebooks/ (Ctrl-C stops)
 	@$(PY) tools/watch.py
 
 hint: $(STAMP) ## stuck? the next hint for the first task not done (TASK=3.2: that task; LEVEL=1|2|3: that level)
-	@$(PY) tools/hints.py $(TASK) $(if $(LEVEL),--level "$(LEVEL)")
+	@$(PY) tools/hints.py $(if $(TASK),"$(TASK)") $(if $(LEVEL),--level="$(LEVEL)")
 
 sync: $(STAMP) ## organizers: regenerate the participant version (nn/ act/ loss/ notebooks/) from solutions/
 	$(PY) tools/sync.py $(if $(FORCE),--force)

@@ -333,3 +333,102 @@ def test_lecture_slides_pause_before_the_results_they_derive():
                    "f'(x) ≈ (f(x + ε) − f(x − ε)) / (2ε)"):
         before = text.split(result, 1)[0]
         assert "<!-- pause -->" in before[-300:], f"no <!-- pause --> before {result!r}: the room should guess first"
+
+
+# --- a hints file that cannot be read or written: one clear line, and the hint all the same --------
+def make_unreadable(state, monkeypatch, how: str) -> None:
+    if how == "a folder":
+        state.mkdir()
+        return
+    state.write_text('{"opened": {}}')  # written once by `sudo make hint`: root's file, mode 0600
+    read_text = Path.read_text
+
+    def denied(self, *args, **kwargs):
+        if self == state:
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", denied)
+
+
+@pytest.mark.parametrize("how", ["a folder", "not readable"])
+def test_a_hints_file_that_cannot_be_read_is_one_clear_warning(state, capsys, monkeypatch, how):
+    make_unreadable(state, monkeypatch, how)
+    task = catalogue.TASKS_BY_ID["3.2"]
+    assert hints.main(["3.2"]) == 0
+    out, err = capsys.readouterr()
+    assert squash(task.hints[0]) in squash(out), "the hint is shown all the same"
+    assert len(err.splitlines()) == 1 and str(state) in err and "delete it" in err, err
+    assert "stuck? make hint TASK=3.2" in check.next_steps(task, check.Status("not started", None, 0, 1))
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_hints_file_in_a_missing_folder_is_one_clear_warning(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "missing" / "opened.json"
+    monkeypatch.setenv("NN_HINTS_FILE", str(path))
+    assert hints.main(["3.2"]) == 0
+    out, err = capsys.readouterr()
+    assert squash(catalogue.TASKS_BY_ID["3.2"].hints[0]) in squash(out)
+    assert len(err.splitlines()) == 1 and str(path) in err and "NN_HINTS_FILE" in err, err
+    assert not path.parent.exists()
+
+
+def test_a_damaged_hints_file_is_reported_once(state, capsys):
+    state.write_text("{not json")
+    assert hints.main(["1.1"]) == 0  # reads the file to show the hint, and again to save it
+    assert capsys.readouterr().err.count("not a hints file") == 1
+    assert hints.opened() == {"1.1": 1}
+
+
+def test_the_hints_file_gets_the_usual_permissions(state, capsys):
+    umask = os.umask(0o022)
+    try:
+        run_hint(capsys, "1.1")
+    finally:
+        os.umask(umask)
+    assert state.stat().st_mode & 0o777 == 0o644, oct(state.stat().st_mode)
+
+
+# --- make hint and make check: what is typed on the command line ----------------------------------
+def run_make(*arguments: str, state: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "-s", *arguments], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "NN_HINTS_FILE": str(state)}, timeout=120)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["TASK=3.2", "LEVEL=-h"], r"LEVEL must be 1, 2 or 3 .*got '-h'"),
+    (["TASK=3.2 3.3"], r"one task at a time.*got '3\.2 3\.3'.*make hint TASK=3\.2"),
+])
+def test_make_hint_names_what_was_wrong_on_its_command_line(state, arguments, message):
+    done = run_make("hint", *arguments, state=state)
+    assert done.returncode != 0 and re.search(message, done.stderr), done.stdout + done.stderr
+    assert "usage:" not in done.stderr and not state.exists()
+
+
+def test_make_check_takes_task_as_well_as_tasks():
+    done = subprocess.run(["make", "-n", "-o", ".venv/.installed-stamp", "check", "TASK=3.2"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert re.search(r"tools/check\.py +3\.2\s*$", done.stdout), done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("arguments, message", [("99", "there is no task '99'"), ("3.2 7", "LEVEL must be 1, 2 or 3")])
+def test_a_wrong_hint_from_a_notebook_cell_leaves_no_names_and_suggests_run(state, arguments, message):
+    cell = ("before = set(globals())\n"
+            f"%run ../tools/hint.py {arguments}\n"
+            "print('NAMES', sorted(n for n in set(globals()) - before - {'before'} if not n.startswith('__')))")
+    done = subprocess.run([sys.executable, "-m", "IPython", "--quick", "--no-banner", "--colors=nocolor", "-c", cell],
+                          cwd=ROOT / "notebooks", capture_output=True, text=True,
+                          env={**os.environ, "NN_HINTS_FILE": str(state)}, timeout=120)
+    shown = done.stdout + done.stderr
+    assert message in shown and "NAMES []" in done.stdout, shown
+    if arguments == "99":
+        assert "%run ../tools/hint.py 3.2" in shown and "make hint" not in shown, shown
+    assert "Traceback" not in shown and "use %tb" not in shown, shown
+    assert not state.exists()
+
+
+def test_a_hint_from_a_notebook_cell_says_how_to_get_the_next_there(state):
+    done = subprocess.run([sys.executable, "-m", "IPython", "--quick", "--no-banner", "-c", "%run ../tools/hint.py 6.2"],
+                          cwd=ROOT / "notebooks", capture_output=True, text=True,
+                          env={**os.environ, "NN_HINTS_FILE": str(state)}, timeout=120)
+    assert "Still stuck? %run ../tools/hint.py 6.2 shows hint 2 of 3" in done.stdout, done.stdout + done.stderr

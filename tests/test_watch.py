@@ -11,6 +11,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import signal
 import sys
 import time
@@ -186,3 +187,44 @@ def test_the_watcher_sees_python_files_and_notebooks_only():
     for ignored in ("/kit/nn/__pycache__/functions.cpython-311.pyc", "/kit/notebooks/.ipynb_checkpoints/train.ipynb",
                     "/kit/notebooks/.~train.ipynb", "/kit/nn/.functions.py.swp", "/kit/nn/notes.txt"):
         assert not seen(modified, ignored), ignored
+
+
+def saved_until(saves, file: str, seconds: float = 10) -> set[str]:
+    """Every file that ``saves`` (watch.saved_files) reports until it reports ``file`` (at most ``seconds``)."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + seconds
+    while file not in seen and time.monotonic() < deadline:
+        seen |= next(saves)
+    return seen
+
+
+def test_a_replaced_folder_is_still_watched(tmp_path):
+    for folder in ("nn", "act"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "functions.py").write_text("x = 1\n")
+    saves = watch.saved_files(tmp_path)
+    try:
+        assert next(saves) == set(), "the first report comes once the watch is armed, before any save"
+        (tmp_path / "act").rename(tmp_path / "act-before")  # git checkout, restoring a copy
+        shutil.copytree(tmp_path / "act-before", tmp_path / "act")
+        assert "act/functions.py" in saved_until(saves, "act/functions.py"), "a replaced folder's files count as saved"
+        with open(tmp_path / "act" / "functions.py", "a") as file:
+            file.write("y = 2\n")
+        assert "act/functions.py" in saved_until(saves, "act/functions.py"), "a save in the new act/ was not seen"
+        (tmp_path / "nn" / "functions.py").write_text("x = 3\n")
+        assert saved_until(saves, "nn/functions.py") == {"nn/functions.py"}
+    finally:
+        saves.close()
+
+
+def test_a_package_that_no_longer_imports_leaves_no_task_done(scratch):
+    first = TASKS.TASKS[0]
+    solve(scratch, {first.id})
+    functions = scratch / "nn" / "functions.py"
+    functions.write_text(functions.read_text().replace("class Function", "x = (\n\nclass Function", 1))
+    saved = [task for task in TASKS.TASKS if any(place.startswith("nn/functions.py:") for place in task.places)]
+    assert first not in saved, "the test needs a task done elsewhere"
+    progress = watch.check_again(scratch, saved)
+    statuses = {task.id: status.label for task, status in progress.rows}
+    assert set(statuses) == {task.id for task in TASKS.TASKS}, "every task is checked again"
+    assert all(label.startswith("not checked") for label in statuses.values()), statuses

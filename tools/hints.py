@@ -2,7 +2,7 @@
 
     python tools/hints.py               the next hint of the first task not done   (= make hint)
     python tools/hints.py 3.2           the next hint of task 3.2                   (= make hint TASK=3.2)
-    python tools/hints.py 3.2 --level 2 hint 2 of task 3.2                          (= make hint TASK=3.2 LEVEL=2)
+    python tools/hints.py 3.2 --level=2 hint 2 of task 3.2                          (= make hint TASK=3.2 LEVEL=2)
 
 From a notebook cell: ``%run ../tools/hint.py 6.2`` (tools/hint.py).
 
@@ -35,40 +35,71 @@ LEVEL_NAMES = {1: "a question", 2: "the math", 3: "close to code"}
 WIDTH = 100
 SHORT_GROUP = re.compile(r"\([^()]{1,16}\)")
 SHORT_RELATION = re.compile(r"(?<!\S)\S{1,4} [<>=≥≤·] \S{1,4}(?!\S)")  # 'x < 0', 'a = 1' stay together
+MAKE_HINT = "make hint TASK={}"  # how to ask for a task's hint
+WARNED: set[str] = set()
 
 
 def state_file(root: Path = ROOT) -> Path:
     return Path(os.environ.get("NN_HINTS_FILE") or root / ".hints-opened.json")
 
 
-def opened(root: Path = ROOT) -> dict[str, int]:
-    """task id -> how many levels have been opened (tasks without hints are absent)."""
-    path = state_file(root)
+def warn(message: str) -> None:
+    """Print ``message`` on stderr once per run (a hint or a check reads the file more than once)."""
+    if message not in WARNED:
+        WARNED.add(message)
+        print(f"hint: {message}", file=sys.stderr)
+
+
+def _load(path: Path) -> dict[str, int] | None:
+    """The levels opened recorded in ``path``; None when it cannot be read (it is then left as it is)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return {task_id: int(level) for task_id, level in data["opened"].items()
                 if task_id in catalogue.TASKS_BY_ID and 0 < int(level) <= LEVELS}
     except FileNotFoundError:
         return {}
+    except OSError as error:
+        warn(f"cannot read {path} ({error.strerror or error}); delete it or fix its permissions "
+             "(until then the hints you open are not counted)")
+        return None
     except (ValueError, KeyError, TypeError, AttributeError):
-        print(f"hint: {path} is not a hints file any more; starting from no hints opened", file=sys.stderr)
+        warn(f"{path} is not a hints file any more; starting from no hints opened")
         return {}
+
+
+def opened(root: Path = ROOT) -> dict[str, int]:
+    """task id -> how many levels have been opened (tasks without hints are absent)."""
+    return _load(state_file(root)) or {}
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
 
 
 def remember(task_id: str, level: int, root: Path = ROOT) -> None:
     """Record that ``level`` of ``task_id`` was opened (levels only go up), atomically."""
-    levels = opened(root)
-    levels[task_id] = max(level, levels.get(task_id, 0))
     path = state_file(root)
+    levels = _load(path)
+    if levels is None:
+        return
+    levels[task_id] = max(level, levels.get(task_id, 0))
     text = json.dumps({"opened": dict(sorted(levels.items()))}, indent=1) + "\n"
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = None
     try:
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
             stream.write(text)
+        os.chmod(temporary, 0o666 & ~_umask())  # as any file saved here (mkstemp makes it private)
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    except OSError as error:
+        fix = "set NN_HINTS_FILE to a file in a folder you can write" if os.environ.get("NN_HINTS_FILE") \
+            else f"fix the permissions of {path.parent}"
+        warn(f"cannot save the hints opened in {path} ({error.strerror or error}); {fix}")
+    finally:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
 
 
 def count_label(levels: int) -> str:
@@ -96,8 +127,8 @@ def _paragraph(label: str, text: str) -> str:
     return "\n".join(wrap(text, WIDTH, label))
 
 
-def show(task: catalogue.Task, level: int | None = None, root: Path = ROOT) -> str:
-    """Open ``level`` of ``task`` (None: the next one) and return the text to print."""
+def show(task: catalogue.Task, level: int | None = None, root: Path = ROOT, ask: str = MAKE_HINT) -> str:
+    """Open ``level`` of ``task`` (None: the next one) and return the text to print (``ask``: how to ask for more)."""
     already = opened(root).get(task.id, 0)
     explicit = level is not None
     level = level if explicit else min(already + 1, LEVELS)
@@ -107,7 +138,7 @@ def show(task: catalogue.Task, level: int | None = None, root: Path = ROOT) -> s
         lines.append(_paragraph(f"Hint {shown} of {LEVELS} ({LEVEL_NAMES[shown]}): ", task.hints[shown - 1]))
     lines.append("")
     if level < LEVELS:
-        lines.append(f"Still stuck? make hint TASK={task.id} shows hint {level + 1} of {LEVELS} "
+        lines.append(f"Still stuck? {ask.format(task.id)} shows hint {level + 1} of {LEVELS} "
                      f"({LEVEL_NAMES[level + 1]}). Check your code with: make check TASKS={task.id}")
     else:
         lines.append(f"That is the last hint. Still stuck? Ask your neighbour or a helper. "
@@ -115,11 +146,11 @@ def show(task: catalogue.Task, level: int | None = None, root: Path = ROOT) -> s
     return "\n".join(lines)
 
 
-def find_task(name: str) -> catalogue.Task:
+def find_task(name: str, ask: str = MAKE_HINT) -> catalogue.Task:
     task_id = name.strip().removeprefix("task").replace("_", ".")
     if task_id not in catalogue.TASKS_BY_ID:
         raise SystemExit(f"hint: there is no task {name!r}; the tasks are {', '.join(catalogue.TASKS_BY_ID)} "
-                         "(e.g. make hint TASK=3.2)")
+                         f"(e.g. {ask.format('3.2')})")
     return catalogue.TASKS_BY_ID[task_id]
 
 
@@ -136,21 +167,25 @@ def first_unfinished(root: Path) -> catalogue.Task | None:
     return check.next_task(root)
 
 
-def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
+def main(argv: list[str] | None = None, root: Path = ROOT, ask: str = MAKE_HINT) -> int:
+    """``ask``: how the participant asks for a task's hint, in the messages (tools/hint.py: the notebook's form)."""
     parser = argparse.ArgumentParser(prog="make hint", description="Show the next hint of a task.")
-    parser.add_argument("task", nargs="?", default="", help="a task id such as 3.2 (default: the first not done)")
+    parser.add_argument("task", nargs="*", help="a task id such as 3.2 (default: the first not done)")
     parser.add_argument("--level", default="", help="show this level (1, 2 or 3) instead of the next")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     level = parse_level(args.level) if args.level.strip() else None
-    if args.task.strip():
-        task = find_task(args.task)
+    names = " ".join(args.task).replace(",", " ").split()
+    if len(names) > 1:
+        raise SystemExit(f"hint: one task at a time, got {' '.join(args.task)!r} (e.g. {ask.format('3.2')})")
+    if names:
+        task = find_task(names[0], ask)
     else:
-        print("Finding the first task not done (make check)… To choose one: make hint TASK=3.2\n", flush=True)
+        print(f"Finding the first task not done (make check)… To choose one: {ask.format('3.2')}\n", flush=True)
         task = first_unfinished(root)
         if task is None:
-            print("Every task is done: no hint needed. Hints of a task: make hint TASK=3.2")
+            print(f"Every task is done: no hint needed. Hints of a task: {ask.format('3.2')}")
             return 0
-    print(show(task, level, root))
+    print(show(task, level, root, ask))
     return 0
 
 

@@ -5,16 +5,20 @@
 Watches nn/, act/, loss/ and notebooks/. It first checks every task, as `make check`
 does. After each save it checks the tasks whose files changed, with the tasks that
 were waiting for another one or whose tests did not load, or, when the saved file
-holds no task, the next task not done; then it clears the screen and shows the
-table and what to do next. A thin loop over tools/check.py: same tests, statuses
+holds no task, the next task not done (every task when a file does not load: the
+other tasks' tests import it too); then it clears the screen and shows the table and
+what to do next. A thin loop over tools/check.py: same tests, statuses
 and messages. Files are watched with watchfiles (events from the operating system,
-no polling).
+no polling); a folder replaced under the same name (git checkout, a restored copy) is
+watched again.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -54,6 +58,55 @@ def tasks_to_check(changed: set[str], known: dict[str, check.Status]) -> list[ca
     return [task for task in catalogue.TASKS if task.id in chosen]
 
 
+def check_again(root: Path, chosen: list[catalogue.Task]) -> check.Progress:
+    """check.report of the ``chosen`` tasks, or of every task when a file did not load: the tests
+    of other tasks import it too, and none of them may keep an old 'done'."""
+    progress = check.report(root, chosen)
+    if progress.run.file_errors and len(chosen) < len(catalogue.TASKS):
+        progress = check.report(root, list(catalogue.TASKS))
+    return progress
+
+
+def identity(folder: Path) -> tuple[int, int] | None:
+    """Which folder is at this path now (None: none)."""
+    try:
+        found = folder.stat()
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)
+
+
+def files_in(root: Path, folders: list[str]) -> set[str]:
+    """The participant files in ``folders`` and the task files that belong there, relative to ``root``."""
+    present = {path.relative_to(root).as_posix() for folder in folders for path in (root / folder).rglob("*")
+               if ParticipantFiles()(watchfiles.Change.added, str(path))}
+    return present | {file_of(place) for task in catalogue.TASKS for place in task.places
+                      if file_of(place).split("/")[0] in folders}
+
+
+def saved_files(root: Path) -> Iterator[set[str]]:
+    """The files saved in the WATCHED folders ('nn/functions.py'), every 0.2 s (an empty set when none).
+
+    The first report comes once the watch is armed. A watch follows the folder it was put on,
+    not its name, so a folder replaced under the same name (git checkout, a restored copy) is
+    watched again, and all its files count as saved."""
+    saved: set[str] = set()
+    while True:
+        folders = {name: identity(root / name) for name in WATCHED}
+        changes = watchfiles.watch(*[root / name for name, folder in folders.items() if folder],
+                                   watch_filter=ParticipantFiles(), step=100, rust_timeout=200,
+                                   yield_on_timeout=True)
+        with closing(changes):
+            for batch in changes:
+                saved |= {Path(path).relative_to(root).as_posix() for _, path in batch}
+                replaced = [name for name, folder in folders.items() if identity(root / name) != folder]
+                if replaced:  # watch again, then report
+                    saved |= files_in(root, replaced)
+                    break
+                yield saved
+                saved = set()
+
+
 def screen(text: str, interactive: bool) -> None:
     print((CLEAR_SCREEN if interactive else "\n" + "-" * 72 + "\n") + text, flush=True)
 
@@ -69,16 +122,13 @@ def watch(root: Path, interactive: bool) -> None:
     header = f"make watch: checks again each time you save in {', '.join(f + '/' for f in WATCHED)}. Ctrl-C stops."
     known: dict[str, check.Status] = {}
     chosen, changed = list(catalogue.TASKS), set()
-    folders = [root / folder for folder in WATCHED if (root / folder).is_dir()]
-    # yield_on_timeout: an empty set every 0.2 s without changes; the first one starts the watcher
-    # before the first check, so that a save during a check is seen afterwards.
-    changes = watchfiles.watch(*folders, watch_filter=ParticipantFiles(), step=100,
-                               rust_timeout=200, yield_on_timeout=True)
-    next(changes)
+    saves = saved_files(root)
+    next(saves)  # armed before the first check, so that a save during a check is seen afterwards
     while True:
         print(f"\nChecking {describe(chosen, changed)} …", flush=True)
         try:
-            progress = check.report(root, chosen)
+            progress = check_again(root, chosen)
+            chosen = [task for task, _ in progress.rows]
             known.update((task.id, status) for task, status in progress.rows)
             body = check.render(replace(progress, rows=[(task, known[task.id]) for task in catalogue.TASKS
                                                         if task.id in known]))
@@ -86,10 +136,9 @@ def watch(root: Path, interactive: bool) -> None:
             body = f"The checks could not run.\n{error}"
         screen(f"{header}\nChecked {describe(chosen, changed)} at {time.strftime('%H:%M:%S')}.\n\n{body}",
                interactive)
-        batch: set = set()
-        while not batch:
-            batch = next(changes)
-        changed = {Path(path).resolve().relative_to(root.resolve()).as_posix() for _, path in batch}
+        changed = set()
+        while not changed:
+            changed = next(saves)
         chosen = tasks_to_check(changed, known)
 
 
