@@ -152,8 +152,7 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
     failed = [r for r in ran if r.outcome == "failed"]
     unchecked = [r for r in failed if r.exception == "NotChecked"]
     if unchecked or any(task.id in tasks for _, _, tasks in run.collection_errors):
-        label = (f"not checked: fix the error in {run.file_errors[0].file.split(' cell ')[0]} first"
-                 if run.file_errors else "not checked: a test file did not load")
+        label = "not checked: " + (file_error_label(run.file_errors[0]) if run.file_errors else "a test file did not load")
         return Status(label, unchecked[0] if unchecked else None, passed, len(ran))
     if not ran:
         return Status("not checked: the check ran out of time" if run.timed_out else "no tests found", None, 0, 0)
@@ -180,6 +179,12 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
         result, other, raised_at = waiting[0]
         return Status(f"waiting for task {other}", result, passed, len(ran), raised_at)
     return Status("in progress" if passed else "not started", failed[0], passed, len(ran))
+
+
+def file_error_label(error: taskreport.FileError) -> str:
+    if error.exception == "InvalidNotebook":
+        return f"{error.file} is not a valid notebook"
+    return f"fix the error in {error.file.split(' cell ')[0]} first"
 
 
 def report(root: Path, chosen: list[catalogue.Task], **limits) -> Progress:
@@ -243,6 +248,9 @@ def _python() -> str:
 
 def describe_file_error(error: taskreport.FileError) -> str:
     """The error once: file, line, the offending line."""
+    if error.exception == "InvalidNotebook":
+        return (f"{error.file} is not a valid notebook ({error.message}); "
+                f"restore it (git checkout {error.file}, or your last saved copy)")
     where = error.file.replace(" cell ", ", code cell ") + (f", line {error.line}" if error.line else "")
     if error.exception in ("SystemExit", "ExitCalled"):
         call = "sys.exit" if error.exception == "SystemExit" else "os._exit"
@@ -261,6 +269,8 @@ def file_error_steps(root: Path, error: taskreport.FileError) -> str:
     """Next: the task that owns the broken line, or the file and what to do."""
     name, owner = place_of(root, f"{error.file}:{error.line}") if error.line else ("", None)
     lines = [describe_file_error(error)]
+    if error.exception == "InvalidNotebook":
+        return f"Next: {lines[0]}. Until then the tests that need it cannot run."
     if owner is not None:
         lines.insert(0, f"Next: fix the error in {name} (task {owner.id} — {owner.title}); until then the "
                         f"tests that need {error.file.split(' cell ')[0]} cannot run:")
