@@ -182,13 +182,14 @@ def test_a_broken_later_copy_of_a_task_function_is_what_is_tested(tree, notebook
 
 
 def test_helpers_in_the_task_cell_and_constants_of_other_cells_are_available(tree, notebook):
+    """The participant's accuracy becomes a helper of the cell (below the new accuracy, which calls it), and
+    the new accuracy uses a constant of the hyperparameter cell. (No solution code is written here.)"""
     def use_helpers(cells):
         accuracy = cells[index_of(cells, "def accuracy(")]
-        accuracy["source"] = ("def predicted_class(logits):\n    return logits.data.argmax(axis=1)\n\n\n"
-                              + accuracy["source"].replace("np.mean(logits.data.argmax(axis=1) == labels)",
-                                                           "np.mean(predicted_class(logits) == labels) * ONE"))
-        assert "predicted_class(logits) == labels" in accuracy["source"]
-        cells[index_of(cells, "BATCH_SIZE = 32")]["source"] += "\nONE = 1.0\n"
+        accuracy["source"] = ("def accuracy(model, images, labels):\n"
+                              "    return SCALE * accuracy_as_written(model, images, labels)\n\n\n"
+                              + accuracy["source"].replace("def accuracy(", "def accuracy_as_written("))
+        cells[index_of(cells, "BATCH_SIZE = 32")]["source"] += "\nSCALE = 1.0\n"
 
     edit_notebook(notebook, use_helpers)
     statuses, text = report(tree, "6.3")
@@ -198,7 +199,8 @@ def test_helpers_in_the_task_cell_and_constants_of_other_cells_are_available(tre
 def test_a_name_the_check_does_not_see_says_which_and_why_and_where(tree, notebook):
     def use_the_data(cells):
         accuracy = cells[index_of(cells, "def accuracy(")]
-        accuracy["source"] = accuracy["source"].replace("    with nn.no_grad():", "    len(x_train)\n    with nn.no_grad():")
+        accuracy["source"] = accuracy["source"].replace("    with nn.no_grad():",
+                                                        "    len(x_train)\n    with nn.no_grad():")
 
     edit_notebook(notebook, use_the_data)
     statuses, text = report(tree, "6.3")
@@ -238,3 +240,22 @@ def test_a_damaged_notebook_is_not_checked_with_advice_that_works_in_a_handout(t
     for wrong_advice in ("make sync", "JSONDecodeError", "KeyError", "IsADirectoryError", "Traceback"):
         assert wrong_advice not in text, text
     assert text.count("is not a valid notebook (") == 1, text
+
+
+def test_a_notebook_line_reads_the_same_in_every_part_of_the_report(tmp_path):
+    """'raised at', the printed-lines note and a file error name a notebook line in one form."""
+    location = "notebooks/train.ipynb cell 10:5"
+    assert check.shown_location(location) == "notebooks/train.ipynb, code cell 10, line 5"
+    assert check.shown_location("nn/functions.py:53") == "nn/functions.py:53"
+    run = check.taskreport.Report([], [], [], prints={location: 5000})
+    note = check.notes(check.Progress([], run, tmp_path))[0]
+    assert "5,000 of them at notebooks/train.ipynb, code cell 10, line 5;" in note, note
+    error = check.taskreport.FileError("notebooks/train.ipynb cell 10", 5, "x = (", "SyntaxError", "never closed")
+    assert check.describe_file_error(error).startswith("notebooks/train.ipynb, code cell 10, line 5: SyntaxError")
+
+
+def test_a_name_possibly_in_a_cell_that_does_not_parse_says_so(tmp_path):
+    path = write_notebook(tmp_path / "train.ipynb", "LIMIT = (3\n", "def score():\n    return LIMIT\n")
+    with pytest.raises(NameError, match=r"no code cell of notebooks/train\.ipynb defines it that the check could "
+                                        r"read \(code cell 1 is not valid Python\)"):
+        notebook_functions.task_function(path, "score")()

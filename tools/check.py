@@ -125,6 +125,14 @@ def place_of(root: Path, location: str) -> tuple[str, catalogue.Task | None]:
 PLACES = {place: task for task in catalogue.TASKS for place in task.places}
 
 
+def shown_location(location: str) -> str:
+    """A location as the report shows it: 'nn/functions.py:53' as it is, a notebook's 'notebooks/train.ipynb
+    cell 10:3' as 'notebooks/train.ipynb, code cell 10, line 3' (the form of describe_file_error)."""
+    file, _, line = location.rpartition(":")
+    cell = NOTEBOOK_CELL.match(file)
+    return f"{cell.group(1)}, code cell {cell.group(2)}, line {line}" if cell else location
+
+
 def blamed_frame(task: catalogue.Task, failure: taskreport.Outcome, root: Path) -> tuple[str, catalogue.Task | None]:
     """The participant's line to show for a failure: the innermost one in this task's functions, else
     the innermost one in any task's function (and that task); ('', None) when the error was raised
@@ -133,7 +141,7 @@ def blamed_frame(task: catalogue.Task, failure: taskreport.Outcome, root: Path) 
     for wanted in (lambda owner: owner is not None and owner.id == task.id, lambda owner: owner is not None):
         for location, (name, owner) in reversed(placed):
             if wanted(owner):
-                return f"{location} ({name})", owner
+                return f"{shown_location(location)} ({name})", owner
     return "", None
 
 
@@ -152,8 +160,8 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
     failed = [r for r in ran if r.outcome == "failed"]
     unchecked = [r for r in failed if r.exception == "NotChecked"]
     if unchecked or any(task.id in tasks for _, _, tasks in run.collection_errors):
-        label = "not checked: " + (file_error_label(run.file_errors[0]) if run.file_errors else "a test file did not load")
-        return Status(label, unchecked[0] if unchecked else None, passed, len(ran))
+        cause = file_error_label(run.file_errors[0]) if run.file_errors else "a test file did not load"
+        return Status(f"not checked: {cause}", unchecked[0] if unchecked else None, passed, len(ran))
     if not ran:
         return Status("not checked: the check ran out of time" if run.timed_out else "no tests found", None, 0, 0)
     if not failed:
@@ -332,7 +340,7 @@ def notes(progress: Progress) -> list[str]:
         location = max(run.prints, key=run.prints.get)
         name, _ = place_of(progress.root, location)
         lines.append(f"Your code printed {printed:,} lines during the check, {run.prints[location]:,} of them at "
-                     f"{location}{f' ({name})' if name else ''}; the check hides them, but printing that much "
+                     f"{shown_location(location)}{f' ({name})' if name else ''}; the check hides them, but printing that much "
                      f"slows everything down: remove the print() once you are done with it"
                      + (" (it may be why a test did not finish in time)." if any(
                          test.exception == "DidNotFinish" for test in run.tests) else "."))

@@ -27,8 +27,7 @@ from pathlib import Path
 FUNCTION_CELL = re.compile(r"^(?:async\s+def|def|class)\s", flags=re.MULTILINE)
 PARSE_FLAGS = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 WHAT_RUNS = "the imports, def and class statements and assignments of plain values (numbers, strings, lists, …)"
-NEW_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
-              ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+NEW_SCOPES = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
 class InvalidNotebook(Exception):
@@ -170,22 +169,26 @@ def used_names(node: ast.AST) -> set[str]:
 
 def bound_names(node: ast.stmt) -> set[str]:
     """Every name a top-level statement sets (not the local names of functions inside it)."""
-    names, pending = runnable_names(node) if isinstance(node, (ast.Import, ast.ImportFrom)) else set(), [node]
+    if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return runnable_names(node)
+    names, pending = set(), [node]
     while pending:
         current = pending.pop()
-        if isinstance(current, NEW_SCOPES):
-            names.add(getattr(current, "name", ""))
-            continue
         if isinstance(current, ast.Name) and isinstance(current.ctx, ast.Store):
             names.add(current.id)
-        pending.extend(ast.iter_child_nodes(current))
+        for child in ast.iter_child_nodes(current):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(child.name)
+            elif not isinstance(child, NEW_SCOPES):
+                pending.append(child)
     return names
 
 
 def needed_statements(trees, definition: ast.stmt, name: str) -> list[tuple[int, ast.stmt]]:
     """The statements the check runs for ``definition``, in notebook order, imports cut to the names needed."""
+    own = {id(node) for _, node in definitions(trees, name)}  # the function's own definitions: its last runs last
     candidates = [(number, node, runnable_names(node)) for number, tree in trees for node in tree.body
-                  if node not in [d for _, d in definitions(trees, name)]]
+                  if id(node) not in own]
     needed, chosen = used_names(definition), set()
     while True:
         new = [index for index, (_, node, names) in enumerate(candidates) if index not in chosen and names & needed]
@@ -211,7 +214,9 @@ def unknown_name_error(error: NameError, function: str, path: Path, trees, skipp
     else:
         where = f"no code cell of {shown_name(path)} defines it"
         if skipped:
-            where += f" that the check could read (code cells {', '.join(map(str, skipped))} are not valid Python)"
+            cells = f"code cell {skipped[0]} is" if len(skipped) == 1 else \
+                f"code cells {', '.join(map(str, skipped[:-1]))} and {skipped[-1]} are"
+            where += f" that the check could read ({cells} not valid Python)"
     return NameError(f"name '{error.name}' is not defined when the check runs {function}: {where}. The check "
                      f"runs only {WHAT_RUNS} of the notebook, none of its other code; use the function's "
                      f"arguments instead, or define the name with such a statement", name=error.name)
