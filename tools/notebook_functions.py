@@ -84,28 +84,33 @@ def code_cells(path: Path) -> list[str]:
     return sources
 
 
-def as_python(source: str) -> str:
-    """A cell's source with IPython's syntax turned into Python, line for line where IPython keeps lines."""
+def without_magic_lines(source: str) -> str:
+    """The source with the lines of magics and shell commands (``%…``, ``!…``) blanked: line numbers stay."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+
+
+def ipython_transformed(source: str) -> str:
+    """The source as IPython turns it into Python (``x = !ls``, ``name?``, ``%%bash`` cells)."""
     try:
-        from IPython.core.inputtransformer2 import TransformerManager
-    except ImportError:  # no IPython: blank the lines of magics and shell commands
-        return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+        from IPython.core.inputtransformer2 import TransformerManager  # 0.1 s: only for a cell that needs it
+    except ImportError:
+        return source
     return TransformerManager().transform_cell(source)
 
 
 def parse_cell(source: str, filename: str) -> ast.Module:
-    """The cell's syntax tree, read as IPython reads it (tried only when it is not plain Python)."""
-    try:
-        return compile(source, filename, "exec", PARSE_FLAGS)
-    except SyntaxError:
-        transformed = as_python(source)
-    try:
-        return compile(transformed, filename, "exec", PARSE_FLAGS)
-    except SyntaxError as error:
-        lines = source.splitlines()
-        if error.lineno and len(transformed.splitlines()) == len(lines):  # show the line as the participant wrote it
-            error.text = lines[error.lineno - 1]
-        raise error from None
+    """The cell's syntax tree, read as plain Python, else with its magic lines blanked (the set-up cell's
+    ``%autoreload``), else as IPython reads it. A SyntaxError shows the line as the participant wrote it."""
+    for read in (str, without_magic_lines, ipython_transformed):
+        text = read(source)
+        try:
+            return compile(text, filename, "exec", PARSE_FLAGS)
+        except SyntaxError as error:
+            last = error
+    lines = source.splitlines()
+    if last.lineno and len(text.splitlines()) == len(lines):
+        last.text = lines[last.lineno - 1]
+    raise last
 
 
 def parsed_cells(path: Path) -> tuple[list[tuple[int, ast.Module]], list[int]]:
