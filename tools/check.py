@@ -139,6 +139,14 @@ def place_of(root: Path, location: str) -> tuple[str, catalogue.Task | None]:
 PLACES = {place: task for task in catalogue.TASKS for place in task.places}
 
 
+def shown_location(location: str) -> str:
+    """A location as the report shows it: 'nn/functions.py:53' as it is, a notebook's 'notebooks/train.ipynb
+    cell 10:3' as 'notebooks/train.ipynb, code cell 10, line 3' (the form of describe_file_error)."""
+    file, _, line = location.rpartition(":")
+    cell = NOTEBOOK_CELL.match(file)
+    return f"{cell.group(1)}, code cell {cell.group(2)}, line {line}" if cell else location
+
+
 def blamed_frame(task: catalogue.Task, failure: taskreport.Outcome, root: Path) -> tuple[str, catalogue.Task | None]:
     """The participant's line to show for a failure: the innermost one in this task's functions, else
     the innermost one in any task's function (and that task); ('', None) when the error was raised
@@ -147,7 +155,7 @@ def blamed_frame(task: catalogue.Task, failure: taskreport.Outcome, root: Path) 
     for wanted in (lambda owner: owner is not None and owner.id == task.id, lambda owner: owner is not None):
         for location, (name, owner) in reversed(placed):
             if wanted(owner):
-                return f"{location} ({name})", owner
+                return f"{shown_location(location)} ({name})", owner
     return "", None
 
 
@@ -166,9 +174,8 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
     failed = [r for r in ran if r.outcome == "failed"]
     unchecked = [r for r in failed if r.exception == "NotChecked"]
     if unchecked or any(task.id in tasks for _, _, tasks in run.collection_errors):
-        label = (f"not checked: fix the error in {run.file_errors[0].file.split(' cell ')[0]} first"
-                 if run.file_errors else "not checked: a test file did not load")
-        return Status(label, unchecked[0] if unchecked else None, passed, len(ran))
+        cause = file_error_label(run.file_errors[0]) if run.file_errors else "a test file did not load"
+        return Status(f"not checked: {cause}", unchecked[0] if unchecked else None, passed, len(ran))
     if not ran:
         return Status("not checked: the check ran out of time" if run.timed_out else "no tests found", None, 0, 0)
     if not failed:
@@ -194,6 +201,12 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
         result, other, raised_at = waiting[0]
         return Status(f"waiting for task {other}", result, passed, len(ran), raised_at)
     return Status("in progress" if passed else "not started", failed[0], passed, len(ran))
+
+
+def file_error_label(error: taskreport.FileError) -> str:
+    if error.exception == "InvalidNotebook":
+        return f"{error.file} is not a valid notebook"
+    return f"fix the error in {error.file.split(' cell ')[0]} first"
 
 
 def report(root: Path, chosen: list[catalogue.Task], **limits) -> Progress:
@@ -257,6 +270,9 @@ def _python() -> str:
 
 def describe_file_error(error: taskreport.FileError) -> str:
     """The error once: file, line, the offending line."""
+    if error.exception == "InvalidNotebook":
+        return (f"{error.file} is not a valid notebook ({error.message}); "
+                f"restore it (git checkout {error.file}, or your last saved copy)")
     where = error.file.replace(" cell ", ", code cell ") + (f", line {error.line}" if error.line else "")
     if error.exception in ("SystemExit", "ExitCalled"):
         call = "sys.exit" if error.exception == "SystemExit" else "os._exit"
@@ -275,6 +291,8 @@ def file_error_steps(root: Path, error: taskreport.FileError) -> str:
     """Next: the task that owns the broken line, or the file and what to do."""
     name, owner = place_of(root, f"{error.file}:{error.line}") if error.line else ("", None)
     lines = [describe_file_error(error)]
+    if error.exception == "InvalidNotebook":
+        return f"Next: {lines[0]}. Until then the tests that need it cannot run."
     if owner is not None:
         lines.insert(0, f"Next: fix the error in {name} (task {owner.id} — {owner.title}); until then the "
                         f"tests that need {error.file.split(' cell ')[0]} cannot run:")
@@ -336,7 +354,7 @@ def notes(progress: Progress) -> list[str]:
         location = max(run.prints, key=run.prints.get)
         name, _ = place_of(progress.root, location)
         lines.append(f"Your code printed {printed:,} lines during the check, {run.prints[location]:,} of them at "
-                     f"{location}{f' ({name})' if name else ''}; the check hides them, but printing that much "
+                     f"{shown_location(location)}{f' ({name})' if name else ''}; the check hides them, but printing that much "
                      f"slows everything down: remove the print() once you are done with it"
                      + (" (it may be why a test did not finish in time)." if any(
                          test.exception == "DidNotFinish" for test in run.tests) else "."))

@@ -75,7 +75,8 @@ class Outcome:
 
 @dataclass(frozen=True)
 class FileError:
-    """A participant file that could not be imported (or a notebook cell that does not parse)."""
+    """A participant file that could not be imported, a notebook cell that does not parse, or a notebook
+    that is not one (exception 'InvalidNotebook', message: the reason)."""
 
     file: str  # 'act/functions.py'
     line: int  # 0 when unknown
@@ -258,6 +259,16 @@ def file_error_of(error: BaseException, root: Path) -> FileError:
     return FileError(file, int(line), text, type(error).__name__, str(error))
 
 
+def notebook_file_error(error: BaseException, root: Path) -> FileError | None:
+    """The FileError of a notebook that is not one (``InvalidNotebook`` of tools/notebook_functions.py, known by
+    its name: the tests load that module under a name of their own) or of a cell that does not parse; else None."""
+    if type(error).__name__ == "InvalidNotebook":
+        return FileError(error.file, 0, "", "InvalidNotebook", error.reason)
+    if isinstance(error, SyntaxError) and participant_location(error.filename or "", 0, root):
+        return file_error_of(error, root)
+    return None
+
+
 def cache_bytecode_by_content(root: Path) -> None:
     """Python's cached bytecode (__pycache__) is taken as current while the source's size and mtime, in
     whole seconds, match: a one-character fix saved within a second of the last check would be run as the
@@ -348,9 +359,8 @@ class Recorder:
             entry.update(outcome="failed", exception="Failed", message=str(report.longrepr))
             return
         error = _first_leaf(call.excinfo.value)
-        if isinstance(error, SyntaxError) and participant_location(error.filename or "", 0, self.root):
-            # a notebook cell that does not parse (tests/test_train_tasks.py): report it once
-            file_error = file_error_of(error, self.root)
+        file_error = notebook_file_error(error, self.root)
+        if file_error is not None:  # reported once; the tests that need the notebook are not checked
             if file_error not in self.file_errors:
                 self.file_errors.append(file_error)
                 self.emit(event="file_error", **file_error.__dict__)
