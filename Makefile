@@ -8,6 +8,12 @@ STAMP  := $(VENV)/.installed-stamp
 # Organizers and CI: where the four official MNIST files already are (see README).
 MNIST_DIR ?= ../shared/data/mnist
 
+# Switches such as FORCE=1: on only when given as 1 on make's command line; unset, empty or 0
+# leave them off, anything else stops make. A variable of that name in the shell's environment
+# is ignored (an exported FORCE must not replace anyone's files).
+# $(call switch,FORCE) is 1 when FORCE=1 is on, else empty.
+switch = $(if $(filter command line,$(origin $(1))),$(if $(filter-out 0 1,$($(1))),$(error $(1)=$($(1)) is not understood: $(1)=1 turns it on; $(1)=0 or nothing leaves it off),$(filter 1,$($(1)))))
+
 .DEFAULT_GOAL := help
 .PHONY: check-python help venv lab test check watch hint train slides handout sync bench data figures clean-venv
 
@@ -57,7 +63,7 @@ hint: $(STAMP) ## stuck? the next hint for the first task not done (TASK=3.2: th
 	@$(PY) tools/hints.py $(TASK) $(if $(LEVEL),--level "$(LEVEL)")
 
 sync: $(STAMP) ## organizers: regenerate the participant version (nn/ act/ loss/ notebooks/) from solutions/
-	$(PY) tools/sync.py $(if $(FORCE),--force)
+	$(PY) tools/sync.py $(if $(call switch,FORCE),--force)
 
 handout: $(STAMP) ## organizers: copy the kit without solutions/ into DEST (make handout DEST=../kit-handout)
 	@test -n "$(DEST)" || { echo "make handout needs a destination folder: make handout DEST=../kit-handout"; exit 2; }
@@ -72,10 +78,10 @@ train: $(STAMP) ## train the reference MLP on MNIST in the terminal (TRAIN_ARGS=
 # The benchmarks measure the reference, so they live with it (a handout has none).
 ifneq ($(wildcard solutions/bench),)
 bench: $(STAMP) ## speed: MLP and CNN epochs vs NumPy and PyTorch, scalar engine, make check (QUICK=1: a first look)
-	$(PY) solutions/bench/bench_mlp.py $(if $(QUICK),--quick)
-	$(PY) solutions/bench/bench_cnn.py $(if $(QUICK),--quick)
-	$(PY) solutions/bench/bench_scalar.py $(if $(QUICK),--quick)
-	$(PY) solutions/bench/bench_check.py $(if $(QUICK),--quick)
+	$(PY) solutions/bench/bench_mlp.py $(if $(call switch,QUICK),--quick)
+	$(PY) solutions/bench/bench_cnn.py $(if $(call switch,QUICK),--quick)
+	$(PY) solutions/bench/bench_scalar.py $(if $(call switch,QUICK),--quick)
+	$(PY) solutions/bench/bench_check.py $(if $(call switch,QUICK),--quick)
 else
 bench: # a handout copy has no reference to measure
 	@echo "make bench measures the reference in solutions/bench/, which this copy of the kit does not have."

@@ -159,3 +159,34 @@ def test_readme_powershell_lines_run_what_the_makefile_runs():
         assert commands == make_commands(target), (
             f"README, Windows without make: the lines for `make {target}` run\n  {commands}\n"
             f"but `make -n {target}` runs\n  {make_commands(target)}\nmake them agree (edit the README or the Makefile)")
+
+
+# --- switches: FORCE=1, QUICK=1 ------------------------------------------------------------------
+def _dry_run(target: str, *assignments: str, env: dict[str, str] | None = None):
+    import os
+    import subprocess
+
+    environment = {name: value for name, value in os.environ.items() if name not in ("FORCE", "QUICK")}
+    return subprocess.run(["make", "--no-print-directory", "-n", "-o", ".venv/.installed-stamp", target, *assignments],
+                          cwd=ROOT, capture_output=True, text=True, env={**environment, **(env or {})})
+
+
+@pytest.mark.parametrize(("target", "switch", "option"), [("sync", "FORCE", "--force"), ("bench", "QUICK", "--quick")])
+def test_a_switch_is_on_only_for_1_on_makes_command_line(target, switch, option):
+    if target == "bench" and not (ROOT / "solutions" / "bench").is_dir():
+        pytest.skip("a handout has no benchmarks")
+    on = _dry_run(target, f"{switch}=1")
+    assert on.returncode == 0 and option in on.stdout, on.stdout + on.stderr
+    for off in (_dry_run(target), _dry_run(target, f"{switch}="), _dry_run(target, f"{switch}=0"),
+                _dry_run(target, env={switch: "1"})):
+        assert off.returncode == 0, off.stderr
+        assert option not in off.stdout, f"make {target} {off.args[5:]} (environment {switch}) runs {option}:\n{off.stdout}"
+
+
+@pytest.mark.parametrize(("target", "switch"), [("sync", "FORCE"), ("bench", "QUICK")])
+def test_any_other_value_of_a_switch_is_an_error_naming_the_accepted_values(target, switch):
+    if target == "bench" and not (ROOT / "solutions" / "bench").is_dir():
+        pytest.skip("a handout has no benchmarks")
+    done = _dry_run(target, f"{switch}=yes")
+    assert done.returncode != 0 and done.stdout == "", done.stdout
+    assert f"{switch}=yes" in done.stderr and f"{switch}=1" in done.stderr and f"{switch}=0" in done.stderr, done.stderr

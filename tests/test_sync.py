@@ -611,3 +611,60 @@ def test_make_sync_in_a_handout_says_it_needs_solutions_and_changes_nothing(hand
 def test_make_train_in_a_handout_says_what_it_needs(handout_copy):
     line = one_clear_line(run_tool("tools/train.py", "--epochs", "1", cwd=handout_copy))
     assert "solutions/" in line and "notebooks/train.ipynb" in line, line
+
+
+# --- make handout agrees with make sync ---------------------------------------------------------------
+@pytest.fixture
+def git_kit(kit):
+    """The tiny kit as a git checkout (make handout lists the kit's files with git), synced once."""
+    if shutil.which("git") is None:
+        pytest.skip("make handout needs git")
+    subprocess.run(["git", "init", "-q"], cwd=kit, check=True)
+    write(kit / ".gitignore", f"{sync.BACKUPS}/\n")
+    run_sync(kit)
+    return kit
+
+
+def handout_of(kit, destination, out=None):
+    return sync.handout(kit, destination, out=out or open(os.devnull, "w"), tasks=TASKS)
+
+
+def test_a_file_sync_never_wrote_is_left_out_of_the_handout_and_both_say_so(git_kit, tmp_path_factory):
+    write(git_kit / "nn/my_helpers.py", "def helper(x):\n    return x\n")
+    said_by_sync = io.StringIO()
+    sync.sync(git_kit, TASKS, out=said_by_sync)
+    assert "nn/my_helpers.py" in said_by_sync.getvalue() and "make handout" in said_by_sync.getvalue()
+    destination = tmp_path_factory.mktemp("out") / "kit"
+    said = io.StringIO()
+    handout_of(git_kit, destination, said)
+    assert "nn/my_helpers.py" in said.getvalue() and "not copied" in said.getvalue(), said.getvalue()
+    assert "out of date" not in said.getvalue() and "make sync` first" not in said.getvalue(), said.getvalue()
+    assert not (destination / "nn/my_helpers.py").exists()
+    assert (destination / "nn/ops.py").read_bytes() == (git_kit / "nn/ops.py").read_bytes()
+    assert (git_kit / "nn/my_helpers.py").is_file(), "the organizer's file stays where it is"
+
+
+def test_a_changed_generated_file_stops_the_handout_with_advice_that_works(git_kit, tmp_path_factory):
+    write(git_kit / "nn/ops.py", WORK["the raise line commented out"](EXPECTED_OPS))
+    destination = tmp_path_factory.mktemp("out") / "kit"
+    with pytest.raises(sync.SyncError) as caught:
+        handout_of(git_kit, destination)
+    message = str(caught.value)
+    assert "nn/ops.py" in message and "git checkout -- nn/ops.py" in message and "make sync FORCE=1" in message, message
+    assert "run `make sync` first" not in message, "plain make sync refuses a changed file"
+    assert not destination.exists()
+    with pytest.raises(sync.SyncError):
+        run_sync(git_kit)  # what plain make sync does with it
+    run_sync(git_kit, force=True)  # the advice
+    handout_of(git_kit, destination)
+    assert (destination / "nn/ops.py").read_text(encoding="utf-8") == EXPECTED_OPS
+
+
+def test_an_out_of_date_participant_version_stops_the_handout_until_make_sync(git_kit, tmp_path_factory):
+    an_update(git_kit)
+    destination = tmp_path_factory.mktemp("out") / "kit"
+    with pytest.raises(sync.SyncError, match=r"out of date.*run `make sync` first.*\n  nn/__init__\.py\n  nn/ops\.py"):
+        handout_of(git_kit, destination)
+    run_sync(git_kit)  # the advice
+    handout_of(git_kit, destination)
+    assert "# kept, updated" in (destination / "nn/ops.py").read_text(encoding="utf-8")
