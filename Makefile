@@ -87,10 +87,11 @@ bench: # a handout copy has no reference to measure
 	@echo "make bench measures the reference in solutions/bench/, which this copy of the kit does not have."
 endif
 
-# MNIST_DIR may name any local folder with the four official files (a USB stick); missing → download
-# from $NN_MNIST_MIRRORS (a local mirror) if set, else the built-in mirrors.
+# MNIST_DIR may name any local folder with the four official files (a USB stick). One given on the
+# command line or in the environment must exist; the default above may be missing, and then the files
+# are downloaded from $NN_MNIST_MIRRORS (a local mirror) if set, else the built-in mirrors.
 data: $(STAMP) ## download and verify the full MNIST set into data/mnist (organizers: before the workshop)
-	$(PY) tools/fetch_data.py --from "$(MNIST_DIR)"
+	$(PY) tools/fetch_data.py $(if $(MNIST_DIR),$(if $(filter file,$(origin MNIST_DIR)),--from-if-present,--from) "$(MNIST_DIR)")
 
 # presenterm is a separate program (not a Python package): see README, "Presenting the slides".
 slides: ## present slides.md in the terminal with presenterm (SLIDES_ARGS=--present, --export-pdf, ...)

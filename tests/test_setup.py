@@ -190,3 +190,12 @@ def test_any_other_value_of_a_switch_is_an_error_naming_the_accepted_values(targ
     done = _dry_run(target, f"{switch}=yes")
     assert done.returncode != 0 and done.stdout == "", done.stdout
     assert f"{switch}=yes" in done.stderr and f"{switch}=1" in done.stderr and f"{switch}=0" in done.stderr, done.stderr
+
+
+def test_make_data_requires_a_given_mnist_dir_and_tolerates_a_missing_default():
+    default = _dry_run("data")
+    assert default.returncode == 0 and '--from-if-present "../shared/data/mnist"' in default.stdout, default.stdout
+    given = _dry_run("data", "MNIST_DIR=/media/usb/mnist")
+    assert given.returncode == 0 and '--from "/media/usb/mnist"' in given.stdout, given.stdout
+    given = _dry_run("data", env={"MNIST_DIR": "/media/usb/mnist"})
+    assert given.returncode == 0 and '--from "/media/usb/mnist"' in given.stdout, given.stdout
