@@ -668,3 +668,29 @@ def test_an_out_of_date_participant_version_stops_the_handout_until_make_sync(gi
     run_sync(git_kit)  # the advice
     handout_of(git_kit, destination)
     assert "# kept, updated" in (destination / "nn/ops.py").read_text(encoding="utf-8")
+
+
+def test_handout_outside_a_git_checkout_says_it_needs_one(kit, tmp_path_factory):
+    run_sync(kit)  # the tiny kit is not a git checkout: an unpacked ZIP download
+    destination = tmp_path_factory.mktemp("out") / "kit"
+    with pytest.raises(sync.SyncError) as caught:
+        handout_of(kit, destination)
+    message = str(caught.value)
+    assert "not a git checkout" in message and "git init" in message and "exit status" not in message, message
+    assert not destination.exists()
+
+
+def test_handout_onto_a_full_disk_says_the_disk_is_full(git_kit, tmp_path_factory, monkeypatch):
+    import errno
+
+    def no_space(source, target, **options):
+        raise OSError(errno.ENOSPC, "No space left on device", str(source))
+
+    monkeypatch.setattr(sync.shutil, "copy2", no_space)
+    destination = tmp_path_factory.mktemp("out") / "kit"
+    with pytest.raises(sync.SyncError) as caught:
+        handout_of(git_kit, destination)
+    message = str(caught.value)
+    assert "full" in message and str(destination) in message and "write to" not in message, message
+    assert str(git_kit) not in message, "the kit's own file is not what went wrong"
+    assert not destination.exists()

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import errno
 import hashlib
 import importlib.util
 import json
@@ -544,8 +545,17 @@ def handout_files(root: Path) -> list[str]:
     try:
         listing = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                                  cwd=root, capture_output=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError) as error:
-        raise SyncError(f"`make handout` lists the kit's files with git, which failed in {root}: {error}") from None
+    except OSError as error:
+        raise SyncError(f"make handout lists the kit's files with git, which cannot be run here ({error.strerror}); "
+                        "install git") from None
+    except subprocess.CalledProcessError as error:
+        said = error.stderr.decode("utf-8", "replace").strip()
+        if "not a git repository" in said:
+            raise SyncError(f"make handout needs a git checkout of the kit (it copies what git tracks or would "
+                            f"track, and leaves out what .gitignore names), and {root} is not a git checkout (an "
+                            "unpacked ZIP?): clone the kit's repository, or run `git init` in this folder "
+                            "first") from None
+        raise SyncError(f"make handout lists the kit's files with git, which failed in {root}: {said}") from None
     files = sorted({name for name in listing.decode("utf-8").split("\0") if name})
     return [name for name in files if not name.startswith("solutions/") and (root / name).is_file()]
 
@@ -576,6 +586,9 @@ def _copy_files(root: Path, files: list[str], destination: Path) -> None:
         else:  # it was empty before
             for child in destination.iterdir():
                 shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+        if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):  # full, or over quota
+            raise SyncError(f"cannot copy the kit into {destination}: the disk is full ({error.strerror}); nothing "
+                            "was left there: free some space, or name a folder on another disk") from None
         raise SyncError(f"cannot copy the kit into {destination}: {error.strerror} ({error.filename or destination}); "
                         "nothing was left there: name a folder you can write to") from None
 
