@@ -694,3 +694,20 @@ def test_handout_onto_a_full_disk_says_the_disk_is_full(git_kit, tmp_path_factor
     assert "full" in message and str(destination) in message and "write to" not in message, message
     assert str(git_kit) not in message, "the kit's own file is not what went wrong"
     assert not destination.exists()
+
+
+def readme_build_outputs() -> list[str]:
+    """What the README's JupyterLite and slide steps write into the kit's folder."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    lite = re.search(r"mkdir -p (\w+)/", readme).group(1)
+    site = re.search(r"--output-dir (\w+)", readme).group(1)
+    pdf = re.search(r"writes\s+`([\w.-]+\.pdf)`", readme).group(1)
+    return [f"{lite}/data/mnist-sample.npz", f"{lite}/nn/tensor.py", f"{site}/lab/index.html", pdf,
+            ".jupyterlite.doit.db", "pyodide-0.27.7.tar.bz2"]
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs a git checkout")
+def test_the_readmes_build_outputs_are_ignored_by_git_so_not_handed_out():
+    for path in readme_build_outputs():
+        done = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=ROOT)
+        assert done.returncode == 0, f"{path} is not git-ignored: make handout would copy it (add it to .gitignore)"
