@@ -17,9 +17,14 @@ switch = $(if $(filter command line,$(origin $(1))),$(if $(filter-out 0 1,$($(1)
 .DEFAULT_GOAL := help
 .PHONY: check-python help venv lab test check watch hint train slides handout sync bench data figures clean-venv
 
+# `## [full kit]` commands need solutions/, so a handout copy (without it) does not list them;
+# `## [handout]` ones are a handout copy's own variants.
+HELP_HIDE := $(if $(wildcard solutions/nn),[handout],[full kit])
+
 help: ## list the commands
 	@echo "Workshop kit commands (run from the kit's folder):"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 20
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | grep -vF '## $(HELP_HIDE)' \
+		| sed -E 's/^([a-z-]+):.*## (\[[a-z ]+\] )?(.*)/  make \1\t\3/' | expand -t 20
 
 MIN_PYTHON := 3.10
 
@@ -44,11 +49,11 @@ lab: $(STAMP) ## open JupyterLab on the kit (the notebooks are in notebooks/)
 REFERENCE_ENV := KIT_IMPL=solutions PYTHONPATH="$(CURDIR)/solutions" NN_MNIST=sample
 
 ifneq ($(wildcard solutions/nn),)
-test: $(STAMP) ## run the whole test suite (reference, participant version, notebooks, slides)
+test: $(STAMP) ## [full kit] run the whole test suite (reference, participant version, notebooks, slides)
 	$(REFERENCE_ENV) $(PY) -m pytest tests solutions/notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with solutions/notebooks/nbval_sanitize.cfg $(PYTEST_ARGS)
 else
-test: $(STAMP) # a handout copy has no reference to test: show the participant's progress instead
+test: $(STAMP) ## [handout] show my progress (this copy has no solutions/, so no reference to test)
 	@echo "This copy of the kit has no solutions/ folder, so there is no reference to test; your progress:"
 	@$(PY) tools/check.py
 endif
@@ -62,22 +67,22 @@ watch: $(STAMP) ## like make check, again every time you save in nn/ act/ loss/ 
 hint: $(STAMP) ## stuck? the next hint for the first task not done (TASK=3.2: that task; LEVEL=1|2|3: that level)
 	@$(PY) tools/hints.py $(TASK) $(if $(LEVEL),--level "$(LEVEL)")
 
-sync: $(STAMP) ## organizers: regenerate the participant version (nn/ act/ loss/ notebooks/) from solutions/
+sync: $(STAMP) ## [full kit] organizers: regenerate the participant version (nn/ act/ loss/ notebooks/) from solutions/
 	$(PY) tools/sync.py $(if $(call switch,FORCE),--force)
 
-handout: $(STAMP) ## organizers: copy the kit without solutions/ into DEST (make handout DEST=../kit-handout)
+handout: $(STAMP) ## [full kit] organizers: copy the kit without solutions/ into DEST (make handout DEST=../kit-handout)
 	@test -n "$(DEST)" || { echo "make handout needs a destination folder: make handout DEST=../kit-handout"; exit 2; }
 	$(PY) tools/sync.py --handout "$(DEST)"
 
 clean-venv: ## delete .venv (the next command recreates it)
 	rm -rf $(VENV)
 
-train: $(STAMP) ## train the reference MLP on MNIST in the terminal (TRAIN_ARGS="--model cnn": the CNN)
+train: $(STAMP) ## [full kit] train the reference MLP on MNIST in the terminal (TRAIN_ARGS="--model cnn": the CNN)
 	$(PY) tools/train.py $(TRAIN_ARGS)
 
 # The benchmarks measure the reference, so they live with it (a handout has none).
 ifneq ($(wildcard solutions/bench),)
-bench: $(STAMP) ## speed: MLP and CNN epochs vs NumPy and PyTorch, scalar engine, make check (QUICK=1: a first look)
+bench: $(STAMP) ## [full kit] organizers: speed: MLP and CNN epochs vs NumPy and PyTorch, scalar engine, make check (QUICK=1: a first look)
 	$(PY) solutions/bench/bench_mlp.py $(if $(call switch,QUICK),--quick)
 	$(PY) solutions/bench/bench_cnn.py $(if $(call switch,QUICK),--quick)
 	$(PY) solutions/bench/bench_scalar.py $(if $(call switch,QUICK),--quick)
@@ -90,7 +95,7 @@ endif
 # MNIST_DIR may name any local folder with the four official files (a USB stick). One given on the
 # command line or in the environment must exist; the default above may be missing, and then the files
 # are downloaded from $NN_MNIST_MIRRORS (a local mirror) if set, else the built-in mirrors.
-data: $(STAMP) ## download and verify the full MNIST set into data/mnist (organizers: before the workshop)
+data: $(STAMP) ## organizers: download and verify the full MNIST set into data/mnist, before the workshop
 	$(PY) tools/fetch_data.py $(if $(MNIST_DIR),$(if $(filter file,$(origin MNIST_DIR)),--from-if-present,--from) "$(MNIST_DIR)")
 
 # presenterm is a separate program (not a Python package): see README, "Presenting the slides".
@@ -98,5 +103,5 @@ slides: ## present slides.md in the terminal with presenterm (SLIDES_ARGS=--pres
 	@command -v presenterm >/dev/null 2>&1 || { echo "make slides: presenterm is not installed; install it with 'cargo install --locked presenterm', 'brew install presenterm', your distribution's package or a release archive (README: Presenting the slides)" >&2; exit 127; }
 	presenterm $(SLIDES_ARGS) slides.md
 
-figures: $(STAMP) ## redraw the figures of the slides and notebooks into img/ (tools/figures.py)
+figures: $(STAMP) ## [full kit] organizers: redraw the figures of the slides and notebooks into img/ (tools/figures.py)
 	$(PY) tools/figures.py img

@@ -199,3 +199,35 @@ def test_make_data_requires_a_given_mnist_dir_and_tolerates_a_missing_default():
     assert given.returncode == 0 and '--from "/media/usb/mnist"' in given.stdout, given.stdout
     given = _dry_run("data", env={"MNIST_DIR": "/media/usb/mnist"})
     assert given.returncode == 0 and '--from "/media/usb/mnist"' in given.stdout, given.stdout
+
+
+def _help(folder) -> dict[str, str]:
+    import subprocess
+
+    done = subprocess.run(["make", "--no-print-directory", "help"], cwd=folder, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = [line.split(None, 2) for line in done.stdout.splitlines() if line.startswith("  make ")]
+    names = [words[1] for words in lines]
+    assert len(names) == len(set(names)), f"a command listed twice:\n{done.stdout}"
+    return {words[1]: words[2] for words in lines}
+
+
+ORGANIZER_COMMANDS = ("sync", "handout", "bench", "figures", "data")
+
+
+@pytest.mark.skipif(not (ROOT / "solutions").is_dir(), reason="a handout has no solutions/")
+def test_make_help_marks_the_organizers_commands(tmp_path):
+    listed = _help(ROOT)
+    for name in ORGANIZER_COMMANDS:
+        assert "organizers" in listed[name], f"make {name}: {listed[name]}"
+    assert "organizers" not in listed["check"] + listed["lab"] + listed["test"]
+    assert not any("[" in text for text in listed.values()), listed
+
+
+def test_make_help_in_a_handout_lists_only_what_works_there(tmp_path):
+    (tmp_path / "Makefile").write_bytes((ROOT / "Makefile").read_bytes())  # a kit without solutions/
+    listed = _help(tmp_path)
+    for name in ("sync", "handout", "bench", "figures", "train"):
+        assert name not in listed, f"make {name} needs solutions/, yet make help lists it in a handout: {listed[name]}"
+    assert "progress" in listed["test"] and "whole test suite" not in listed["test"], listed["test"]
+    assert {"lab", "check", "hint", "watch", "data"} <= set(listed), listed
