@@ -231,3 +231,11 @@ def test_make_help_in_a_handout_lists_only_what_works_there(tmp_path):
         assert name not in listed, f"make {name} needs solutions/, yet make help lists it in a handout: {listed[name]}"
     assert "progress" in listed["test"] and "whole test suite" not in listed["test"], listed["test"]
     assert {"lab", "check", "hint", "watch", "data"} <= set(listed), listed
+
+
+def test_developing_names_only_functions_that_exist():
+    developing = (ROOT / "DEVELOPING.md").read_text(encoding="utf-8")
+    for module, name in set(re.findall(r"`(check|taskreport|watch|sync|hints)\.(\w+)", developing)):
+        source = (ROOT / "tools" / f"{module}.py").read_text(encoding="utf-8")
+        assert re.search(rf"^(def|class) {name}\b|^{name}\s*[:=]", source, re.M), (
+            f"DEVELOPING.md names {module}.{name}, which tools/{module}.py does not define")

@@ -711,3 +711,29 @@ def test_the_readmes_build_outputs_are_ignored_by_git_so_not_handed_out():
     for path in readme_build_outputs():
         done = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=ROOT)
         assert done.returncode == 0, f"{path} is not git-ignored: make handout would copy it (add it to .gitignore)"
+
+
+@needs_solutions
+def test_the_readmes_example_of_a_line_that_does_not_count_is_no_solution_line():
+    """The README shows an example of a short line the handout check lets through: not a line of a solution."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    bullet = readme.split("**The handout gives nothing away**", 1)[1].split("\n- ", 1)[0]
+    examples = re.findall(r"such as `([^`]+)`", bullet)
+    assert examples, bullet
+    solution_lines = set()
+    for file in sync.package_files(ROOT / "solutions"):
+        text = (ROOT / "solutions" / file).read_text(encoding="utf-8")
+        cells = ([sync._cell_lines(cell) for cell in json.loads(text)["cells"]] if file.endswith(".ipynb")
+                 else [text.split("\n")])
+        for lines in cells:
+            for block in sync.find_blocks(lines, file):
+                solution_lines.update(line.strip() for line in lines[block.begin + 1:block.end])
+    for example in examples:
+        assert example.strip() not in solution_lines, f"the README shows `{example}`, a line of a solution"
+
+
+@needs_solutions
+def test_what_the_readme_says_stays_in_solutions_is_there():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in re.findall(r"`([\w./-]+)` stays? in `solutions/`", readme):
+        assert list((ROOT / "solutions").rglob(name)), f"the README says {name} stays in solutions/; there is none"
