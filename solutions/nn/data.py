@@ -108,13 +108,9 @@ class CacheUnwritable(MnistUnavailable):
     """
 
     def __init__(self, folder: Path, reason: str):
-        super().__init__(f"{_cannot_write(folder, reason)} (make it writable, free some space, "
-                         "or pass cache_dir=... to load_mnist)")
+        super().__init__(f"cannot write to the MNIST cache folder {folder}: {reason} (make it writable, "
+                         "free some space, or pass cache_dir=... to load_mnist)")
         self.folder, self.reason = folder, reason
-
-
-def _cannot_write(folder: Path, reason: str) -> str:
-    return f"cannot write to the MNIST cache folder {folder}: {reason}"
 
 
 def ways_to_the_full_set() -> str:
@@ -535,9 +531,9 @@ def load_mnist(flatten: bool = True, *, source: str | None = None, mnist_dir: Pa
     try:
         files = fetch_mnist(cache_dir, mnist_dir, mirrors, timeout, progress, checksums)
     except (MnistUnavailable, ChecksumError) as error:
-        if source == "full" and isinstance(error, CacheUnwritable):
-            raise
         if source == "full":
+            if isinstance(error, CacheUnwritable):
+                raise  # its message says what to do
             raise type(error)(f"{error}\n{ways_to_the_full_set()}") from None
         first, *others = str(error).splitlines()
         reasons = " ".join([first, "; ".join(line.strip() for line in others)]).strip()
