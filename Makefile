@@ -8,12 +8,23 @@ STAMP  := $(VENV)/.installed-stamp
 # Organizers and CI: where the four official MNIST files already are (see README).
 MNIST_DIR ?= ../shared/data/mnist
 
+# Switches such as FORCE=1: on only when given as 1 on make's command line; unset, empty or 0
+# leave them off, anything else stops make. A variable of that name in the shell's environment
+# is ignored (an exported FORCE must not replace anyone's files).
+# $(call switch,FORCE) is 1 when FORCE=1 is on, else empty.
+switch = $(if $(filter command line,$(origin $(1))),$(if $(filter-out 0 1,$($(1))),$(error $(1)=$($(1)) is not understood: $(1)=1 turns it on; $(1)=0 or nothing leaves it off),$(filter 1,$($(1)))))
+
 .DEFAULT_GOAL := help
 .PHONY: check-python help venv lab test check watch hint train slides handout sync bench data figures clean-venv
 
+# `## [full kit]` commands need solutions/, so a handout copy (without it) does not list them;
+# `## [handout]` ones are a handout copy's own variants.
+HELP_HIDE := $(if $(wildcard solutions/nn),[handout],[full kit])
+
 help: ## list the commands
 	@echo "Workshop kit commands (run from the kit's folder):"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 20
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | grep -vF '## $(HELP_HIDE)' \
+		| sed -E 's/^([a-z-]+):.*## (\[[a-z ]+\] )?(.*)/  make \1\t\3/' | expand -t 20
 
 MIN_PYTHON := 3.10
 
@@ -38,11 +49,11 @@ lab: $(STAMP) ## open JupyterLab on the kit (the notebooks are in notebooks/)
 REFERENCE_ENV := KIT_IMPL=solutions PYTHONPATH="$(CURDIR)/solutions" NN_MNIST=sample
 
 ifneq ($(wildcard solutions/nn),)
-test: $(STAMP) ## run the whole test suite (reference, participant version, notebooks, slides)
+test: $(STAMP) ## [full kit] run the whole test suite (reference, participant version, notebooks, slides)
 	$(REFERENCE_ENV) $(PY) -m pytest tests solutions/notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with solutions/notebooks/nbval_sanitize.cfg $(PYTEST_ARGS)
 else
-test: $(STAMP) # a handout copy has no reference to test: show the participant's progress instead
+test: $(STAMP) ## [handout] show my progress (this copy has no solutions/, so no reference to test)
 	@echo "This copy of the kit has no solutions/ folder, so there is no reference to test; your progress:"
 	@$(PY) tools/check.py
 endif
@@ -56,40 +67,41 @@ watch: $(STAMP) ## like make check, again every time you save in nn/ act/ loss/ 
 hint: $(STAMP) ## stuck? the next hint for the first task not done (TASK=3.2: that task; LEVEL=1|2|3: that level)
 	@$(PY) tools/hints.py $(if $(TASK),"$(TASK)") $(if $(LEVEL),--level="$(LEVEL)")
 
-sync: $(STAMP) ## organizers: regenerate the participant version (nn/ act/ loss/ notebooks/) from solutions/
-	$(PY) tools/sync.py $(if $(FORCE),--force)
+sync: $(STAMP) ## [full kit] organizers: regenerate the participant version (nn/ act/ loss/ notebooks/) from solutions/
+	$(PY) tools/sync.py $(if $(call switch,FORCE),--force)
 
-handout: $(STAMP) ## organizers: copy the kit without solutions/ into DEST (make handout DEST=../kit-handout)
+handout: $(STAMP) ## [full kit] organizers: copy the kit without solutions/ into DEST (make handout DEST=../kit-handout)
 	@test -n "$(DEST)" || { echo "make handout needs a destination folder: make handout DEST=../kit-handout"; exit 2; }
 	$(PY) tools/sync.py --handout "$(DEST)"
 
 clean-venv: ## delete .venv (the next command recreates it)
 	rm -rf $(VENV)
 
-train: $(STAMP) ## train the reference MLP on MNIST in the terminal (TRAIN_ARGS="--model cnn": the CNN)
+train: $(STAMP) ## [full kit] train the reference MLP on MNIST in the terminal (TRAIN_ARGS="--model cnn": the CNN)
 	$(PY) tools/train.py $(TRAIN_ARGS)
 
 # The benchmarks measure the reference, so they live with it (a handout has none).
 ifneq ($(wildcard solutions/bench),)
-bench: $(STAMP) ## speed: MLP and CNN epochs vs NumPy and PyTorch, scalar engine, make check (QUICK=1: a first look)
-	$(PY) solutions/bench/bench_mlp.py $(if $(QUICK),--quick)
-	$(PY) solutions/bench/bench_cnn.py $(if $(QUICK),--quick)
-	$(PY) solutions/bench/bench_scalar.py $(if $(QUICK),--quick)
-	$(PY) solutions/bench/bench_check.py $(if $(QUICK),--quick)
+bench: $(STAMP) ## [full kit] organizers: speed: MLP and CNN epochs vs NumPy and PyTorch, scalar engine, make check (QUICK=1: a first look)
+	$(PY) solutions/bench/bench_mlp.py $(if $(call switch,QUICK),--quick)
+	$(PY) solutions/bench/bench_cnn.py $(if $(call switch,QUICK),--quick)
+	$(PY) solutions/bench/bench_scalar.py $(if $(call switch,QUICK),--quick)
+	$(PY) solutions/bench/bench_check.py $(if $(call switch,QUICK),--quick)
 else
 bench: # a handout copy has no reference to measure
 	@echo "make bench measures the reference in solutions/bench/, which this copy of the kit does not have."
 endif
 
-# MNIST_DIR may name any local folder with the four official files (a USB stick); missing → download
-# from $NN_MNIST_MIRRORS (a local mirror) if set, else the built-in mirrors.
-data: $(STAMP) ## download and verify the full MNIST set into data/mnist (organizers: before the workshop)
-	$(PY) tools/fetch_data.py --from "$(MNIST_DIR)"
+# MNIST_DIR may name any local folder with the four official files (a USB stick). One given on the
+# command line or in the environment must exist; the default above may be missing, and then the files
+# are downloaded from $NN_MNIST_MIRRORS (a local mirror) if set, else the built-in mirrors.
+data: $(STAMP) ## organizers: download and verify the full MNIST set into data/mnist, before the workshop
+	$(PY) tools/fetch_data.py $(if $(MNIST_DIR),$(if $(filter file,$(origin MNIST_DIR)),--from-if-present,--from) "$(MNIST_DIR)")
 
 # presenterm is a separate program (not a Python package): see README, "Presenting the slides".
 slides: ## present slides.md in the terminal with presenterm (SLIDES_ARGS=--present, --export-pdf, ...)
 	@command -v presenterm >/dev/null 2>&1 || { echo "make slides: presenterm is not installed; install it with 'cargo install --locked presenterm', 'brew install presenterm', your distribution's package or a release archive (README: Presenting the slides)" >&2; exit 127; }
 	presenterm $(SLIDES_ARGS) slides.md
 
-figures: $(STAMP) ## redraw the figures of the slides and notebooks into img/ (tools/figures.py)
+figures: $(STAMP) ## [full kit] organizers: redraw the figures of the slides and notebooks into img/ (tools/figures.py)
 	$(PY) tools/figures.py img

@@ -102,7 +102,27 @@ class ChecksumError(ValueError):
 
 
 class CacheUnwritable(MnistUnavailable):
-    """The cache folder cannot be written (read-only, no permission, disk full)."""
+    """The cache folder cannot be written (read-only, no permission, disk full).
+
+    ``folder`` and ``reason`` let a caller name its own way to choose another folder.
+    """
+
+    def __init__(self, folder: Path, reason: str):
+        super().__init__(f"cannot write to the MNIST cache folder {folder}: {reason} (make it writable, "
+                         "free some space, or pass cache_dir=... to load_mnist)")
+        self.folder, self.reason = folder, reason
+
+
+def ways_to_the_full_set() -> str:
+    """What to do when no source delivers the full set (offline, mirrors down): every way out."""
+    files = ", ".join(SHA256)
+    return ("To get the full MNIST set without these sources:\n"
+            f"  - put the four official files ({files}; .gz or uncompressed) in a folder and run "
+            f"`make data MNIST_DIR=that/folder` (or set {DIR_ENV}=that/folder for load_mnist);\n"
+            f"  - or set {MIRRORS_ENV} to a mirror you can reach (URLs separated by spaces, e.g. a local "
+            "http://127.0.0.1:8000/mnist/);\n"
+            f"  - or work with the offline sample, {SOURCE_ENV}=sample: what the notebooks fall back to "
+            f"by themselves when {SOURCE_ENV} is auto (the default).")
 
 
 class MirrorAbandoned(OSError):
@@ -115,9 +135,7 @@ def _writing_to(folder: Path) -> Iterator[None]:
     try:
         yield
     except OSError as error:
-        raise CacheUnwritable(
-            f"cannot write to the MNIST cache folder {folder}: {error.strerror or error} "
-            f"(make it writable, free some space, or pass cache_dir=...)") from None
+        raise CacheUnwritable(folder, error.strerror or str(error)) from None
 
 
 def _kit_root() -> Path:
@@ -383,12 +401,15 @@ def fetch_file(name: str, expected: str, cache_dir: Path, mnist_dir: Path | None
     and no other source had the right ones, MnistUnavailable when no source delivered.
     """
     cached = _find(cache_dir, name)
+    damage = ""  # what was wrong with a cached copy that had to go
     if cached is not None:
         try:
             return Fetched(cached, f"already in {cache_dir}", verify_file(cached, expected))
-        except ValueError:
+        except ValueError as error:
             with _writing_to(cache_dir):
                 cached.unlink()  # corrupt or partial: fetch it again, once
+            damage = _describe(error)
+    replaced = f" (replacing a damaged copy in the cache: {damage})" if damage else ""
     failures: list[tuple[str, Exception]] = []
     if mnist_dir is not None:
         found = _find(mnist_dir, name)
@@ -398,14 +419,15 @@ def fetch_file(name: str, expected: str, cache_dir: Path, mnist_dir: Path | None
         else:
             try:
                 data = _install(_copy_from(found), cache_dir / found.name, expected)
-                return Fetched(cache_dir / found.name, f"copied from {mnist_dir}", data)
+                return Fetched(cache_dir / found.name, f"copied from {mnist_dir}{replaced}", data)
             except (OSError, ValueError) as error:  # unreadable or wrong; CacheUnwritable is neither
                 failures.append((str(found), error))
     unreachable = set() if unreachable is None else unreachable
     downloaded = _from_mirrors(name, cache_dir / f"{name}.gz", expected, mirrors, timeout, progress, failures, unreachable)
     if downloaded is not None:
-        return Fetched(cache_dir / f"{name}.gz", f"downloaded from {downloaded[0]}", downloaded[1])
+        return Fetched(cache_dir / f"{name}.gz", f"downloaded from {downloaded[0]}{replaced}", downloaded[1])
     lines = [f"{where}: {_describe(error)}" for where, error in failures] or ["no directory and no mirrors to try"]
+    lines = [f"{cached}: damaged ({damage}), deleted", *lines] if damage else lines
     lines = [line for k, line in enumerate(lines) if k == 0 or line != lines[k - 1]]  # a retry's repeat
     report = f"{name}: no source delivered the official file:\n  " + "\n  ".join(lines)
     if any(isinstance(error, ChecksumError) for _, error in failures):
@@ -480,7 +502,8 @@ def _use_sample(flatten: bool, sample_path: Path | str | None, reason: str):
     path = Path(sample_path) if sample_path is not None else SAMPLE_PATH
     warnings.warn(
         f"MNIST: using the offline sample ({len(train[0]):,} train + {len(test[0]):,} test images, "
-        f"{path.stat().st_size / 1e6:.1f} MB) {reason}; for the full 60,000 + 10,000 run `make data`.",
+        f"{path.stat().st_size / 1e6:.1f} MB) {reason}; for the full 60,000 + 10,000: `make data` (with a "
+        "network), or `make data MNIST_DIR=<a folder with the four official files>`.",
         SampleDataWarning, stacklevel=3)
     return train, test
 
@@ -509,7 +532,9 @@ def load_mnist(flatten: bool = True, *, source: str | None = None, mnist_dir: Pa
         files = fetch_mnist(cache_dir, mnist_dir, mirrors, timeout, progress, checksums)
     except (MnistUnavailable, ChecksumError) as error:
         if source == "full":
-            raise
+            if isinstance(error, CacheUnwritable):
+                raise  # its message says what to do
+            raise type(error)(f"{error}\n{ways_to_the_full_set()}") from None
         first, *others = str(error).splitlines()
         reasons = " ".join([first, "; ".join(line.strip() for line in others)]).strip()
         return _use_sample(flatten, sample_path, f"because the full set could not be fetched ({reasons})")

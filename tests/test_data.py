@@ -6,6 +6,7 @@ Every cache lives in tmp_path.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import os
@@ -632,3 +633,69 @@ def test_a_missing_tqdm_does_not_stop_a_download(tmp_path, server, monkeypatch):
     (x_train, _), _ = mnist.load_mnist(cache_dir=tmp_path, mirrors=[server.mirror("good", TINY)], progress=True,
                                        checksums=TINY_SHA256)
     assert x_train.shape == (2, 784)
+
+
+# ---------------------------------------------------------------- what to do when no source works
+WAYS_OUT = (*NAMES, "make data MNIST_DIR=", "NN_MNIST_DIR", "NN_MNIST_MIRRORS", "NN_MNIST=sample")
+
+
+def test_make_data_with_a_folder_given_that_does_not_exist_is_an_error_and_downloads_nothing(
+        tmp_path, server, monkeypatch, capsys):
+    monkeypatch.setenv(mnist.MIRRORS_ENV, server.mirror("good", TINY))
+    fetch_data = load_tools_module("fetch_data")
+    missing = tmp_path / "nonexist"
+    assert fetch_data.main(["--from", str(missing), "--cache", str(tmp_path / "cache")]) == 1
+    err = capsys.readouterr().err
+    assert f"no folder {missing}" in err and "MNIST_DIR" in err and all(name in err for name in NAMES), err
+    assert server.requests == [] and not (tmp_path / "cache").exists()
+
+
+def test_make_data_with_the_default_folder_missing_downloads_and_says_so(tmp_path, server, monkeypatch, capsys):
+    monkeypatch.setenv(mnist.MIRRORS_ENV, server.mirror("good", TINY))
+    fetch_data = load_tools_module("fetch_data")
+    monkeypatch.setattr(fetch_data, "fetch_mnist", functools.partial(mnist.fetch_mnist, checksums=TINY_SHA256))
+    missing = tmp_path / "shared" / "mnist"
+    assert fetch_data.main(["--from-if-present", str(missing), "--cache", str(tmp_path / "cache")]) == 0
+    out = capsys.readouterr().out
+    assert f"no folder {missing}" in out and "downloading" in out, out
+
+
+def test_when_no_source_works_make_data_lists_every_way_out(tmp_path, closed_port_url, monkeypatch, capsys):
+    monkeypatch.setenv(mnist.MIRRORS_ENV, closed_port_url)
+    fetch_data = load_tools_module("fetch_data")
+    assert fetch_data.main(["--cache", str(tmp_path / "cache"), "--timeout", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot connect" in err and all(way in err for way in WAYS_OUT), err
+
+
+def test_nn_mnist_full_without_any_source_lists_every_way_out(tmp_path, monkeypatch, closed_port_url):
+    monkeypatch.setenv(mnist.SOURCE_ENV, "full")
+    with pytest.raises(mnist.MnistUnavailable) as caught:
+        mnist.load_mnist(cache_dir=tmp_path, mirrors=[closed_port_url], progress=False, timeout=1)
+    message = str(caught.value)
+    assert "cannot connect" in message and all(way in message for way in WAYS_OUT), message
+
+
+def test_the_sample_warning_names_a_way_to_the_full_set_that_works_offline(tmp_path, closed_port_url):
+    with pytest.warns(mnist.SampleDataWarning) as caught:
+        mnist.load_mnist(cache_dir=tmp_path, mirrors=[closed_port_url], progress=False, timeout=1)
+    message = str(caught[0].message)
+    assert "make data MNIST_DIR=" in message and "\n" not in message, message
+
+
+def test_make_data_into_a_folder_that_cannot_be_written_names_its_own_option(tmp_path, server, monkeypatch, capsys):
+    blocker = tmp_path / "read-only"
+    blocker.write_text("")
+    monkeypatch.setenv(mnist.MIRRORS_ENV, server.mirror("good", TINY))
+    fetch_data = load_tools_module("fetch_data")
+    assert fetch_data.main(["--cache", str(blocker / "mnist")]) == 1
+    err = capsys.readouterr().err
+    assert "--cache" in err and "cache_dir=" not in err, err
+
+
+def test_a_damaged_cached_file_is_replaced_and_that_is_said(tmp_path, server):
+    name = "train-labels-idx1-ubyte"
+    (tmp_path / f"{name}.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01garbage"))
+    files = fetch(tmp_path, [server.mirror("good", TINY)])
+    assert "damaged" in files[name].how and "downloaded from" in files[name].how, files[name].how
+    assert "damaged" not in files["t10k-labels-idx1-ubyte"].how

@@ -159,3 +159,83 @@ def test_readme_powershell_lines_run_what_the_makefile_runs():
         assert commands == make_commands(target), (
             f"README, Windows without make: the lines for `make {target}` run\n  {commands}\n"
             f"but `make -n {target}` runs\n  {make_commands(target)}\nmake them agree (edit the README or the Makefile)")
+
+
+# --- switches: FORCE=1, QUICK=1 ------------------------------------------------------------------
+def _dry_run(target: str, *assignments: str, env: dict[str, str] | None = None):
+    import os
+    import subprocess
+
+    environment = {name: value for name, value in os.environ.items() if name not in ("FORCE", "QUICK")}
+    return subprocess.run(["make", "--no-print-directory", "-n", "-o", ".venv/.installed-stamp", target, *assignments],
+                          cwd=ROOT, capture_output=True, text=True, env={**environment, **(env or {})})
+
+
+@pytest.mark.parametrize(("target", "switch", "option"), [("sync", "FORCE", "--force"), ("bench", "QUICK", "--quick")])
+def test_a_switch_is_on_only_for_1_on_makes_command_line(target, switch, option):
+    if target == "bench" and not (ROOT / "solutions" / "bench").is_dir():
+        pytest.skip("a handout has no benchmarks")
+    on = _dry_run(target, f"{switch}=1")
+    assert on.returncode == 0 and option in on.stdout, on.stdout + on.stderr
+    for off in (_dry_run(target), _dry_run(target, f"{switch}="), _dry_run(target, f"{switch}=0"),
+                _dry_run(target, env={switch: "1"})):
+        assert off.returncode == 0, off.stderr
+        assert option not in off.stdout, f"make {target} {off.args[5:]} (environment {switch}) runs {option}:\n{off.stdout}"
+
+
+@pytest.mark.parametrize(("target", "switch"), [("sync", "FORCE"), ("bench", "QUICK")])
+def test_any_other_value_of_a_switch_is_an_error_naming_the_accepted_values(target, switch):
+    if target == "bench" and not (ROOT / "solutions" / "bench").is_dir():
+        pytest.skip("a handout has no benchmarks")
+    done = _dry_run(target, f"{switch}=yes")
+    assert done.returncode != 0 and done.stdout == "", done.stdout
+    assert f"{switch}=yes" in done.stderr and f"{switch}=1" in done.stderr and f"{switch}=0" in done.stderr, done.stderr
+
+
+def test_make_data_requires_a_given_mnist_dir_and_tolerates_a_missing_default():
+    default = _dry_run("data")
+    assert default.returncode == 0 and '--from-if-present "../shared/data/mnist"' in default.stdout, default.stdout
+    given = _dry_run("data", "MNIST_DIR=/media/usb/mnist")
+    assert given.returncode == 0 and '--from "/media/usb/mnist"' in given.stdout, given.stdout
+    given = _dry_run("data", env={"MNIST_DIR": "/media/usb/mnist"})
+    assert given.returncode == 0 and '--from "/media/usb/mnist"' in given.stdout, given.stdout
+
+
+def _help(folder) -> dict[str, str]:
+    import subprocess
+
+    done = subprocess.run(["make", "--no-print-directory", "help"], cwd=folder, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = [line.split(None, 2) for line in done.stdout.splitlines() if line.startswith("  make ")]
+    names = [words[1] for words in lines]
+    assert len(names) == len(set(names)), f"a command listed twice:\n{done.stdout}"
+    return {words[1]: words[2] for words in lines}
+
+
+ORGANIZER_COMMANDS = ("sync", "handout", "bench", "figures", "data")
+
+
+@pytest.mark.skipif(not (ROOT / "solutions").is_dir(), reason="a handout has no solutions/")
+def test_make_help_marks_the_organizers_commands(tmp_path):
+    listed = _help(ROOT)
+    for name in ORGANIZER_COMMANDS:
+        assert "organizers" in listed[name], f"make {name}: {listed[name]}"
+    assert "organizers" not in listed["check"] + listed["lab"] + listed["test"]
+    assert not any("[" in text for text in listed.values()), listed
+
+
+def test_make_help_in_a_handout_lists_only_what_works_there(tmp_path):
+    (tmp_path / "Makefile").write_bytes((ROOT / "Makefile").read_bytes())  # a kit without solutions/
+    listed = _help(tmp_path)
+    for name in ("sync", "handout", "bench", "figures", "train"):
+        assert name not in listed, f"make {name} needs solutions/, yet make help lists it in a handout: {listed[name]}"
+    assert "progress" in listed["test"] and "whole test suite" not in listed["test"], listed["test"]
+    assert {"lab", "check", "hint", "watch", "data"} <= set(listed), listed
+
+
+def test_developing_names_only_functions_that_exist():
+    developing = (ROOT / "DEVELOPING.md").read_text(encoding="utf-8")
+    for module, name in set(re.findall(r"`(check|taskreport|watch|sync|hints)\.(\w+)", developing)):
+        source = (ROOT / "tools" / f"{module}.py").read_text(encoding="utf-8")
+        assert re.search(rf"^(def|class) {name}\b|^{name}\s*[:=]", source, re.M), (
+            f"DEVELOPING.md names {module}.{name}, which tools/{module}.py does not define")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -195,3 +196,45 @@ def test_the_figure_script_draws_every_figure_the_slides_and_notebooks_use(tmp_p
         width, height = lint_slides.png_size(path)
         assert width >= 400 and height >= 200, f"{name} is only {width} × {height} pixels"
         assert path.stat().st_size <= MAX_FIGURE_BYTES, f"{name} is {path.stat().st_size:,} bytes"
+
+
+def test_make_figures_in_a_handout_says_what_it_needs_before_drawing_anything(tmp_path):
+    """A handout has no solutions/, and the training curves train the reference."""
+    kit, out = tmp_path / "kit", tmp_path / "out"
+    (kit / "tools").mkdir(parents=True)
+    shutil.copy2(ROOT / "tools" / "figures.py", kit / "tools" / "figures.py")
+    shutil.copytree(ROOT / "data", kit / "data", ignore=shutil.ignore_patterns("mnist"))
+    done = subprocess.run([sys.executable, str(kit / "tools" / "figures.py"), str(out)],
+                          capture_output=True, text=True, timeout=300)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode != 0 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "solutions/" in lines[0] and "training_curves" in lines[0], lines[0]
+    assert not list(out.glob("*.png")), "nothing is drawn"
+    other = next(name for name in figures.FIGURES if name not in figures.NEEDS_REFERENCE)
+    done = subprocess.run([sys.executable, str(kit / "tools" / "figures.py"), str(out), "--only", other],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and (out / f"{other}.png").is_file(), done.stderr
+
+
+def slide_paragraphs() -> list[str]:
+    """The paragraphs and bullets of slides.md (a bullet's continuation lines belong to it)."""
+    text = (ROOT / "slides.md").read_text(encoding="utf-8")
+    return [block for paragraph in text.split("\n\n") for block in re.split(r"\n(?=\* )", paragraph)]
+
+
+def test_slides_count_weights_and_biases_as_parameters():
+    conv_parameters = 16 * 1 * 3 * 3 + 16  # 1 → 16 channels, 3 × 3 kernels, one bias per output channel
+    linear_parameters = 784 * 784 + 784
+    [line] = [block for block in slide_paragraphs() if "1→16 channels" in block]
+    for count in (conv_parameters, linear_parameters):
+        assert f"{count:,}" in line or str(count) in line, line
+        assert not re.search(rf"\b{count:,}\s+weights|\b{count}\s+weights", line), (
+            f"{count} counts the biases too: call them parameters ({line})")
+    assert "parameters" in line.lower(), line
+
+
+def test_slides_say_which_commands_need_the_full_kit():
+    """A handout has no solutions/: there, make bench, make train (and the others) say so."""
+    needs_solutions = re.compile(r"`make (bench|sync|handout|train|figures)\b|`make test` to see the whole kit's")
+    vague = [block for block in slide_paragraphs() if needs_solutions.search(block) and "solutions/" not in block]
+    assert not vague, "say that these need the full kit (with solutions/):\n" + "\n".join(vague)

@@ -611,3 +611,129 @@ def test_make_sync_in_a_handout_says_it_needs_solutions_and_changes_nothing(hand
 def test_make_train_in_a_handout_says_what_it_needs(handout_copy):
     line = one_clear_line(run_tool("tools/train.py", "--epochs", "1", cwd=handout_copy))
     assert "solutions/" in line and "notebooks/train.ipynb" in line, line
+
+
+# --- make handout agrees with make sync ---------------------------------------------------------------
+@pytest.fixture
+def git_kit(kit):
+    """The tiny kit as a git checkout (make handout lists the kit's files with git), synced once."""
+    if shutil.which("git") is None:
+        pytest.skip("make handout needs git")
+    subprocess.run(["git", "init", "-q"], cwd=kit, check=True)
+    write(kit / ".gitignore", f"{sync.BACKUPS}/\n")
+    run_sync(kit)
+    return kit
+
+
+def handout_of(kit, destination, out=None):
+    return sync.handout(kit, destination, out=out or open(os.devnull, "w"), tasks=TASKS)
+
+
+def test_a_file_sync_never_wrote_is_left_out_of_the_handout_and_both_say_so(git_kit, tmp_path_factory):
+    write(git_kit / "nn/my_helpers.py", "def helper(x):\n    return x\n")
+    said_by_sync = io.StringIO()
+    sync.sync(git_kit, TASKS, out=said_by_sync)
+    assert "nn/my_helpers.py" in said_by_sync.getvalue() and "make handout" in said_by_sync.getvalue()
+    destination = tmp_path_factory.mktemp("out") / "kit"
+    said = io.StringIO()
+    handout_of(git_kit, destination, said)
+    assert "nn/my_helpers.py" in said.getvalue() and "not copied" in said.getvalue(), said.getvalue()
+    assert "out of date" not in said.getvalue() and "make sync` first" not in said.getvalue(), said.getvalue()
+    assert not (destination / "nn/my_helpers.py").exists()
+    assert (destination / "nn/ops.py").read_bytes() == (git_kit / "nn/ops.py").read_bytes()
+    assert (git_kit / "nn/my_helpers.py").is_file(), "the organizer's file stays where it is"
+
+
+def test_a_changed_generated_file_stops_the_handout_with_advice_that_works(git_kit, tmp_path_factory):
+    write(git_kit / "nn/ops.py", WORK["the raise line commented out"](EXPECTED_OPS))
+    destination = tmp_path_factory.mktemp("out") / "kit"
+    with pytest.raises(sync.SyncError) as caught:
+        handout_of(git_kit, destination)
+    message = str(caught.value)
+    assert "nn/ops.py" in message and "git checkout -- nn/ops.py" in message and "make sync FORCE=1" in message, message
+    assert "run `make sync` first" not in message, "plain make sync refuses a changed file"
+    assert not destination.exists()
+    with pytest.raises(sync.SyncError):
+        run_sync(git_kit)  # what plain make sync does with it
+    run_sync(git_kit, force=True)  # the advice
+    handout_of(git_kit, destination)
+    assert (destination / "nn/ops.py").read_text(encoding="utf-8") == EXPECTED_OPS
+
+
+def test_an_out_of_date_participant_version_stops_the_handout_until_make_sync(git_kit, tmp_path_factory):
+    an_update(git_kit)
+    destination = tmp_path_factory.mktemp("out") / "kit"
+    with pytest.raises(sync.SyncError, match=r"out of date.*run `make sync` first.*\n  nn/__init__\.py\n  nn/ops\.py"):
+        handout_of(git_kit, destination)
+    run_sync(git_kit)  # the advice
+    handout_of(git_kit, destination)
+    assert "# kept, updated" in (destination / "nn/ops.py").read_text(encoding="utf-8")
+
+
+def test_handout_outside_a_git_checkout_says_it_needs_one(kit, tmp_path_factory):
+    run_sync(kit)  # the tiny kit is not a git checkout: an unpacked ZIP download
+    destination = tmp_path_factory.mktemp("out") / "kit"
+    with pytest.raises(sync.SyncError) as caught:
+        handout_of(kit, destination)
+    message = str(caught.value)
+    assert "not a git checkout" in message and "git init" in message and "exit status" not in message, message
+    assert not destination.exists()
+
+
+def test_handout_onto_a_full_disk_says_the_disk_is_full(git_kit, tmp_path_factory, monkeypatch):
+    import errno
+
+    def no_space(source, target, **options):
+        raise OSError(errno.ENOSPC, "No space left on device", str(source))
+
+    monkeypatch.setattr(sync.shutil, "copy2", no_space)
+    destination = tmp_path_factory.mktemp("out") / "kit"
+    with pytest.raises(sync.SyncError) as caught:
+        handout_of(git_kit, destination)
+    message = str(caught.value)
+    assert "full" in message and str(destination) in message and "write to" not in message, message
+    assert str(git_kit) not in message, "the kit's own file is not what went wrong"
+    assert not destination.exists()
+
+
+def readme_build_outputs() -> list[str]:
+    """What the README's JupyterLite and slide steps write into the kit's folder."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    lite = re.search(r"mkdir -p (\w+)/", readme).group(1)
+    site = re.search(r"--output-dir (\w+)", readme).group(1)
+    pdf = re.search(r"writes\s+`([\w.-]+\.pdf)`", readme).group(1)
+    return [f"{lite}/data/mnist-sample.npz", f"{lite}/nn/tensor.py", f"{site}/lab/index.html", pdf,
+            ".jupyterlite.doit.db", "pyodide-0.27.7.tar.bz2"]
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs a git checkout")
+def test_the_readmes_build_outputs_are_ignored_by_git_so_not_handed_out():
+    for path in readme_build_outputs():
+        done = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=ROOT)
+        assert done.returncode == 0, f"{path} is not git-ignored: make handout would copy it (add it to .gitignore)"
+
+
+@needs_solutions
+def test_the_readmes_example_of_a_line_that_does_not_count_is_no_solution_line():
+    """The README shows an example of a short line the handout check lets through: not a line of a solution."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    bullet = readme.split("**The handout gives nothing away**", 1)[1].split("\n- ", 1)[0]
+    examples = re.findall(r"such as `([^`]+)`", bullet)
+    assert examples, bullet
+    solution_lines = set()
+    for file in sync.package_files(ROOT / "solutions"):
+        text = (ROOT / "solutions" / file).read_text(encoding="utf-8")
+        cells = ([sync._cell_lines(cell) for cell in json.loads(text)["cells"]] if file.endswith(".ipynb")
+                 else [text.split("\n")])
+        for lines in cells:
+            for block in sync.find_blocks(lines, file):
+                solution_lines.update(line.strip() for line in lines[block.begin + 1:block.end])
+    for example in examples:
+        assert example.strip() not in solution_lines, f"the README shows `{example}`, a line of a solution"
+
+
+@needs_solutions
+def test_what_the_readme_says_stays_in_solutions_is_there():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in re.findall(r"`([\w./-]+)` stays? in `solutions/`", readme):
+        assert list((ROOT / "solutions").rglob(name)), f"the README says {name} stays in solutions/; there is none"

@@ -34,12 +34,16 @@ DPI = 100
 BLUE, ORANGE, GREEN, RED, GREY = "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#7f7f7f"
 
 FIGURES: dict[str, Callable[[], Figure]] = {}
+NEEDS_REFERENCE: set[str] = set()  # figures drawn with the reference framework in solutions/
+REFERENCE = ROOT / "solutions"
 
 
-def figure(name: str):
+def figure(name: str, needs_reference: bool = False):
     """Register a function that returns a matplotlib Figure as ``<name>.png``."""
     def register(draw: Callable[[], Figure]) -> Callable[[], Figure]:
         FIGURES[name] = draw
+        if needs_reference:
+            NEEDS_REFERENCE.add(name)
         return draw
     return register
 
@@ -554,7 +558,7 @@ def training_run() -> dict[str, list]:
     return history
 
 
-@figure("training_curves")
+@figure("training_curves", needs_reference=True)
 def training_curves() -> Figure:
     """Loss per mini-batch and test accuracy of a real (short) run."""
     run = training_run()
@@ -687,8 +691,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="+", metavar="NAME", choices=sorted(FIGURES),
                         help="draw only these figures (names without .png)")
     args = parser.parse_args(argv)
+    chosen = args.only or list(FIGURES)
+    needing = [name for name in chosen if name in NEEDS_REFERENCE]
+    if needing and not (REFERENCE / "nn").is_dir():
+        sys.exit(f"make figures draws {', '.join(needing)} with the reference framework in solutions/, which this "
+                 "copy of the kit does not have (a handout copy); nothing was drawn: the committed figures in img/ "
+                 "are complete (others alone: .venv/bin/python tools/figures.py --only NAME ..., names in --help)")
     args.folder.mkdir(parents=True, exist_ok=True)
-    for name in args.only or FIGURES:
+    for name in chosen:
         path = args.folder / f"{name}.png"
         save(FIGURES[name](), path)
         print(f"{path}  {path.stat().st_size / 1000:.0f} kB")
