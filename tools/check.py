@@ -33,6 +33,8 @@ import taskreport  # noqa: E402  (tools/taskreport.py)
 ROOT = Path(__file__).resolve().parent.parent
 TASK_PREFIX = re.compile(r"Task (\d+(?:\.\d+)*):")
 MAX_MESSAGE_LINES = 14
+#: Longer lines of a message are cut (an exception may carry a whole array, or 100,000 characters).
+MAX_LINE_WIDTH = 300
 MAX_PLACE_WIDTH = 58
 #: More printed lines than this get a line of their own in the report.
 MANY_PRINTS = 1000
@@ -45,7 +47,14 @@ EXPLAINED = {
                   "a function returns its result instead",
     "ProcessEnded": "{message}",
     "DidNotFinish": "{message}",
+    "Interrupted": "your code raised KeyboardInterrupt, which stops the whole program as Ctrl-C does; "
+                   "raise an Exception (ValueError, ...) to say that something is wrong",
+    "BreakpointCalled": "your code called breakpoint() ({message}); remove it: the check runs without a debugger",
+    "BdbQuit": "your code started the debugger (pdb); remove that line: the check runs without a debugger",
 }
+#: Escape sequences (colors, cursor moves) and other control characters a message must not send to the terminal.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -155,8 +164,13 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
         label = (f"not checked: fix the error in {run.file_errors[0].file.split(' cell ')[0]} first"
                  if run.file_errors else "not checked: a test file did not load")
         return Status(label, unchecked[0] if unchecked else None, passed, len(ran))
+    seen = {r.nodeid for r in results}
+    not_run = [nodeid for nodeid, tasks in run.collected.items() if task.id in tasks and nodeid not in seen]
+    stopped = "the check ran out of time" if run.timed_out else run.stopped
+    if not failed and (not_run or (stopped and not run.collected)):  # never "done" on tests that did not run
+        return Status(f"not checked: {stopped or 'some of its tests did not run'}", None, passed, len(ran))
     if not ran:
-        return Status("not checked: the check ran out of time" if run.timed_out else "no tests found", None, 0, 0)
+        return Status("no tests found", None, 0, 0)
     if not failed:
         return Status("done", None, passed, len(ran))
     wrong, waiting = [], []  # (result, raised_at) and (result, the other task's id, raised_at)
@@ -196,9 +210,16 @@ def report(root: Path, chosen: list[catalogue.Task], **limits) -> Progress:
 
 
 # --- the text ----------------------------------------------------------------------------------
+def printable(text: str) -> str:
+    """``text`` without terminal escape sequences, other control characters shown as \\x.. (tabs and
+    line breaks stay)."""
+    return CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", ANSI_ESCAPE.sub("", text))
+
+
 def trimmed(message: str) -> str:
-    """A failure message without pytest's assertion introspection, at most MAX_MESSAGE_LINES lines."""
-    lines = message.strip().splitlines()
+    """A failure message without pytest's assertion introspection or control characters, at most
+    MAX_MESSAGE_LINES lines of at most MAX_LINE_WIDTH characters."""
+    lines = [_shorten(line, MAX_LINE_WIDTH) for line in printable(message).strip().splitlines()]
     if len(lines) > 1:  # 'our message\nassert 3 == 4\n +  where ...': keep our message
         for number, line in enumerate(lines[1:], start=1):
             if line.startswith("assert "):
@@ -249,11 +270,13 @@ def describe_file_error(error: taskreport.FileError) -> str:
         what = f"it called {call}({error.message}) while being imported"
     elif error.exception == "DidNotFinish":
         what = f"importing it did not finish: {error.message}"
+    elif error.exception == "KeyboardInterrupt":
+        what = "it raised KeyboardInterrupt while being imported, which stops the whole program"
     else:
-        what = f"{error.exception}: {error.message}"
+        what = f"{error.exception}: {trimmed(error.message)}"
     text = f"{where}: {what}"
     if error.text.strip():
-        text += f"\n    {error.line} | {error.text.rstrip()}"
+        text += f"\n    {error.line} | {_shorten(printable(error.text.rstrip()), MAX_LINE_WIDTH)}"
     return text
 
 
@@ -327,13 +350,44 @@ def notes(progress: Progress) -> list[str]:
                      + (" (it may be why a test did not finish in time)." if any(
                          test.exception == "DidNotFinish" for test in run.tests) else "."))
     if run.timed_out:
-        lines.append("The check stopped at its time limit; the tasks that did not get their turn read "
-                     "'not checked'. Look for an endless loop in the task marked 'wrong'.")
+        lines.append("The check stopped at its time limit; the tasks that did not get their turn read 'not checked'."
+                     + (" Look for an endless loop in the task marked 'wrong'."
+                        if any(t.exception in ("DidNotFinish", "ProcessEnded") for t in run.tests) else ""))
+    if run.stopped:
+        lines.append(stopped_note(run))
+    lines.extend(lingering_note(progress.root, kind, location) for kind, location in run.lingering)
     if run.collection_errors and not run.file_errors:  # a test file itself did not load: say so once
         file, text, _ = run.collection_errors[0]
         tail = "\n".join("    " + line for line in text.strip().splitlines()[-MAX_MESSAGE_LINES:])
         lines.append(f"{file} could not be loaded, so its tests did not run. The error:\n{tail}")
     return lines
+
+
+def stopped_note(run: taskreport.Report) -> str:
+    """Why the run ended before every test ran, and what to fix first."""
+    text = f"The check stopped early: {run.stopped}; the tasks whose tests did not all run read 'not checked'."
+    crashed = [test for test in run.tests if test.exception == "ProcessEnded"]
+    if crashed:
+        text += (f" Fix the crash first: {crashed[0].nodeid} ended the test process"
+                 + (f" at {crashed[0].where}." if crashed[0].where else "."))
+    internal = [line for line in run.output.splitlines() if line.startswith("INTERNALERROR>")]
+    if internal:
+        text += "\n" + "\n".join("    " + _shorten(printable(line), MAX_LINE_WIDTH) for line in internal[-MAX_MESSAGE_LINES:])
+    return text
+
+
+def lingering_note(root: Path, kind: str, location: str) -> str:
+    """What the participant's code left behind when the tests ended ('thread', 'exit handler', 'process')."""
+    name, _ = place_of(root, location) if location else ("", None)
+    where = f"{location} ({name})" if name else location
+    if kind == "thread":
+        return (f"Your code left a thread running after the tests ended (started at {where}); the check stopped "
+                f"it, but elsewhere it keeps Python (and a notebook's kernel) from exiting: make it end.")
+    if kind == "exit handler":
+        return (f"Your code registered a function to run at exit (atexit.register at {where}); "
+                f"the check ended without running it.")
+    return ("The test process did not end after the tests: your code left something running (a thread?); "
+            "the check stopped it.")
 
 
 def first_pending(rows: list[tuple[catalogue.Task, Status]]) -> tuple[catalogue.Task, Status] | None:
@@ -381,12 +435,16 @@ def selected_tasks(arguments: list[str]) -> list[catalogue.Task]:
 
 def main(argv: list[str] | None = None) -> int:
     chosen = selected_tasks(sys.argv[1:] if argv is None else argv)
+    taskreport.interrupt_on_termination()
     print("Running the task tests against your code (nn/, act/, loss/, notebooks/)…\n", flush=True)
     try:
         print(render(report(ROOT, chosen)))
     except taskreport.TaskRunError as error:
         print(f"check: could not run the tests.\n{error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP: the tests were stopped on the way out
+        print("make check stopped.", flush=True)
+        return 130
     return 0
 
 
