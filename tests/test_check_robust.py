@@ -71,7 +71,7 @@ def test_a_test_whose_process_dies_fails_its_task_and_says_so(complete, code, ca
     shown = "\n".join(check.failure_lines(status))
     assert "the test process ended during this test" in shown, shown
     assert re.search(cause, shown), shown
-    if code == SEGFAULT:  # faulthandler saw where
+    if "closerange" not in code:  # where it happened is known (faulthandler's dump; os.kill dumps first)
         assert status.raised_at == f"act/functions.py:{line} (ReLU.backward)", shown
 
 
@@ -92,6 +92,7 @@ def test_when_crashes_stop_the_run_the_tasks_not_checked_say_so(complete, monkey
     assert "done" not in labels.values() and "no tests found" not in labels.values(), text
     assert any(label.startswith("not checked: the test process crashed 3 times") for label in labels.values()), text
     assert "crashed 3 times" in "\n".join(check.notes(progress)), text
+    assert "\nNext: task 4.2 — Sigmoid (wrong)" in text, text  # the crash, not a task that did not get its turn
 
 
 def test_a_task_with_tests_that_never_ran_is_not_done():

@@ -396,6 +396,16 @@ def first_pending(rows: list[tuple[catalogue.Task, Status]]) -> tuple[catalogue.
     return next((row for row in pending if not row[0].optional), pending[0] if pending else None)
 
 
+def first_to_fix(progress: Progress) -> tuple[catalogue.Task, Status] | None:
+    """The row "Next:" is about: when the run stopped early, the first task marked wrong (the crash or the
+    endless loop that stopped it, rather than a task that did not get its turn), else the first pending."""
+    if progress.run.stopped or progress.run.timed_out:
+        wrong = [(task, status) for task, status in progress.rows if status.label.startswith("wrong")]
+        if wrong:
+            return wrong[0]
+    return first_pending(progress.rows)
+
+
 def next_task(root: Path) -> catalogue.Task | None:
     """The task to work on next in the top level of ``root`` (runs every task's tests); None when all are done."""
     first = first_pending(report(root, list(catalogue.TASKS)).rows)
@@ -407,7 +417,7 @@ def render(progress: Progress) -> str:
     parts = [table(rows, hints.opened(progress.root))]
     parts.extend(describe_file_error(error) for error in progress.run.file_errors[1:])
     parts.extend(notes(progress))
-    first = first_pending(rows)
+    first = first_to_fix(progress)
     if progress.run.file_errors:
         parts.append(file_error_steps(progress.root, progress.run.file_errors[0]))
     elif first is not None:

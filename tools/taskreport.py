@@ -283,6 +283,7 @@ class Guards:
         self.root = root
         self.exit_handlers: list[str] = []  # where the participant's code called atexit.register
         self.parent = os.getppid()
+        self.dump_file = None  # where to write the stack before the process signals itself (the events)
 
     def install(self) -> None:
         import atexit
@@ -311,8 +312,11 @@ class Guards:
         """os.kill/os.killpg that refuse to signal the check's own process (or every process: pid -1)."""
         def guarded_send(pid, signum):
             if self._reaches_the_check(pid, group):
-                raise PermissionError(f"your code sent signal {signum} to process {pid}, which is the check's own "
-                                      "process (or every process); the check does not let it")
+                target = "every process" if pid == -1 else f"process {'group ' if group or pid < 0 else ''}{abs(pid)}"
+                raise PermissionError(f"your code sent signal {signum} to {target}, which includes the check's own "
+                                      "process; the check does not let it")
+            if self.dump_file is not None and (pid in (0, os.getpid()) if not group else pid in (0, os.getpgrp())):
+                faulthandler.dump_traceback(self.dump_file, all_threads=False)  # it may not live to say where
             return send(pid, signum)
         return guarded_send
 
@@ -534,6 +538,7 @@ def main(argv: list[str]) -> int:
     printer = builtins.print = PrintCounter(impl_root)
     with events_path.open("a", encoding="utf-8") as events:
         faulthandler.enable(events)  # a crash: where it happened, in the events (the parent reads it)
+        guards.dump_file = events
         watchdog = Watchdog(timeout, impl_root)
         if not skip:  # a restarted child already reported the imports
             for error in import_packages(impl_root, watchdog):
@@ -790,7 +795,7 @@ def ended_outcome(nodeid: str, tasks: tuple[str, ...], dumped: list[str], return
     and the participant's lines the dump shows (``impl_root``: where the tests imported nn from)."""
     fatal = next((match.group(1) for match in map(FATAL_ERROR.match, dumped) if match), None)
     if fatal:
-        cause = f"it crashed ({fatal}), as compiled code does when given a bad address or array"
+        cause = f"it crashed ({fatal}), as compiled code (ctypes, a C extension) does when given a bad pointer"
     elif any(line.startswith("Timeout (") for line in dumped):
         cause = (f"it did not finish in {timeout:g} s and could not be stopped: stuck in compiled code, "
                  "or your code changed the signal handling the check uses")
@@ -798,7 +803,7 @@ def ended_outcome(nodeid: str, tasks: tuple[str, ...], dumped: list[str], return
         cause = f"it was killed ({_signal_name(-returncode)}): by your code, or by the system when memory ran out"
     else:
         cause = f"it exited with code {returncode}"
-    return Outcome(nodeid, tasks, "failed", "ProcessEnded", f"the test process ended during this test ({cause})",
+    return Outcome(nodeid, tasks, "failed", "ProcessEnded", f"the test process ended during this test: {cause}",
                    tuple(dumped_frames(dumped, impl_root)))
 
 
