@@ -8,8 +8,8 @@ wrote). Statuses: done (all its tests pass), not started (its tests stop at the
 task's own NotImplementedError), in progress (some pass, the rest stop there),
 wrong (a test fails for another reason: read the message), waiting for task X
 (its tests stop in an earlier task's code), not checked (a file has an error that
-stops the tests from loading, or the check ran out of time). Exits 0 whenever it
-could run.
+stops the tests from loading, or the check ran out of time or stopped before all its
+tests ran). Exits 0 whenever it could run (130 when stopped: Ctrl-C, SIGTERM, SIGHUP).
 
 ``report(root, tasks)`` gives the statuses (a ``Progress``), ``render`` the text:
 other tools (a watch mode) reuse both.
