@@ -75,6 +75,23 @@ def test_a_test_whose_process_dies_fails_its_task_and_says_so(complete, code, ca
         assert status.raised_at == f"act/functions.py:{line} (ReLU.backward)", shown
 
 
+def test_a_crash_is_blamed_on_the_thread_that_crashed(tmp_path):
+    (tmp_path / "act").mkdir()
+    dump = ["Fatal Python error: Segmentation fault", "",
+            "Thread 0x00007f0 (most recent call first):",
+            f'  File "{tmp_path}/act/functions.py", line 5 in worker', "",
+            "Current thread 0x00007f1 (most recent call first):",
+            '  File "/usr/lib/python3/ctypes/__init__.py", line 519 in string_at',
+            f'  File "{tmp_path}/act/functions.py", line 93 in forward',
+            f'  File "{tmp_path}/nn/functions.py", line 40 in checked_forward', "",
+            "Extension modules: numpy (total: 1)"]
+    assert taskreport.dumped_frames(dump, tmp_path) == ["nn/functions.py:40", "act/functions.py:93"]
+    outcome = taskreport.ended_outcome("t::a", ("4.4",), dump, -11, 10, tmp_path)
+    assert outcome.message == "the test process ended during this test: it crashed (Segmentation fault), as " \
+                              "compiled code (ctypes, a C extension) does when given a bad pointer", outcome
+    assert outcome.tasks == ("4.4",) and outcome.where == "act/functions.py:93"
+
+
 def test_a_crash_in_the_scalar_engine_is_wrong_not_done(complete):
     """The QA report's case: task 2.1 read "done" (its derivatives go through ReLU.backward)."""
     with mistakes(complete, ("nn/scalar.py", SCALAR_RELU_BACKWARD, before(SCALAR_RELU_BACKWARD, SEGFAULT))):

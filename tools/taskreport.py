@@ -722,12 +722,11 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
                 nodeid, tasks = child.running
                 tests[nodeid] = ended_outcome(nodeid, tasks, child.dumped, process.returncode, timeout,
                                               (root / "solutions" if impl == "solutions" else root).resolve())
-            elif child.aborted and len(tests) > finished:  # pytest stopped after a test: the others still run
-                continue
-            elif not tests and not report.collected:  # it died before any test started: nothing to learn by trying again
-                raise TaskRunError(f"the tests could not run (exit code {process.returncode}):\n{report.output}")
-            else:
-                report.stopped = "pytest stopped before the end" + (" (an internal error)" if child.exit_code == 3 else "")
+            elif len(tests) == finished:  # it ended (or pytest stopped) with no test finished: trying again won't help
+                if not tests and not report.collected:
+                    raise TaskRunError(f"the tests could not run (exit code {process.returncode}):\n{report.output}")
+                report.stopped = ("the test process ended between two tests" if child.exit_code is None else
+                                  "pytest stopped before the end" + (" (an internal error)" if child.exit_code == 3 else ""))
                 break
             if time.monotonic() >= deadline:
                 report.timed_out = True
@@ -815,19 +814,24 @@ def _signal_name(number: int) -> str:
 
 
 def dumped_frames(dumped: list[str], root: Path) -> list[str]:
-    """The participant's lines in the first thread of a faulthandler dump that has any, outermost first."""
-    blocks, current = [], []
+    """The participant's lines in a faulthandler dump, outermost first: those of the thread that crashed
+    ('Current thread'), else of the oldest thread that has any (listed last: the main thread, which runs
+    the tests)."""
+    blocks: list[tuple[bool, list[str]]] = []  # (the current thread?, its participant lines, innermost first)
     for line in dumped:
         frame = DUMPED_FRAME.match(line)
-        if frame:
-            location = participant_location(frame.group(1), int(frame.group(2)), root)
-            if location and location not in current:
-                current.append(location)
-        elif current:
-            blocks.append(current)
-            current = []
-    blocks.append(current)
-    return next((list(reversed(block)) for block in blocks if block), [])
+        if not frame:
+            if "thread" in line.lower():
+                blocks.append((line.startswith("Current thread"), []))
+            continue
+        if not blocks:
+            blocks.append((False, []))
+        location = participant_location(frame.group(1), int(frame.group(2)), root)
+        if location and location not in blocks[-1][1]:
+            blocks[-1][1].append(location)
+    with_lines = [block for block in blocks if block[1]]
+    chosen = next((lines for current, lines in with_lines if current), with_lines[-1][1] if with_lines else [])
+    return list(reversed(chosen))
 
 
 if __name__ == "__main__":
