@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -73,6 +74,18 @@ def test_a_test_whose_process_dies_fails_its_task_and_says_so(complete, code, ca
     assert re.search(cause, shown), shown
     if "closerange" not in code:  # where it happened is known (faulthandler's dump; os.kill dumps first)
         assert status.raised_at == f"act/functions.py:{line} (ReLU.backward)", shown
+
+
+def test_a_run_with_crashes_leaves_nothing_in_the_temporary_folder(complete, tmp_path, monkeypatch):
+    """A killed test process cannot clean up after itself (tests/conftest.py's home folder, the participant's
+    temporary files): its temporary folder is inside the run's, which the parent removes."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    with mistakes(complete, ("act/functions.py", RELU_BACKWARD, before(RELU_BACKWARD, SEGFAULT))):
+        assert labels_of(checked(complete, "4.4")) == {"4.4": "wrong"}
+    assert list(temp.iterdir()) == []
 
 
 def test_a_crash_is_blamed_on_the_thread_that_crashed(tmp_path):
