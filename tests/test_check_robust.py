@@ -245,38 +245,52 @@ def _alive(pid: int) -> bool:
 
 
 # --- 5, 6. stopping make check: Ctrl-C, SIGTERM, SIGHUP ---------------------------------------------
-@pytest.mark.parametrize("program", ["check", "watch"])
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
-def test_stopping_the_check_ends_its_tests_and_removes_its_folder(complete, tmp_path, program, signum):
-    pid_file, temp = tmp_path / "child.pid", tmp_path / "tmp"
-    temp.mkdir()
-    with mistakes(complete, relu_forward_does(
+def signal_during_a_test(tree, folder, program: str, signum: int) -> tuple[str, int]:
+    """Start tools/<program>.py (its TMPDIR: folder/tmp) on an endless loop in ReLU.forward, send it ``signum``
+    once the loop runs; what it printed, and the pid of the test process."""
+    pid_file = folder / "child.pid"
+    with mistakes(tree, relu_forward_does(
             f"import os, pathlib; pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid()))",
             "while True: pass")):
-        check_process = subprocess.Popen([sys.executable, str(complete / f"tools/{program}.py"), *(["4.4"] if program == "check" else [])],
-                                         cwd=complete, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(temp)},
-                                         start_new_session=True)
+        arguments = ["4.4"] if program == "check" else []
+        running = subprocess.Popen([sys.executable, str(tree / f"tools/{program}.py"), *arguments], cwd=tree,
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True, env={**os.environ, "TMPDIR": str(folder / "tmp")},
+                                   start_new_session=True)
         try:
             deadline = time.monotonic() + 120
-            while not pid_file.exists() and time.monotonic() < deadline and check_process.poll() is None:
+            while not pid_file.exists() and time.monotonic() < deadline and running.poll() is None:
                 time.sleep(0.1)
             assert pid_file.exists(), "the test never started"
             time.sleep(0.3)
-            check_process.send_signal(signum)
-            output, errors = check_process.communicate(timeout=30)
+            running.send_signal(signum)
+            output, _ = running.communicate(timeout=30)
         finally:
-            if check_process.poll() is None:
-                os.killpg(check_process.pid, signal.SIGKILL)
-                check_process.wait()
+            if running.poll() is None:
+                os.killpg(running.pid, signal.SIGKILL)
+                running.wait()
     child = int(pid_file.read_text())
     deadline = time.monotonic() + 5
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.1)
+    return output, child
+
+
+@pytest.mark.parametrize("program", ["check", "watch"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_stopping_the_check_ends_its_tests_and_removes_its_folder(complete, tmp_path, program, signum):
+    (tmp_path / "tmp").mkdir()
+    output, child = signal_during_a_test(complete, tmp_path, program, signum)
     assert not _alive(child), "the test process is still running"
-    assert list(temp.iterdir()) == [], "the check's temporary folder is left behind"
-    assert output.rstrip().endswith(f"make {program} stopped."), output + errors
-    assert "Traceback" not in output + errors, output + errors
+    assert list((tmp_path / "tmp").iterdir()) == [], "the check's temporary folder is left behind"
+    assert output.rstrip().endswith(f"make {program} stopped."), output
+    assert "Traceback" not in output, output
+
+
+def test_a_check_killed_outright_takes_its_test_process_with_it(complete, tmp_path):
+    (tmp_path / "tmp").mkdir()
+    _, child = signal_during_a_test(complete, tmp_path, "check", signal.SIGKILL)
+    assert not _alive(child), "the test process is still running"
 
 
 def test_participant_code_cannot_kill_the_check(complete):

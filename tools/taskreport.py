@@ -254,6 +254,18 @@ def _refuse_exit(status=0):
 _exit_now = os._exit  # the real one, for the child's own end
 
 
+def end_with_parent() -> None:
+    """Linux: the child is killed when the parent dies (make check killed with SIGKILL), rather than
+    running its tests to the end for nobody."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
 def calling_location(root: Path, depth: int = 2) -> str:
     """The innermost line of the participant's code among the callers ('' when none)."""
     frame = sys._getframe(depth)
@@ -288,6 +300,7 @@ class Guards:
     def install(self) -> None:
         import atexit
 
+        end_with_parent()
         os._exit = _refuse_exit
         sys.breakpointhook = self._refuse_breakpoint
         os.kill, os.killpg = self._guarded(os.kill, group=False), self._guarded(os.killpg, group=True)
