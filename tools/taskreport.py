@@ -326,8 +326,8 @@ class Guards:
         def guarded_send(pid, signum):
             if self._reaches_the_check(pid, group):
                 target = "every process" if pid == -1 else f"process {'group ' if group or pid < 0 else ''}{abs(pid)}"
-                raise PermissionError(f"your code sent signal {signum} to {target}, which includes the check's own "
-                                      "process; the check does not let it")
+                raise PermissionError(f"your code sent {_signal_name(signum)} to {target}, which includes the check's "
+                                      "own process; the check does not let it")
             if self.dump_file is not None and (pid in (0, os.getpid()) if not group else pid in (0, os.getpgrp())):
                 faulthandler.dump_traceback(self.dump_file, all_threads=False)  # it may not live to say where
             return send(pid, signum)
@@ -848,4 +848,9 @@ def dumped_frames(dumped: list[str], root: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    end_child(main(sys.argv[1:]))
+    try:
+        status = main(sys.argv[1:])
+    except BaseException:  # noqa: BLE001 (e.g. the participant's code closed the events file): still end at once
+        traceback.print_exc()
+        status = 1
+    end_child(status)
