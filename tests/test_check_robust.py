@@ -156,6 +156,16 @@ def test_an_interrupt_or_an_unprintable_error_fails_its_task_and_the_run_goes_on
     assert re.search(r"\(raised at act/functions\.py:\d+ \(ReLU\.forward", shown), shown
 
 
+def test_a_test_that_stops_pytest_fails_and_the_other_tests_still_run(complete):
+    """pytest.exit() ends pytest's session (exit code 2) inside a test: that test fails, a new test process
+    runs the ones that did not get their turn."""
+    with mistakes(complete, relu_forward_does("import pytest; pytest.exit('enough')")):
+        progress = checked(complete, "3.1", "4.4", "5.1")
+    assert labels_of(progress) == {"3.1": "done", "4.4": "wrong", "5.1": "done"}, check.render(progress)
+    shown = "\n".join(check.failure_lines(progress.rows[1][1]))
+    assert "your code called pytest.exit(enough)" in shown, shown
+
+
 def test_a_keyboard_interrupt_while_importing_is_a_file_error(complete):
     with mistakes(complete, ("act/functions.py", "\nclass ReLU(Function):", "\nraise KeyboardInterrupt\n\nclass ReLU(Function):")):
         progress = checked(complete, "3.1", "4.4")

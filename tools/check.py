@@ -49,6 +49,7 @@ EXPLAINED = {
     "DidNotFinish": "{message}",
     "Interrupted": "your code raised KeyboardInterrupt, which stops the whole program as Ctrl-C does; "
                    "raise an Exception (ValueError, ...) to say that something is wrong",
+    "Exit": "your code called pytest.exit({message}), which stops the whole test run",
     "BreakpointCalled": "your code called breakpoint() ({message}); remove it: the check runs without a debugger",
     "BdbQuit": "your code started the debugger (pdb); remove that line: the check runs without a debugger",
 }
