@@ -303,6 +303,16 @@ def test_a_check_killed_outright_takes_its_test_process_with_it(complete, tmp_pa
     assert not _alive(child), "the test process is still running"
 
 
+def test_participant_code_cannot_switch_off_the_time_limit(complete):
+    """Without SIGALRM every test of the task would wait for the faulthandler's backstop (25 s each)."""
+    with mistakes(complete, relu_forward_does("import signal, time", "signal.signal(signal.SIGALRM, signal.SIG_IGN)",
+                                              "while True: time.sleep(0.05)")):
+        progress = checked(complete, "4.4")
+    shown = "\n".join(check.failure_lines(progress.rows[0][1]))
+    assert labels_of(progress) == {"4.4": "wrong"} and "which the check uses to stop a test" in shown, shown
+    assert re.search(r"\(raised at act/functions\.py:\d+ \(ReLU\.forward\)\)", shown), shown
+
+
 def test_participant_code_cannot_kill_the_check(complete):
     with mistakes(complete, relu_forward_does("import os, signal; os.kill(os.getppid(), signal.SIGKILL)")):
         progress = checked(complete, "3.1", "4.4")

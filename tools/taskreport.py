@@ -304,6 +304,11 @@ class Guards:
         os._exit = _refuse_exit
         sys.breakpointhook = self._refuse_breakpoint
         os.kill, os.killpg = self._guarded(os.kill, group=False), self._guarded(os.killpg, group=True)
+        if hasattr(signal, "setitimer"):
+            signal.signal = self._timer_kept(signal.signal, "signal.signal", lambda signum, *_: signum == signal.SIGALRM)
+            signal.setitimer = self._timer_kept(signal.setitimer, "signal.setitimer",
+                                                lambda which, *_: which == signal.ITIMER_REAL)
+            signal.alarm = self._timer_kept(signal.alarm, "signal.alarm", lambda *_: True)
         register, start = atexit.register, threading.Thread.start
 
         def remembered_register(function, *args, **kwargs):
@@ -332,6 +337,16 @@ class Guards:
                 faulthandler.dump_traceback(self.dump_file, all_threads=False)  # it may not live to say where
             return send(pid, signum)
         return guarded_send
+
+    def _timer_kept(self, function, name: str, touches_the_timer):
+        """``function`` (signal.signal, setitimer, alarm), refused to the participant's code when it would change
+        SIGALRM or the real-time timer: the watchdog's, without which an endless loop costs the backstop's time."""
+        def kept(*args):
+            if touches_the_timer(*args) and calling_location(self.root):
+                raise PermissionError(f"your code called {name} for SIGALRM or the real-time timer, which the check "
+                                      "uses to stop a test that runs too long; the check does not let it")
+            return function(*args)
+        return kept
 
     def _reaches_the_check(self, pid: int, group: bool) -> bool:
         try:
