@@ -303,7 +303,9 @@ class Guards:
         end_with_parent()
         os._exit = _refuse_exit
         sys.breakpointhook = self._refuse_breakpoint
-        os.kill, os.killpg = self._guarded(os.kill, group=False), self._guarded(os.killpg, group=True)
+        os.kill = self._guarded(os.kill, group=False)
+        if hasattr(os, "killpg"):  # not on Windows
+            os.killpg = self._guarded(os.killpg, group=True)
         if hasattr(signal, "setitimer"):
             signal.signal = self._timer_kept(signal.signal, "signal.signal", lambda signum, *_: signum == signal.SIGALRM)
             signal.setitimer = self._timer_kept(signal.setitimer, "signal.setitimer",
@@ -351,7 +353,7 @@ class Guards:
     def _reaches_the_check(self, pid: int, group: bool) -> bool:
         try:
             parent_group = os.getpgid(self.parent)
-        except OSError:
+        except (OSError, AttributeError):  # gone, or Windows
             parent_group = None
         if group:
             return pid == parent_group
