@@ -23,7 +23,7 @@ from conftest import ROOT, TASKS
 if not (ROOT / "solutions").is_dir():
     pytest.skip("a handout has no solutions/", allow_module_level=True)
 
-from test_check import check, complete, mistakes, solution, statuses, taskreport  # noqa: E402, F401
+from test_check import check, complete, mistakes, solution, taskreport  # noqa: E402, F401  (complete: a fixture)
 
 Outcome = taskreport.Outcome
 RELU_FORWARD = solution("act/functions.py", "ReLU.forward")
@@ -167,7 +167,8 @@ def test_a_test_that_stops_pytest_fails_and_the_other_tests_still_run(complete):
 
 
 def test_a_keyboard_interrupt_while_importing_is_a_file_error(complete):
-    with mistakes(complete, ("act/functions.py", "\nclass ReLU(Function):", "\nraise KeyboardInterrupt\n\nclass ReLU(Function):")):
+    relu = "\nclass ReLU(Function):"
+    with mistakes(complete, ("act/functions.py", relu, "\nraise KeyboardInterrupt\n" + relu)):
         progress = checked(complete, "3.1", "4.4")
     assert labels_of(progress) == {"3.1": "done", "4.4": "not checked: fix the error in act/functions.py first"}
     assert "KeyboardInterrupt" in check.describe_file_error(progress.run.file_errors[0])

@@ -373,7 +373,8 @@ def stopped_note(run: taskreport.Report) -> str:
                  + (f" at {crashed[0].where}." if crashed[0].where else "."))
     internal = [line for line in run.output.splitlines() if line.startswith("INTERNALERROR>")]
     if internal:
-        text += "\n" + "\n".join("    " + _shorten(printable(line), MAX_LINE_WIDTH) for line in internal[-MAX_MESSAGE_LINES:])
+        text += "\n" + "\n".join("    " + _shorten(printable(line), MAX_LINE_WIDTH)
+                                 for line in internal[-MAX_MESSAGE_LINES:])
     return text
 
 

@@ -307,7 +307,8 @@ class Guards:
         if hasattr(os, "killpg"):  # not on Windows
             os.killpg = self._guarded(os.killpg, group=True)
         if hasattr(signal, "setitimer"):
-            signal.signal = self._timer_kept(signal.signal, "signal.signal", lambda signum, *_: signum == signal.SIGALRM)
+            signal.signal = self._timer_kept(signal.signal, "signal.signal",
+                                             lambda signum, *_: signum == signal.SIGALRM)
             signal.setitimer = self._timer_kept(signal.setitimer, "signal.setitimer",
                                                 lambda which, *_: which == signal.ITIMER_REAL)
             signal.alarm = self._timer_kept(signal.alarm, "signal.alarm", lambda *_: True)
@@ -515,7 +516,8 @@ class Recorder:
 
 def tasks_of(item) -> list[str]:
     """The task ids of a test's markers: ['3.2']."""
-    return [m.group(1).replace("_", ".") for m in (TASK_MARKER.fullmatch(mark.name) for mark in item.iter_markers()) if m]
+    matches = (TASK_MARKER.fullmatch(mark.name) for mark in item.iter_markers())
+    return [match.group(1).replace("_", ".") for match in matches if match]
 
 
 def _interrupt_as_failure(runtest) -> None:
@@ -722,7 +724,7 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
     report = Report([], [], [])
     with tempfile.TemporaryDirectory() as scratch:
         events_path, skip_path, output_path = (Path(scratch) / name for name in ("events", "skip", "output"))
-        env["TMPDIR"] = str(Path(scratch) / "tmp")  # what the child leaves there (a killed one cannot clean up) goes too
+        env["TMPDIR"] = str(Path(scratch) / "tmp")  # what a killed child cannot clean up goes with the folder
         Path(env["TMPDIR"]).mkdir()
         for attempt in range(MAX_CHILDREN):
             command = [sys.executable, str(root / "tools" / "taskreport.py"), str(events_path),
@@ -756,7 +758,8 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
                 if not tests and not report.collected:
                     raise TaskRunError(f"the tests could not run (exit code {process.returncode}):\n{report.output}")
                 report.stopped = ("the test process ended between two tests" if child.exit_code is None else
-                                  "pytest stopped before the end" + (" (an internal error)" if child.exit_code == 3 else ""))
+                                  "pytest stopped before the end"
+                                  + (" (an internal error)" if child.exit_code == 3 else ""))
                 break
             if time.monotonic() >= deadline:
                 report.timed_out = True
