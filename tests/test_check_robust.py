@@ -105,6 +105,18 @@ def test_a_crash_is_blamed_on_the_thread_that_crashed(tmp_path):
     assert outcome.tasks == ("4.4",) and outcome.where == "act/functions.py:93"
 
 
+def test_a_crash_while_importing_is_reported_as_the_files_error(complete):
+    relu = "\nclass ReLU(Function):"
+    with mistakes(complete, ("act/functions.py", relu, f"\nimport ctypes\nctypes.string_at(0)\n{relu}")):
+        progress = checked(complete, "3.1", "4.4")
+        text = check.render(progress)
+        line = line_of(complete, "act/functions.py", "ctypes.string_at(0)")
+    assert set(labels_of(progress).values()) == {"not checked: fix the error in act/functions.py first"}, text
+    assert f"act/functions.py, line {line}: the test process ended while importing it: it crashed " \
+           "(Segmentation fault)" in text, text
+    assert "\nNext: fix the error in act/functions.py" in text, text
+
+
 def test_a_crash_in_the_scalar_engine_is_wrong_not_done(complete):
     """The QA report's case: task 2.1 read "done" (its derivatives go through ReLU.backward)."""
     with mistakes(complete, ("nn/scalar.py", SCALAR_RELU_BACKWARD, before(SCALAR_RELU_BACKWARD, SEGFAULT))):

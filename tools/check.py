@@ -161,7 +161,8 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
     passed = sum(r.outcome == "passed" for r in ran)
     failed = [r for r in ran if r.outcome == "failed"]
     unchecked = [r for r in failed if r.exception == "NotChecked"]
-    if unchecked or any(task.id in tasks for _, _, tasks in run.collection_errors):
+    crashed_importing = run.stopped and run.file_errors and not run.collected  # no test could even be collected
+    if unchecked or crashed_importing or any(task.id in tasks for _, _, tasks in run.collection_errors):
         label = (f"not checked: fix the error in {run.file_errors[0].file.split(' cell ')[0]} first"
                  if run.file_errors else "not checked: a test file did not load")
         return Status(label, unchecked[0] if unchecked else None, passed, len(ran))
@@ -271,6 +272,8 @@ def describe_file_error(error: taskreport.FileError) -> str:
         what = f"it called {call}({error.message}) while being imported"
     elif error.exception == "DidNotFinish":
         what = f"importing it did not finish: {error.message}"
+    elif error.exception == "ProcessEnded":
+        what = error.message
     elif error.exception == "KeyboardInterrupt":
         what = "it raised KeyboardInterrupt while being imported, which stops the whole program"
     else:

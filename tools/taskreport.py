@@ -719,6 +719,7 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
     generated = any("hypothesis" in (root / file).read_text(encoding="utf-8", errors="replace") for file in files)
     plugins = ["-p", "_hypothesis_pytestplugin", "--hypothesis-profile=check"] \
         if generated and importlib.util.find_spec("_hypothesis_pytestplugin") else []
+    impl_root = (root / "solutions" if impl == "solutions" else root).resolve()
     deadline = time.monotonic() + budget
     tests: dict[str, Outcome] = {}
     report = Report([], [], [])
@@ -752,9 +753,13 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
                 break
             if child.running is not None:  # the process died in this test
                 nodeid, tasks = child.running
-                tests[nodeid] = ended_outcome(nodeid, tasks, child.dumped, process.returncode, timeout,
-                                              (root / "solutions" if impl == "solutions" else root).resolve())
+                tests[nodeid] = ended_outcome(nodeid, tasks, child.dumped, process.returncode, timeout, impl_root)
             elif len(tests) == finished:  # it ended (or pytest stopped) with no test finished: trying again won't help
+                crash = import_crash(child.dumped, process.returncode, impl_root) if not report.collected else None
+                if crash is not None:  # the participant's code crashed the process while it was being imported
+                    report.file_errors.append(crash)
+                    report.stopped = "the test process crashed while importing your code"
+                    break
                 if not tests and not report.collected:
                     raise TaskRunError(f"the tests could not run (exit code {process.returncode}):\n{report.output}")
                 report.stopped = ("the test process ended between two tests" if child.exit_code is None else
@@ -825,6 +830,26 @@ def ended_outcome(nodeid: str, tasks: tuple[str, ...], dumped: list[str], return
                   timeout: float, impl_root: Path) -> Outcome:
     """A test during which the process died: why, as far as the faulthandler's dump or the exit code tell,
     and the participant's lines the dump shows (``impl_root``: where the tests imported nn from)."""
+    return Outcome(nodeid, tasks, "failed", "ProcessEnded",
+                   f"the test process ended during this test: {why_it_ended(dumped, returncode, timeout)}",
+                   tuple(dumped_frames(dumped, impl_root)))
+
+
+def import_crash(dumped: list[str], returncode: int | None, impl_root: Path) -> FileError | None:
+    """The FileError of a process that died importing the participant's code, at the innermost line of it
+    the faulthandler's dump shows; None when the dump shows none."""
+    frames = dumped_frames(dumped, impl_root)
+    if not frames:
+        return None
+    file, line = frames[-1].rsplit(":", 1)
+    lines = (impl_root / file).read_text(encoding="utf-8", errors="replace").splitlines()
+    text = lines[int(line) - 1] if 0 < int(line) <= len(lines) else ""
+    return FileError(file, int(line), text, "ProcessEnded",
+                     f"the test process ended while importing it: {why_it_ended(dumped, returncode, 0)}")
+
+
+def why_it_ended(dumped: list[str], returncode: int | None, timeout: float) -> str:
+    """Why a child died, from the faulthandler's dump (a crash, the backstop) or its exit status."""
     fatal = next((match.group(1) for match in map(FATAL_ERROR.match, dumped) if match), None)
     if fatal:
         cause = f"it crashed ({fatal}), as compiled code (ctypes, a C extension) does when given a bad pointer"
@@ -835,8 +860,7 @@ def ended_outcome(nodeid: str, tasks: tuple[str, ...], dumped: list[str], return
         cause = f"it was killed ({_signal_name(-returncode)}): by your code, or by the system when memory ran out"
     else:
         cause = f"it exited with code {returncode}"
-    return Outcome(nodeid, tasks, "failed", "ProcessEnded", f"the test process ended during this test: {cause}",
-                   tuple(dumped_frames(dumped, impl_root)))
+    return cause
 
 
 def _signal_name(number: int) -> str:
