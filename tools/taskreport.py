@@ -671,7 +671,10 @@ def kill_child(process: subprocess.Popen, marker: str | None = None) -> None:
             stopped |= new
         for pid in stopped:
             _signal(pid, signal.SIGKILL)
-        process.wait()
+        try:
+            process.wait(timeout=10)  # a process stuck in the kernel (a dead network drive) may not end at once
+        except subprocess.TimeoutExpired:
+            pass
     finally:
         if hasattr(signal, "pthread_sigmask"):
             signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
