@@ -8,8 +8,8 @@ wrote). Statuses: done (all its tests pass), not started (its tests stop at the
 task's own NotImplementedError), in progress (some pass, the rest stop there),
 wrong (a test fails for another reason: read the message), waiting for task X
 (its tests stop in an earlier task's code), not checked (a file has an error that
-stops the tests from loading, or the check ran out of time). Exits 0 whenever it
-could run.
+stops the tests from loading, or the check ran out of time or stopped before all its
+tests ran). Exits 0 whenever it could run (130 when stopped: Ctrl-C, SIGTERM, SIGHUP).
 
 ``report(root, tasks)`` gives the statuses (a ``Progress``), ``render`` the text:
 other tools (a watch mode) reuse both.
@@ -33,6 +33,8 @@ import taskreport  # noqa: E402  (tools/taskreport.py)
 ROOT = Path(__file__).resolve().parent.parent
 TASK_PREFIX = re.compile(r"Task (\d+(?:\.\d+)*):")
 MAX_MESSAGE_LINES = 14
+#: Longer lines of a message are cut (an exception may carry a whole array, or 100,000 characters).
+MAX_LINE_WIDTH = 300
 MAX_PLACE_WIDTH = 58
 #: More printed lines than this get a line of their own in the report.
 MANY_PRINTS = 1000
@@ -45,7 +47,15 @@ EXPLAINED = {
                   "a function returns its result instead",
     "ProcessEnded": "{message}",
     "DidNotFinish": "{message}",
+    "Interrupted": "your code raised KeyboardInterrupt, which stops the whole program as Ctrl-C does; "
+                   "raise an Exception (ValueError, ...) to say that something is wrong",
+    "Exit": "your code called pytest.exit({message}), which stops the whole test run",
+    "BreakpointCalled": "your code called breakpoint() ({message}); remove it: the check runs without a debugger",
+    "BdbQuit": "your code started the debugger (pdb); remove that line: the check runs without a debugger",
 }
+#: Escape sequences (colors, cursor moves) and other control characters a message must not send to the terminal.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -173,11 +183,17 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
     passed = sum(r.outcome == "passed" for r in ran)
     failed = [r for r in ran if r.outcome == "failed"]
     unchecked = [r for r in failed if r.exception == "NotChecked"]
-    if unchecked or any(task.id in tasks for _, _, tasks in run.collection_errors):
+    crashed_importing = run.stopped and run.file_errors and not run.collected  # no test could even be collected
+    if unchecked or crashed_importing or any(task.id in tasks for _, _, tasks in run.collection_errors):
         cause = file_error_label(run.file_errors[0]) if run.file_errors else "a test file did not load"
         return Status(f"not checked: {cause}", unchecked[0] if unchecked else None, passed, len(ran))
+    seen = {r.nodeid for r in results}
+    not_run = [nodeid for nodeid, tasks in run.collected.items() if task.id in tasks and nodeid not in seen]
+    stopped = "the check ran out of time" if run.timed_out else run.stopped
+    if not failed and (not_run or (stopped and not run.collected)):  # never "done" on tests that did not run
+        return Status(f"not checked: {stopped or 'some of its tests did not run'}", None, passed, len(ran))
     if not ran:
-        return Status("not checked: the check ran out of time" if run.timed_out else "no tests found", None, 0, 0)
+        return Status("no tests found", None, 0, 0)
     if not failed:
         return Status("done", None, passed, len(ran))
     wrong, waiting = [], []  # (result, raised_at) and (result, the other task's id, raised_at)
@@ -223,9 +239,16 @@ def report(root: Path, chosen: list[catalogue.Task], **limits) -> Progress:
 
 
 # --- the text ----------------------------------------------------------------------------------
+def printable(text: str) -> str:
+    """``text`` without terminal escape sequences, other control characters shown as \\x.. (tabs and
+    line breaks stay)."""
+    return CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", ANSI_ESCAPE.sub("", text))
+
+
 def trimmed(message: str) -> str:
-    """A failure message without pytest's assertion introspection, at most MAX_MESSAGE_LINES lines."""
-    lines = message.strip().splitlines()
+    """A failure message without pytest's assertion introspection or control characters, at most
+    MAX_MESSAGE_LINES lines of at most MAX_LINE_WIDTH characters."""
+    lines = [_shorten(line, MAX_LINE_WIDTH) for line in printable(message).strip().splitlines()]
     if len(lines) > 1:  # 'our message\nassert 3 == 4\n +  where ...': keep our message
         for number, line in enumerate(lines[1:], start=1):
             if line.startswith("assert "):
@@ -279,11 +302,15 @@ def describe_file_error(error: taskreport.FileError) -> str:
         what = f"it called {call}({error.message}) while being imported"
     elif error.exception == "DidNotFinish":
         what = f"importing it did not finish: {error.message}"
+    elif error.exception == "ProcessEnded":
+        what = error.message
+    elif error.exception == "KeyboardInterrupt":
+        what = "it raised KeyboardInterrupt while being imported, which stops the whole program"
     else:
-        what = f"{error.exception}: {error.message}"
+        what = f"{error.exception}: {trimmed(error.message)}"
     text = f"{where}: {what}"
     if error.text.strip():
-        text += f"\n    {error.line} | {error.text.rstrip()}"
+        text += f"\n    {error.line} | {_shorten(printable(error.text.rstrip()), MAX_LINE_WIDTH)}"
     return text
 
 
@@ -359,8 +386,12 @@ def notes(progress: Progress) -> list[str]:
                      + (" (it may be why a test did not finish in time)." if any(
                          test.exception == "DidNotFinish" for test in run.tests) else "."))
     if run.timed_out:
-        lines.append("The check stopped at its time limit; the tasks that did not get their turn read "
-                     "'not checked'. Look for an endless loop in the task marked 'wrong'.")
+        lines.append("The check stopped at its time limit; the tasks that did not get their turn read 'not checked'."
+                     + (" Look for an endless loop in the task marked 'wrong'."
+                        if any(t.exception in ("DidNotFinish", "ProcessEnded") for t in run.tests) else ""))
+    if run.stopped:
+        lines.append(stopped_note(run))
+    lines.extend(lingering_note(progress.root, kind, location) for kind, location in run.lingering)
     if run.collection_errors and not run.file_errors:  # a test file itself did not load: say so once
         file, text, _ = run.collection_errors[0]
         tail = "\n".join("    " + line for line in text.strip().splitlines()[-MAX_MESSAGE_LINES:])
@@ -368,10 +399,48 @@ def notes(progress: Progress) -> list[str]:
     return lines
 
 
+def stopped_note(run: taskreport.Report) -> str:
+    """Why the run ended before every test ran, and what to fix first."""
+    text = f"The check stopped early: {run.stopped}; the tasks whose tests did not all run read 'not checked'."
+    crashed = [test for test in run.tests if test.exception == "ProcessEnded"]
+    if crashed:
+        text += (f" Fix the crash first: {crashed[0].nodeid} ended the test process"
+                 + (f" at {crashed[0].where}." if crashed[0].where else "."))
+    internal = [line for line in run.output.splitlines() if line.startswith("INTERNALERROR>")]
+    if internal:
+        text += "\n" + "\n".join("    " + _shorten(printable(line), MAX_LINE_WIDTH)
+                                 for line in internal[-MAX_MESSAGE_LINES:])
+    return text
+
+
+def lingering_note(root: Path, kind: str, location: str) -> str:
+    """What the participant's code left behind when the tests ended ('thread', 'exit handler', 'process')."""
+    name, _ = place_of(root, location) if location else ("", None)
+    where = f"{location} ({name})" if name else location
+    if kind == "thread":
+        return (f"Your code left a thread running after the tests ended (started at {where}); the check stopped "
+                f"it, but elsewhere it keeps Python (and a notebook's kernel) from exiting: make it end.")
+    if kind == "exit handler":
+        return (f"Your code registered a function to run at exit (atexit.register at {where}); "
+                f"the check ended without running it.")
+    return ("The test process did not end after the tests: your code left something running (a thread?); "
+            "the check stopped it.")
+
+
 def first_pending(rows: list[tuple[catalogue.Task, Status]]) -> tuple[catalogue.Task, Status] | None:
     """The row to work on next: the first required task not done, else the first optional one."""
     pending = [(task, status) for task, status in rows if not status.done]
     return next((row for row in pending if not row[0].optional), pending[0] if pending else None)
+
+
+def first_to_fix(progress: Progress) -> tuple[catalogue.Task, Status] | None:
+    """The row "Next:" is about: when the run stopped early, the first task marked wrong (the crash or the
+    endless loop that stopped it, rather than a task that did not get its turn), else the first pending."""
+    if progress.run.stopped or progress.run.timed_out:
+        wrong = [(task, status) for task, status in progress.rows if status.label.startswith("wrong")]
+        if wrong:
+            return wrong[0]
+    return first_pending(progress.rows)
 
 
 def next_task(root: Path) -> catalogue.Task | None:
@@ -385,7 +454,7 @@ def render(progress: Progress) -> str:
     parts = [table(rows, hints.opened(progress.root))]
     parts.extend(describe_file_error(error) for error in progress.run.file_errors[1:])
     parts.extend(notes(progress))
-    first = first_pending(rows)
+    first = first_to_fix(progress)
     if progress.run.file_errors:
         parts.append(file_error_steps(progress.root, progress.run.file_errors[0]))
     elif first is not None:
@@ -413,12 +482,16 @@ def selected_tasks(arguments: list[str]) -> list[catalogue.Task]:
 
 def main(argv: list[str] | None = None) -> int:
     chosen = selected_tasks(sys.argv[1:] if argv is None else argv)
+    taskreport.interrupt_on_termination()
     print("Running the task tests against your code (nn/, act/, loss/, notebooks/)…\n", flush=True)
     try:
         print(render(report(ROOT, chosen)))
     except taskreport.TaskRunError as error:
         print(f"check: could not run the tests.\n{error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP: the tests were stopped on the way out
+        print("make check stopped.", flush=True)
+        return 130
     return 0
 
 

@@ -32,8 +32,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +54,18 @@ DEFAULT_TIMEOUT = 10
 DEFAULT_BUDGET = 300
 #: How often the watchdog looks at what a test is doing (seconds).
 TICK = 0.25
+#: Test processes started before the run gives up on tests that crash the process (each costs a restart).
+MAX_CHILDREN = 20
+#: Seconds a child may take to exit after its 'end' event before the parent ends it.
+GRACE_AFTER_END = 2.0
+#: How often the parent looks at a running child (seconds).
+POLL = 0.2
+#: The longest message kept from an exception (a test of a huge array may print all of it).
+MAX_MESSAGE_CHARS = 10_000
+#: pytest's exit codes for a session it did not finish: interrupted, internal error.
+ABORTED = (2, 3)
+#: The environment variable that marks every process of one run (also those in a session of their own).
+RUN_MARKER = "KIT_CHECK_RUN"
 #: Where a notebook cell's code says it comes from ('train.ipynb cell 3', see tests/test_train_tasks.py).
 NOTEBOOK_CELL = re.compile(r"(?:.*/)?(\w+\.ipynb) cell (\d+)$")
 
@@ -93,6 +107,9 @@ class Report:
     prints: dict[str, int] = field(default_factory=dict)  # 'nn/functions.py:53' -> lines printed there
     timed_out: bool = False  # the budget ran out: what did not run is not checked
     output: str = ""  # what the child printed (for when it could not run)
+    collected: dict[str, tuple[str, ...]] = field(default_factory=dict)  # every test to run -> its tasks
+    stopped: str = ""  # why the run ended before every test ran ('' when it got to the end or timed out)
+    lingering: list[tuple[str, str]] = field(default_factory=list)  # ('thread', 'act/functions.py:12'), ...
 
 
 class TaskRunError(RuntimeError):
@@ -107,6 +124,14 @@ class DidNotFinish(BaseException):
 
 class ExitCalled(BaseException):
     """The participant's code called os._exit(): the test fails instead of the whole run."""
+
+
+class Interrupted(Exception):
+    """The participant's code raised KeyboardInterrupt: the test fails instead of the whole run stopping."""
+
+
+class BreakpointCalled(BaseException):
+    """The participant's code called breakpoint(): there is no debugger in the check (message: where)."""
 
 
 class NotChecked(ImportError):
@@ -227,6 +252,122 @@ def _refuse_exit(status=0):
     raise ExitCalled(status)
 
 
+_exit_now = os._exit  # the real one, for the child's own end
+
+
+def end_with_parent() -> None:
+    """Linux: the child is killed when the parent dies (make check killed with SIGKILL), rather than
+    running its tests to the end for nobody."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
+def calling_location(root: Path, depth: int = 2) -> str:
+    """The innermost line of the participant's code among the callers ('' when none)."""
+    frame = sys._getframe(depth)
+    while frame is not None:
+        location = participant_location(frame.f_code.co_filename, frame.f_lineno, root)
+        if location:
+            return location
+        frame = frame.f_back
+    return ""
+
+
+def message_of(error: BaseException) -> str:
+    """str(error), even when its __str__ fails, at most MAX_MESSAGE_CHARS long."""
+    try:
+        message = str(error)
+    except BaseException as failure:  # noqa: BLE001 (the participant's __str__ may raise anything)
+        message = f"(its message cannot be shown: its __str__ raised {type(failure).__name__})"
+    return message if len(message) <= MAX_MESSAGE_CHARS else message[:MAX_MESSAGE_CHARS] + " …"
+
+
+class Guards:
+    """What the child changes so that the participant's code cannot end, stop or outlive the run:
+    os._exit raises, breakpoint() raises, signals to the check itself are refused, and where threads
+    were started and exit handlers registered is remembered for the report."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.exit_handlers: list[str] = []  # where the participant's code called atexit.register
+        self.parent = os.getppid()
+        self.dump_file = None  # where to write the stack before the process signals itself (the events)
+
+    def install(self) -> None:
+        import atexit
+
+        end_with_parent()
+        os._exit = _refuse_exit
+        sys.breakpointhook = self._refuse_breakpoint
+        os.kill = self._guarded(os.kill, group=False)
+        if hasattr(os, "killpg"):  # not on Windows
+            os.killpg = self._guarded(os.killpg, group=True)
+        if hasattr(signal, "setitimer"):
+            signal.signal = self._timer_kept(signal.signal, "signal.signal",
+                                             lambda signum, *_: signum == signal.SIGALRM)
+            signal.setitimer = self._timer_kept(signal.setitimer, "signal.setitimer",
+                                                lambda which, *_: which == signal.ITIMER_REAL)
+            signal.alarm = self._timer_kept(signal.alarm, "signal.alarm", lambda *_: True)
+        register, start = atexit.register, threading.Thread.start
+
+        def remembered_register(function, *args, **kwargs):
+            location = calling_location(self.root)
+            if location:
+                self.exit_handlers.append(location)
+            return register(function, *args, **kwargs)
+
+        def remembered_start(thread):
+            thread.kit_started_at = calling_location(self.root)
+            return start(thread)
+
+        atexit.register, threading.Thread.start = remembered_register, remembered_start
+
+    def _refuse_breakpoint(self, *args, **kwargs):
+        raise BreakpointCalled(calling_location(self.root))
+
+    def _guarded(self, send, group: bool):
+        """os.kill/os.killpg that refuse to signal the check's own process (or every process: pid -1)."""
+        def guarded_send(pid, signum):
+            if self._reaches_the_check(pid, group):
+                target = "every process" if pid == -1 else f"process {'group ' if group or pid < 0 else ''}{abs(pid)}"
+                raise PermissionError(f"your code sent {_signal_name(signum)} to {target}, which includes the check's "
+                                      "own process; the check does not let it")
+            if self.dump_file is not None and (pid in (0, os.getpid()) if not group else pid in (0, os.getpgrp())):
+                faulthandler.dump_traceback(self.dump_file, all_threads=False)  # it may not live to say where
+            return send(pid, signum)
+        return guarded_send
+
+    def _timer_kept(self, function, name: str, touches_the_timer):
+        """``function`` (signal.signal, setitimer, alarm), refused to the participant's code when it would change
+        SIGALRM or the real-time timer: the watchdog's, without which an endless loop costs the backstop's time."""
+        def kept(*args):
+            if touches_the_timer(*args) and calling_location(self.root):
+                raise PermissionError(f"your code called {name} for SIGALRM or the real-time timer, which the check "
+                                      "uses to stop a test that runs too long; the check does not let it")
+            return function(*args)
+        return kept
+
+    def _reaches_the_check(self, pid: int, group: bool) -> bool:
+        try:
+            parent_group = os.getpgid(self.parent)
+        except (OSError, AttributeError):  # gone, or Windows
+            parent_group = None
+        if group:
+            return pid == parent_group
+        return pid in (self.parent, -1) or (pid < -1 and -pid == parent_group)
+
+    def lingering(self) -> list[list[str]]:
+        """The participant's threads still running (that would keep Python from exiting), and its exit handlers."""
+        threads = [["thread", getattr(thread, "kit_started_at", "")] for thread in threading.enumerate()
+                   if thread is not threading.main_thread() and thread.is_alive() and not thread.daemon]
+        return [item for item in threads if item[1]] + [["exit handler", where] for where in self.exit_handlers]
+
+
 class BrokenPackages:
     """A meta path finder: importing a package that failed once raises NotChecked at once, without
     running its code again (which may loop, exit or print)."""
@@ -256,7 +397,7 @@ def file_error_of(error: BaseException, root: Path) -> FileError:
     if file and int(line):
         lines = (root / file).read_text(encoding="utf-8", errors="replace").splitlines()
         text = lines[int(line) - 1] if int(line) <= len(lines) else ""
-    return FileError(file, int(line), text, type(error).__name__, str(error))
+    return FileError(file, int(line), text, type(error).__name__, message_of(error))
 
 
 def notebook_file_error(error: BaseException, root: Path) -> FileError | None:
@@ -289,9 +430,8 @@ def import_packages(root: Path, watchdog: Watchdog) -> list[FileError]:
             importlib.import_module(name)
         except NotChecked as error:  # it imports a package that failed before it
             broken.errors[name] = broken.errors[error.package]
-        except KeyboardInterrupt:
-            raise
-        except BaseException as error:  # SyntaxError, SystemExit, DidNotFinish, ...
+        except BaseException as error:  # SyntaxError, SystemExit, DidNotFinish, KeyboardInterrupt (no Ctrl-C
+            # reaches the child: it runs in a session of its own) ...
             broken.errors[name] = file_error_of(error, root)
         finally:
             watchdog.stop()
@@ -334,16 +474,21 @@ class Recorder:
             self.emit(event="collection_error", file=file, text=str(report.longrepr),
                       tasks=markers_in(self.root / file))
 
+    def pytest_collection_finish(self, session):
+        """Every test this child will run, with its tasks: a test that never gets its turn is known."""
+        self.emit(event="collected", tests={item.nodeid: tasks_of(item) for item in session.items})
+
     @hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item, nextitem):
-        self.emit(event="start", nodeid=item.nodeid)
-        self.tests[item.nodeid] = {
-            "nodeid": item.nodeid, "outcome": "passed",
-            "tasks": [m.group(1).replace("_", ".") for m in
-                      (TASK_MARKER.fullmatch(mark.name) for mark in item.iter_markers()) if m],
-        }
-        yield
-        self.emit(event="test", **self.tests.pop(item.nodeid))
+        self.emit(event="start", nodeid=item.nodeid, tasks=tasks_of(item))
+        self.tests[item.nodeid] = {"nodeid": item.nodeid, "outcome": "passed", "tasks": tasks_of(item)}
+        outcome = yield
+        entry = self.tests.pop(item.nodeid)
+        if outcome.excinfo is not None and entry["outcome"] != "failed":  # pytest stops the session: not passed
+            error = outcome.excinfo[1]
+            entry.update(outcome="failed", exception=type(error).__name__, message=message_of(error),
+                         frames=participant_frames(error, self.root))
+        self.emit(event="test", **entry)
 
     @hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -353,10 +498,10 @@ class Recorder:
             return
         if report.skipped:
             if entry["outcome"] == "passed":
-                entry.update(outcome="skipped", message=str(call.excinfo.value) if call.excinfo else "")
+                entry.update(outcome="skipped", message=message_of(call.excinfo.value) if call.excinfo else "")
             return
         if call.excinfo is None:  # e.g. an unexpected pass of a strict xfail
-            entry.update(outcome="failed", exception="Failed", message=str(report.longrepr))
+            entry.update(outcome="failed", exception="Failed", message=message_of(report.longrepr))
             return
         error = _first_leaf(call.excinfo.value)
         file_error = notebook_file_error(error, self.root)
@@ -364,18 +509,34 @@ class Recorder:
             if file_error not in self.file_errors:
                 self.file_errors.append(file_error)
                 self.emit(event="file_error", **file_error.__dict__)
-            entry.update(outcome="failed", exception="NotChecked", message=str(error))
+            entry.update(outcome="failed", exception="NotChecked", message=message_of(error))
             return
-        entry.update(outcome="failed", exception=type(error).__name__, message=str(error),
+        entry.update(outcome="failed", exception=type(error).__name__, message=message_of(error),
                      frames=participant_frames(error, self.root))
 
     @hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
+        item.runtest = functools.partial(_interrupt_as_failure, item.runtest)
         self.watchdog.start(self.events)
         try:
             yield
         finally:
             self.watchdog.stop()
+
+
+def tasks_of(item) -> list[str]:
+    """The task ids of a test's markers: ['3.2']."""
+    matches = (TASK_MARKER.fullmatch(mark.name) for mark in item.iter_markers())
+    return [match.group(1).replace("_", ".") for match in matches if match]
+
+
+def _interrupt_as_failure(runtest) -> None:
+    """Run a test; a KeyboardInterrupt from it (which would stop pytest) fails it instead. No Ctrl-C reaches
+    the child (a session of its own), so the participant's code raised it."""
+    try:
+        runtest()
+    except KeyboardInterrupt as error:
+        raise Interrupted("KeyboardInterrupt") from error
 
 
 def _first_leaf(error: BaseException) -> BaseException:
@@ -414,9 +575,12 @@ def main(argv: list[str]) -> int:
     impl_root = implementation_root(root)
     sys.path.insert(0, str(impl_root))
     cache_bytecode_by_content(impl_root)
-    os._exit = _refuse_exit
+    guards = Guards(impl_root)
+    guards.install()
     printer = builtins.print = PrintCounter(impl_root)
     with events_path.open("a", encoding="utf-8") as events:
+        faulthandler.enable(events)  # a crash: where it happened, in the events (the parent reads it)
+        guards.dump_file = events
         watchdog = Watchdog(timeout, impl_root)
         if not skip:  # a restarted child already reported the imports
             for error in import_packages(impl_root, watchdog):
@@ -427,32 +591,114 @@ def main(argv: list[str]) -> int:
         import pytest
 
         exit_code = pytest.main(arguments, plugins=[Recorder(events, watchdog, impl_root, skip)])
-        events.write(json.dumps({"event": "end", "exit_code": int(exit_code), "prints": printer.by_location()}) + "\n")
+        events.write(json.dumps({"event": "end", "exit_code": int(exit_code), "prints": printer.by_location(),
+                                 "lingering": guards.lingering()}) + "\n")
     return int(exit_code)
 
 
+def end_child(exit_code: int) -> None:
+    """End the child at once: the participant's threads and exit handlers, which may never end, do not run."""
+    faulthandler.disable()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    _exit_now(exit_code)
+
+
 # --- the parent --------------------------------------------------------------------------------
-def _read_events(path: Path) -> list[dict]:
+def read_events(path: Path) -> list[dict]:
+    """The child's events; a line that is not one (the faulthandler's dump, a line cut off by a kill)
+    comes as {'event': 'text', 'text': line}."""
     events = []
     if path.exists():
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 events.append(json.loads(line))
-            except json.JSONDecodeError:  # the faulthandler's dump, or a line cut off by a kill
-                continue
+            except json.JSONDecodeError:
+                events.append({"event": "text", "text": line})
     return events
 
 
-def _kill_group(process: subprocess.Popen) -> None:
-    """End the child and anything it started (its process group), then reap it."""
+def wait_for_child(process: subprocess.Popen, events_path: Path, deadline: float) -> bool:
+    """Wait until the child exits or the deadline passes (then TimeoutExpired); True when it was still
+    running GRACE_AFTER_END seconds after writing its 'end' event (something of the participant's kept it)."""
+    ended_at = None
+    while True:
+        try:
+            process.wait(timeout=min(POLL, max(deadline - time.monotonic(), 0.01)))
+            return False
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                raise
+        if ended_at is None and b'"event": "end"' in events_path.read_bytes():
+            ended_at = time.monotonic()
+        if ended_at is not None and time.monotonic() - ended_at >= GRACE_AFTER_END:
+            return True
+
+
+def _signal(pid: int, signum: int, group: bool = False) -> None:
     try:
-        if hasattr(os, "killpg"):
-            os.killpg(process.pid, signal.SIGKILL)
-        else:  # Windows: no process groups, no SIGALRM either (a loop there ends only with the budget)
-            process.kill()
+        (os.killpg if group else os.kill)(pid, signum)
     except (ProcessLookupError, PermissionError):
         pass
-    process.wait()
+
+
+def marked_processes(marker: str) -> set[int]:
+    """The processes whose environment holds ``RUN_MARKER=marker``: everything a run started, also what
+    left its process group (a new session) or lost its parent (Linux: /proc; elsewhere none)."""
+    wanted, found = f"{RUN_MARKER}={marker}".encode(), set()
+    try:
+        entries = [entry.name for entry in os.scandir("/proc") if entry.name.isdigit()]
+    except OSError:
+        return found
+    for pid in entries:
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as environ:
+                if wanted in environ.read().split(b"\0"):
+                    found.add(int(pid))
+        except OSError:  # ended meanwhile, or another user's
+            continue
+    return found
+
+
+def kill_child(process: subprocess.Popen, marker: str | None = None) -> None:
+    """End the child and everything it started, then reap it: its process group, and (with ``marker``)
+    every process of the run, stopped first so that none can start another meanwhile."""
+    blocked = {signal.SIGINT, getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)} - {None}
+    if hasattr(signal, "pthread_sigmask"):  # a Ctrl-C now would leave the child running: it comes after
+        signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        if hasattr(os, "killpg"):
+            _signal(process.pid, signal.SIGKILL, group=True)
+        else:  # Windows: no process groups, no SIGALRM either (a loop there ends only with the budget)
+            process.kill()
+        stopped: set[int] = set()
+        for _ in range(100):
+            new = (marked_processes(marker) if marker else set()) - stopped
+            if not new:
+                break
+            for pid in new:
+                _signal(pid, signal.SIGSTOP)
+            stopped |= new
+        for pid in stopped:
+            _signal(pid, signal.SIGKILL)
+        try:
+            process.wait(timeout=10)  # a process stuck in the kernel (a dead network drive) may not end at once
+        except subprocess.TimeoutExpired:
+            pass
+    finally:
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
+
+
+def interrupt_on_termination() -> None:
+    """SIGTERM and SIGHUP (a closed terminal, ``timeout``) stop make check as Ctrl-C does: a KeyboardInterrupt,
+    so that the test process is ended and the temporary folder removed on the way out."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), interrupt)
 
 
 def task_test_files(root: Path, task_ids: list[str] | None = None) -> list[str]:
@@ -473,78 +719,195 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
 
     PYTHONPATH is dropped so only ``KIT_IMPL`` decides which nn/act/loss the tests see.
     Ends within ``budget`` seconds (plus the time to kill): tests that did not run by
-    then are simply absent from the report, and ``timed_out`` is set.
+    then are absent from ``tests`` (but in ``collected``), and ``timed_out`` is set.
+    A test whose process died fails (``ProcessEnded``) and a new child runs the rest,
+    at most MAX_CHILDREN of them; when the run stops before every test ran, ``stopped`` says why.
     """
     markers = " or ".join("task" + task_id.replace(".", "_") for task_id in task_ids) if task_ids else "task"
     env = {name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
     env["KIT_IMPL"] = impl
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    env[RUN_MARKER] = marker = uuid.uuid4().hex
     files = task_test_files(root, task_ids)
     generated = any("hypothesis" in (root / file).read_text(encoding="utf-8", errors="replace") for file in files)
     plugins = ["-p", "_hypothesis_pytestplugin", "--hypothesis-profile=check"] \
         if generated and importlib.util.find_spec("_hypothesis_pytestplugin") else []
+    impl_root = (root / "solutions" if impl == "solutions" else root).resolve()
     deadline = time.monotonic() + budget
     tests: dict[str, Outcome] = {}
     report = Report([], [], [])
     with tempfile.TemporaryDirectory() as scratch:
         events_path, skip_path, output_path = (Path(scratch) / name for name in ("events", "skip", "output"))
-        for attempt in range(20):
+        env["TMPDIR"] = str(Path(scratch) / "tmp")  # what a killed child cannot clean up goes with the folder
+        Path(env["TMPDIR"]).mkdir()
+        for attempt in range(MAX_CHILDREN):
             command = [sys.executable, str(root / "tools" / "taskreport.py"), str(events_path),
                        "--timeout", str(timeout)]
             if attempt:
                 skip_path.write_text("\n".join(tests), encoding="utf-8")
                 command += ["--skip", str(skip_path)]
             command += ["-m", markers, *(files or ["tests"]), *plugins, "-q", "--tb=no", "-rN", "--no-header",
-                        "-p", "no:cacheprovider", "--continue-on-collection-errors"]
+                        "-p", "no:cacheprovider", "-p", "no:faulthandler", "--continue-on-collection-errors"]
             events_path.write_text("", encoding="utf-8")
             with output_path.open("wb") as output:
                 process = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=output,
                                            stderr=subprocess.STDOUT, start_new_session=True)
                 try:
-                    process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+                    if wait_for_child(process, events_path, deadline):
+                        report.lingering.append(("process", ""))
                 except subprocess.TimeoutExpired:
                     report.timed_out = True
                 finally:
-                    _kill_group(process)
+                    kill_child(process, marker)
             report.output = output_path.read_bytes()[-20000:].decode("utf-8", errors="replace")
-            running, ended = _collect(_read_events(events_path), tests, report)
-            if ended or report.timed_out:
+            finished = len(tests)
+            child = collect_events(read_events(events_path), tests, report)
+            if report.timed_out or child.finished:
                 break
-            if running is None:  # it died before any test started: nothing to learn by trying again
-                raise TaskRunError(f"the tests could not run (exit code {process.returncode}):\n{report.output}")
-            tests[running] = Outcome(running, (), "failed", "ProcessEnded",
-                                     "the Python process ended during this test (os._exit, a crash, "
-                                     "or a hang in compiled code)")
+            if child.running is not None:  # the process died in this test
+                nodeid, tasks = child.running
+                tests[nodeid] = ended_outcome(nodeid, tasks, child.dumped, process.returncode, timeout, impl_root)
+            elif len(tests) == finished:  # it ended (or pytest stopped) with no test finished: trying again won't help
+                crash = import_crash(child.dumped, process.returncode, impl_root) if not report.collected else None
+                if crash is not None:  # the participant's code crashed the process while it was being imported
+                    report.file_errors.append(crash)
+                    report.stopped = "the test process crashed while importing your code"
+                    break
+                if not tests and not report.collected:
+                    raise TaskRunError(f"the tests could not run (exit code {process.returncode}):\n{report.output}")
+                report.stopped = ("the test process ended between two tests" if child.exit_code is None else
+                                  "pytest stopped before the end"
+                                  + (" (an internal error)" if child.exit_code == 3 else ""))
+                break
             if time.monotonic() >= deadline:
                 report.timed_out = True
                 break
+        else:
+            report.stopped = f"the test process crashed {MAX_CHILDREN} times"
     report.tests = [outcome for outcome in tests.values()]
     return report
 
 
-def _collect(events: list[dict], tests: dict[str, Outcome], report: Report) -> tuple[str | None, bool]:
-    """Add one child's events to ``tests``/``report``; the nodeid of a test it did not finish, and
-    whether it got to the end."""
-    running, ended = None, False
+@dataclass
+class ChildRun:
+    """What one child's events say about how it ended."""
+
+    running: tuple[str, tuple[str, ...]] | None = None  # (nodeid, tasks) of a test it started and did not finish
+    exit_code: int | None = None  # pytest's, when the child got to its end
+    dumped: list[str] = field(default_factory=list)  # lines after the last test started that are not events
+
+    @property
+    def aborted(self) -> bool:
+        return self.exit_code in ABORTED
+
+    @property
+    def finished(self) -> bool:
+        return self.exit_code is not None and not self.aborted
+
+
+def collect_events(events: list[dict], tests: dict[str, Outcome], report: Report) -> ChildRun:
+    """Add one child's events to ``tests``/``report``; how the child ended."""
+    child = ChildRun()
     for event in events:
         kind = event.pop("event")
         if kind == "start":
-            running = event["nodeid"]
+            child.running, child.dumped = (event["nodeid"], tuple(event.get("tasks", ()))), []
+        elif kind == "text":
+            child.dumped.append(event["text"])
         elif kind == "test":
             tests[event["nodeid"]] = Outcome(event["nodeid"], tuple(event["tasks"]), event["outcome"],
                                              event.get("exception", ""), event.get("message", ""),
                                              tuple(event.get("frames", ())))
-            running = None
+            child.running = None
+        elif kind == "collected":
+            for nodeid, tasks in event["tests"].items():
+                report.collected.setdefault(nodeid, tuple(tasks))
         elif kind == "file_error" and FileError(**event) not in report.file_errors:
             report.file_errors.append(FileError(**event))
         elif kind == "collection_error" and event["file"] not in [e[0] for e in report.collection_errors]:
             report.collection_errors.append((event["file"], event["text"], tuple(event["tasks"])))
         elif kind == "end":
-            ended = True
+            child.exit_code = event["exit_code"]
             for location, count in event["prints"].items():
                 report.prints[location] = report.prints.get(location, 0) + count
-    return running, ended
+            report.lingering.extend(tuple(item) for item in event.get("lingering", ())
+                                    if tuple(item) not in report.lingering)
+    return child
+
+
+FATAL_ERROR = re.compile(r"Fatal Python error: (.+)")
+DUMPED_FRAME = re.compile(r'\s*File "(.+)", line (\d+) in ')
+
+
+def ended_outcome(nodeid: str, tasks: tuple[str, ...], dumped: list[str], returncode: int | None,
+                  timeout: float, impl_root: Path) -> Outcome:
+    """A test during which the process died: why, as far as the faulthandler's dump or the exit code tell,
+    and the participant's lines the dump shows (``impl_root``: where the tests imported nn from)."""
+    return Outcome(nodeid, tasks, "failed", "ProcessEnded",
+                   f"the test process ended during this test: {why_it_ended(dumped, returncode, timeout)}",
+                   tuple(dumped_frames(dumped, impl_root)))
+
+
+def import_crash(dumped: list[str], returncode: int | None, impl_root: Path) -> FileError | None:
+    """The FileError of a process that died importing the participant's code, at the innermost line of it
+    the faulthandler's dump shows; None when the dump shows none."""
+    frames = dumped_frames(dumped, impl_root)
+    if not frames:
+        return None
+    file, line = frames[-1].rsplit(":", 1)
+    lines = (impl_root / file).read_text(encoding="utf-8", errors="replace").splitlines()
+    text = lines[int(line) - 1] if 0 < int(line) <= len(lines) else ""
+    return FileError(file, int(line), text, "ProcessEnded",
+                     f"the test process ended while importing it: {why_it_ended(dumped, returncode, 0)}")
+
+
+def why_it_ended(dumped: list[str], returncode: int | None, timeout: float) -> str:
+    """Why a child died, from the faulthandler's dump (a crash, the backstop) or its exit status."""
+    fatal = next((match.group(1) for match in map(FATAL_ERROR.match, dumped) if match), None)
+    if fatal:
+        cause = f"it crashed ({fatal}), as compiled code (ctypes, a C extension) does when given a bad pointer"
+    elif any(line.startswith("Timeout (") for line in dumped):
+        cause = (f"it did not finish in {timeout:g} s and could not be stopped: stuck in compiled code, "
+                 "or your code changed the signal handling the check uses")
+    elif returncode is not None and returncode < 0:
+        cause = f"it was killed ({_signal_name(-returncode)}): by your code, or by the system when memory ran out"
+    else:
+        cause = f"it exited with code {returncode}"
+    return cause
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def dumped_frames(dumped: list[str], root: Path) -> list[str]:
+    """The participant's lines in a faulthandler dump, outermost first: those of the thread that crashed
+    ('Current thread'), else of the oldest thread that has any (listed last: the main thread, which runs
+    the tests)."""
+    blocks: list[tuple[bool, list[str]]] = []  # (the current thread?, its participant lines, innermost first)
+    for line in dumped:
+        frame = DUMPED_FRAME.match(line)
+        if not frame:
+            if "thread" in line.lower():
+                blocks.append((line.startswith("Current thread"), []))
+            continue
+        if not blocks:
+            blocks.append((False, []))
+        location = participant_location(frame.group(1), int(frame.group(2)), root)
+        if location and location not in blocks[-1][1]:
+            blocks[-1][1].append(location)
+    with_lines = [block for block in blocks if block[1]]
+    chosen = next((lines for current, lines in with_lines if current), with_lines[-1][1] if with_lines else [])
+    return list(reversed(chosen))
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        status = main(sys.argv[1:])
+    except BaseException:  # noqa: BLE001 (e.g. the participant's code closed the events file): still end at once
+        traceback.print_exc()
+        status = 1
+    end_child(status)

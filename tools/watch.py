@@ -143,6 +143,7 @@ def watch(root: Path, interactive: bool) -> None:
 
 
 def main() -> int:
+    taskreport.interrupt_on_termination()
     try:
         watch(check.ROOT, sys.stdout.isatty())
     except KeyboardInterrupt:
