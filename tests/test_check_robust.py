@@ -350,3 +350,18 @@ def test_messages_lose_control_characters_and_overlong_lines():
     shown = check.trimmed("\x1b[2J\x1b[31mred\x07 bell\tand tab\n" + "x" * 100_000)
     assert "\x1b" not in shown and "\x07" not in shown and "\tand tab" in shown, repr(shown)
     assert max(map(len, shown.splitlines())) <= check.MAX_LINE_WIDTH + 1, len(shown)
+
+
+@pytest.mark.parametrize("name", ["queue.py", "numpy.py"])
+def test_a_file_named_like_a_module_the_tests_need_is_named_with_what_to_do(complete, name):
+    (complete / name).write_text("x = 1\n", encoding="utf-8")
+    try:
+        with pytest.raises(taskreport.TaskRunError, match=rf"{re.escape(name)} has the name of a module .* rename it"):
+            check.report(complete, [TASKS.TASKS_BY_ID["4.4"]])
+    finally:
+        (complete / name).unlink()
+
+
+def test_the_check_writes_no_hypothesis_folder_into_the_kit(complete):
+    check.report(complete, [TASKS.TASKS_BY_ID["3.2"]])
+    assert not (complete / ".hypothesis").exists(), "make check wrote .hypothesis/ into the participant's folder"

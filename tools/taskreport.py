@@ -713,6 +713,23 @@ def task_test_files(root: Path, task_ids: list[str] | None = None) -> list[str]:
     return files
 
 
+#: Modules the task tests import besides the standard library's: a file of the same name must not hide them.
+IMPORTED_PACKAGES = frozenset({"numpy", "pytest", "hypothesis", "_pytest", "pluggy", "IPython"})
+
+
+def shadowing_files(root: Path) -> list[str]:
+    """Files in the folders the tests import from (the kit's own, tools/, tests/) named like a module they need
+    (queue.py, numpy.py): Python would import the file instead, and the tests could not even start."""
+    needed = set(sys.stdlib_module_names) | IMPORTED_PACKAGES
+    found = []
+    for folder in (root, root / "tools", root / "tests"):
+        for path in sorted(folder.iterdir()) if folder.is_dir() else ():
+            is_module = path.suffix == ".py" or (path / "__init__.py").is_file()
+            if is_module and path.stem in needed:
+                found.append(path.relative_to(root).as_posix())
+    return found
+
+
 def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "participant",
                    timeout: float = DEFAULT_TIMEOUT, budget: float = DEFAULT_BUDGET) -> Report:
     """Run the task tests of ``root`` (all, or those of ``task_ids``) against ``impl`` in new processes.
@@ -723,6 +740,11 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
     A test whose process died fails (``ProcessEnded``) and a new child runs the rest,
     at most MAX_CHILDREN of them; when the run stops before every test ran, ``stopped`` says why.
     """
+    shadows = shadowing_files(root)
+    if shadows:
+        raise TaskRunError("\n".join(f"{file} has the name of a module that Python or the tests import "
+                                     f"({Path(file).stem}), so it hides that module: rename it (e.g. my_{Path(file).name})"
+                                     for file in shadows))
     markers = " or ".join("task" + task_id.replace(".", "_") for task_id in task_ids) if task_ids else "task"
     env = {name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
     env["KIT_IMPL"] = impl
@@ -740,6 +762,7 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
         events_path, skip_path, output_path = (Path(scratch) / name for name in ("events", "skip", "output"))
         env["TMPDIR"] = str(Path(scratch) / "tmp")  # what a killed child cannot clean up goes with the folder
         Path(env["TMPDIR"]).mkdir()
+        env["HYPOTHESIS_STORAGE_DIRECTORY"] = str(Path(scratch) / "hypothesis")  # not .hypothesis/ in the kit
         for attempt in range(MAX_CHILDREN):
             command = [sys.executable, str(root / "tools" / "taskreport.py"), str(events_path),
                        "--timeout", str(timeout)]
