@@ -365,3 +365,19 @@ def test_a_file_named_like_a_module_the_tests_need_is_named_with_what_to_do(comp
 def test_the_check_writes_no_hypothesis_folder_into_the_kit(complete):
     check.report(complete, [TASKS.TASKS_BY_ID["3.2"]])
     assert not (complete / ".hypothesis").exists(), "make check wrote .hypothesis/ into the participant's folder"
+
+
+@pytest.mark.parametrize("replace_with", ["nothing", "a folder"])
+def test_a_missing_package_file_is_named_with_how_to_restore_it(complete, replace_with):
+    path = complete / "act" / "functions.py"
+    kept = path.read_bytes()
+    path.unlink()
+    if replace_with == "a folder":
+        path.mkdir()
+    try:
+        with pytest.raises(taskreport.TaskRunError, match=r"act/functions\.py is missing .*git checkout -- act/functions\.py"):
+            check.report(complete, [TASKS.TASKS_BY_ID["4.4"], TASKS.TASKS_BY_ID["3.1"]])
+    finally:
+        if path.is_dir():
+            path.rmdir()
+        path.write_bytes(kept)

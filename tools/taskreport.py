@@ -717,6 +717,17 @@ def task_test_files(root: Path, task_ids: list[str] | None = None) -> list[str]:
 IMPORTED_PACKAGES = frozenset({"numpy", "pytest", "hypothesis", "_pytest", "pluggy", "IPython"})
 
 
+def missing_package_files(root: Path) -> list[str]:
+    """The participant's Python files (nn/, act/, loss/, as .sync-manifest.json lists them) that are not
+    there as files: without them even the packages cannot be imported."""
+    try:
+        listed = json.loads((root / ".sync-manifest.json").read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []  # no manifest to go by: the import errors speak for themselves
+    return [file for file in listed if file.split("/")[0] in PACKAGES and file.endswith(".py")
+            and not (root / file).is_file()]
+
+
 def shadowing_files(root: Path) -> list[str]:
     """Files in the folders the tests import from (the kit's own, tools/, tests/) named like a module they need
     (queue.py, numpy.py): Python would import the file instead, and the tests could not even start."""
@@ -740,6 +751,10 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
     A test whose process died fails (``ProcessEnded``) and a new child runs the rest,
     at most MAX_CHILDREN of them; when the run stops before every test ran, ``stopped`` says why.
     """
+    missing = missing_package_files(root)
+    if missing:
+        raise TaskRunError("\n".join(f"{file} is missing (deleted, moved or renamed?), and the tests import it: "
+                                     f"restore it, e.g. git checkout -- {file}" for file in missing))
     shadows = shadowing_files(root)
     if shadows:
         raise TaskRunError("\n".join(f"{file} has the name of a module that Python or the tests import "
