@@ -195,12 +195,26 @@ def test_convolution_forward_keeps_float32():
 def test_col2im_adds_every_row_back_onto_its_window(x_shape, w_shape, stride, padding):
     n_rows = x_shape[0] * np.prod(output_shape(x_shape, w_shape[2:], stride, padding))
     rows = RNG.normal(size=(n_rows, x_shape[1] * w_shape[2] * w_shape[3]))
-    got = conv.col2im(rows, x_shape, w_shape[2:], stride, padding)
-    assert_close("col2im", got, col2im_by_loops(rows, x_shape, w_shape[2:], stride, padding),
-                 describe(x_shape, w_shape, stride, padding),
-                 "\nThe rows come in im2col's order (output row, output column, then image). col2im is im2col "
-                 "backwards: every element of a row is added onto the pixel of the padded image it was copied from "
-                 "(a pixel seen by several windows receives the sum), and the padding is cut off at the end.")
+    advice = ("\nThe rows come in im2col's order (output row, output column, then image). col2im is im2col "
+              "backwards: every element of a row is added onto the pixel of the padded image it was copied from "
+              "(a pixel seen by several windows receives the sum), and the padding is cut off at the end.")
+    setting = describe(x_shape, w_shape, stride, padding)
+    try:
+        got = conv.col2im(rows, x_shape, w_shape[2:], stride, padding)
+    except (ValueError, IndexError) as error:  # NumPy's shape errors: add what col2im should do
+        raise AssertionError(f"col2im ({setting}) failed with {type(error).__name__}: {error}{advice}") from error
+    assert_close("col2im", got, col2im_by_loops(rows, x_shape, w_shape[2:], stride, padding), setting, advice)
+
+
+def test_a_shape_error_inside_col2im_comes_with_the_advice(monkeypatch):
+    def unpadded(grad_rows, image_shape, kernel_size, stride, padding):
+        raise ValueError("operands could not be broadcast together with shapes (2,2,3,2) (2,2,3,3)")
+
+    monkeypatch.setattr(conv, "col2im", unpadded)
+    with pytest.raises(AssertionError, match=r"col2im .* failed with ValueError: operands could not be broadcast"
+                                             r"(.|\n)*the padded image") as failure:
+        test_col2im_adds_every_row_back_onto_its_window(*CASES[2])
+    assert isinstance(failure.value.__cause__, ValueError), "the participant's line stays in the chain"
 
 
 def convolution_ctx(x, w, stride, padding, needs=(True, True, True)):
