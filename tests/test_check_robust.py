@@ -381,3 +381,13 @@ def test_a_missing_package_file_is_named_with_how_to_restore_it(complete, replac
         if path.is_dir():
             path.rmdir()
         path.write_bytes(kept)
+
+
+def test_prints_to_stderr_are_counted_like_prints_to_the_screen(complete):
+    with mistakes(complete, relu_forward_does("import sys", "for _ in range(3000): print('debug', file=sys.stderr)")):
+        progress = checked(complete, "4.4")
+        line = line_of(complete, "act/functions.py", "        for _ in range(3000): print('debug', file=sys.stderr)")
+    text = check.render(progress)
+    assert labels_of(progress) == {"4.4": "done"}, text
+    assert re.search(rf"Your code printed [\d,]+ lines during the check, [\d,]+ of them at act/functions\.py:{line} ",
+                     text), text

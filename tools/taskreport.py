@@ -223,8 +223,9 @@ class Watchdog:
 
 
 class PrintCounter:
-    """Counts, by the line that called it, the print() calls of the participant's code to the screen,
-    without printing them: the check would hide them anyway, and thousands of them take time."""
+    """Counts, by the line that called it, the print() calls of the participant's code to the screen
+    (stdout or stderr), without printing them: the check would hide them anyway, and thousands of them
+    take time."""
 
     def __init__(self, root: Path):
         self.root, self.counts = root, Counter()  # counts: (code object, line) -> calls
@@ -237,7 +238,7 @@ class PrintCounter:
         mine = self.participant.get(code)
         if mine is None:
             mine = self.participant[code] = _participant_file(code.co_filename, self.root) is not None
-        if not mine or kwargs.get("file") is not None:
+        if not mine or kwargs.get("file") not in (None, sys.stdout, sys.stderr):  # a file of its own: written
             return self.original(*args, **kwargs)
         self.counts[code, caller.f_lineno] += 1
         return None
