@@ -375,7 +375,8 @@ def test_a_missing_package_file_is_named_with_how_to_restore_it(complete, replac
     if replace_with == "a folder":
         path.mkdir()
     try:
-        with pytest.raises(taskreport.TaskRunError, match=r"act/functions\.py is missing .*git checkout -- act/functions\.py"):
+        with pytest.raises(taskreport.TaskRunError,
+                           match=r"act/functions\.py is missing .*git checkout -- act/functions\.py, or your last saved copy"):
             check.report(complete, [TASKS.TASKS_BY_ID["4.4"], TASKS.TASKS_BY_ID["3.1"]])
     finally:
         if path.is_dir():
@@ -391,3 +392,13 @@ def test_prints_to_stderr_are_counted_like_prints_to_the_screen(complete):
     assert labels_of(progress) == {"4.4": "done"}, text
     assert re.search(rf"Your code printed [\d,]+ lines during the check, [\d,]+ of them at act/functions\.py:{line} ",
                      text), text
+
+
+def test_input_in_the_code_says_to_remove_it(complete):
+    with mistakes(complete, relu_forward_does("answer = input('threshold? ')")):
+        progress = checked(complete, "4.4")
+        line = line_of(complete, "act/functions.py", "        answer = input('threshold? ')")
+    shown = "\n".join(check.failure_lines(dict((task.id, status) for task, status in progress.rows)["4.4"]))
+    assert labels_of(progress) == {"4.4": "wrong"}, shown
+    assert f"your code called input() (act/functions.py:{line}); remove it" in shown, shown
+    assert "-s" not in shown.split(), shown

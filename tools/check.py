@@ -52,6 +52,8 @@ EXPLAINED = {
     "Exit": "your code called pytest.exit({message}), which stops the whole test run",
     "BreakpointCalled": "your code called breakpoint() ({message}); remove it: the check runs without a debugger",
     "BdbQuit": "your code started the debugger (pdb); remove that line: the check runs without a debugger",
+    "InputCalled": "your code called input() ({message}); remove it: nobody can type an answer during the check "
+                   "(give the value as an argument instead)",
 }
 #: Escape sequences (colors, cursor moves) and other control characters a message must not send to the terminal.
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")

@@ -134,6 +134,10 @@ class BreakpointCalled(BaseException):
     """The participant's code called breakpoint(): there is no debugger in the check (message: where)."""
 
 
+class InputCalled(BaseException):
+    """The participant's code called input(): nobody can type an answer during the check (message: where)."""
+
+
 class NotChecked(ImportError):
     """A test needs a package that could not be imported (reported once, as a FileError)."""
 
@@ -290,7 +294,7 @@ def message_of(error: BaseException) -> str:
 
 class Guards:
     """What the child changes so that the participant's code cannot end, stop or outlive the run:
-    os._exit raises, breakpoint() raises, signals to the check itself are refused, and where threads
+    os._exit raises, breakpoint() and input() raise, signals to the check itself are refused, and where threads
     were started and exit handlers registered is remembered for the report."""
 
     def __init__(self, root: Path):
@@ -305,6 +309,7 @@ class Guards:
         end_with_parent()
         os._exit = _refuse_exit
         sys.breakpointhook = self._refuse_breakpoint
+        builtins.input = self._refuse_input
         os.kill = self._guarded(os.kill, group=False)
         if hasattr(os, "killpg"):  # not on Windows
             os.killpg = self._guarded(os.killpg, group=True)
@@ -330,6 +335,9 @@ class Guards:
 
     def _refuse_breakpoint(self, *args, **kwargs):
         raise BreakpointCalled(calling_location(self.root))
+
+    def _refuse_input(self, *args, **kwargs):
+        raise InputCalled(calling_location(self.root))
 
     def _guarded(self, send, group: bool):
         """os.kill/os.killpg that refuse to signal the check's own process (or every process: pid -1)."""
@@ -755,7 +763,7 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
     missing = missing_package_files(root)
     if missing:
         raise TaskRunError("\n".join(f"{file} is missing (deleted, moved or renamed?), and the tests import it: "
-                                     f"restore it, e.g. git checkout -- {file}" for file in missing))
+                                     f"restore it (git checkout -- {file}, or your last saved copy)" for file in missing))
     shadows = shadowing_files(root)
     if shadows:
         raise TaskRunError("\n".join(f"{file} has the name of a module that Python or the tests import "
