@@ -147,3 +147,4 @@ def test_the_tests_of_one_task_run_in_a_handout(handout):
     output = done.stdout + done.stderr
     assert "error collecting" not in output and "Interrupted" not in output, output[-3000:]
     assert done.returncode == 1 and "NotImplementedError: Task 3.2" in output and " failed" in output, output[-3000:]
+    assert "skipped" not in output, f"only the task's own tests are reported:\n{output[-3000:]}"
