@@ -178,7 +178,7 @@ def lab_environment(home: Path, kernel_env: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def _wait_until_ready(lab: JupyterLab, process: subprocess.Popen) -> None:
+def wait_until_ready(lab: JupyterLab, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -259,7 +259,7 @@ def running_jupyterlab(root: Path, home: Path, kernel_env: dict[str, str]) -> It
                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     try:
-        _wait_until_ready(lab, process)
+        wait_until_ready(lab, process)
         yield lab
     finally:
         stop_jupyterlab(lab, process)

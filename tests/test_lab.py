@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_support import JupyterLab, lab_environment, stop_jupyterlab
+from browser_support import JupyterLab, lab_environment, stop_jupyterlab, wait_until_ready
 from conftest import ROOT
 
 jupyter_client = pytest.importorskip("jupyter_client")
@@ -90,6 +90,8 @@ def test_make_lab_serves_the_kit_and_its_kernels_import_the_framework(tmp_path):
         assert port != busy_port, "JupyterLab claims the busy port"
         assert f"{busy_port} is already in use" in log.read_text(), log.read_text()[-2000:]
         lab = JupyterLab(url=f"http://127.0.0.1:{port}", token=token, port=port, log=log)
+        # jupyter_server prints its URL before its event loop binds the port: wait until it answers.
+        wait_until_ready(lab, process)
         listing = {item["name"] for item in lab.api("/api/contents/")["content"]}
         assert "notebooks" in listing, f"the contents API lists {sorted(listing)}, expected notebooks/ among them"
         printed = _run_in_kernel(lab, Path(env["JUPYTER_RUNTIME_DIR"]),
