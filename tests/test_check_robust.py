@@ -402,3 +402,50 @@ def test_input_in_the_code_says_to_remove_it(complete):
     assert labels_of(progress) == {"4.4": "wrong"}, shown
     assert f"your code called input() (act/functions.py:{line}); remove it" in shown, shown
     assert "-s" not in shown.split(), shown
+
+
+@pytest.mark.parametrize(("code", "what"), [
+    ("import sys; sys.stdout.close()", "closed sys.stdout"),
+    ("import sys; sys.stderr.close()", "closed sys.stderr"),
+    ("import sys; sys.stdout = None", "replaced sys.stdout"),
+    ("import io, sys; sys.stderr = io.StringIO()", "replaced sys.stderr"),
+])
+def test_closing_or_replacing_the_screen_streams_fails_only_its_task(complete, code, what):
+    with mistakes(complete, relu_forward_does(code)):
+        progress = checked(complete, "3.1", "4.4", "5.1")
+        line = line_of(complete, "act/functions.py", "        " + code)
+    shown = "\n".join(check.failure_lines(dict((task.id, status) for task, status in progress.rows)["4.4"]))
+    assert labels_of(progress) == {"3.1": "done", "4.4": "wrong", "5.1": "done"}, check.render(progress)
+    assert f"your code {what} (act/functions.py:{line}); remove that line" in shown, shown
+    assert re.search(rf"\(raised at act/functions\.py:{line} \(ReLU\.forward\)\)", shown), shown
+
+
+LEAKY_RELU_BACKWARD = solution("act/functions.py", "LeakyReLU.backward")
+
+
+@pytest.mark.parametrize(("code", "replaced"), [
+    ("np.allclose = lambda *a, **k: True", "numpy.allclose"),
+    ("setattr(np, 'isclose', lambda *a, **k: True)", "numpy.isclose"),
+    ("np.testing.assert_allclose = lambda *a, **k: None", "numpy.testing.assert_allclose"),
+])
+def test_replacing_a_numpy_function_the_tests_use_fails_its_task_and_is_undone(complete, code, replaced):
+    """ReLU (4.4) replaces the function; LeakyReLU (4.5), tested after it, has a wrong gradient that
+    np.allclose finds once it is NumPy's again."""
+    with mistakes(complete, relu_forward_does(code),
+                  ("act/functions.py", LEAKY_RELU_BACKWARD, "        return grad * 1.0\n")):
+        progress = checked(complete, "3.1", "4.4", "4.5")
+        line = line_of(complete, "act/functions.py", "        " + code)
+    shown = "\n".join(check.failure_lines(dict((task.id, status) for task, status in progress.rows)["4.4"]))
+    assert labels_of(progress) == {"3.1": "done", "4.4": "wrong", "4.5": "wrong"}, check.render(progress)
+    assert f"your code replaced {replaced} (act/functions.py:{line}); remove that line" in shown, shown
+    assert f"(raised at act/functions.py:{line} (ReLU.forward))" in shown, shown
+
+
+def test_replacing_a_numpy_function_while_imported_is_the_files_error(complete):
+    relu = "\nclass ReLU(Function):"
+    with mistakes(complete, ("act/functions.py", relu, "\nnp.array_equal = lambda *a, **k: True\n" + relu)):
+        progress = checked(complete, "3.1", "4.4")
+        line = line_of(complete, "act/functions.py", "np.array_equal = lambda *a, **k: True")
+        text = check.render(progress)
+    assert labels_of(progress) == {"3.1": "done", "4.4": "not checked: fix the error in act/functions.py first"}, text
+    assert f"act/functions.py, line {line}: your code replaced numpy.array_equal" in text, text

@@ -47,6 +47,7 @@ EXPLAINED = {
                   "a function returns its result instead",
     "ProcessEnded": "{message}",
     "DidNotFinish": "{message}",
+    "Tampered": "{message}",
     "Interrupted": "your code raised KeyboardInterrupt, which stops the whole program as Ctrl-C does; "
                    "raise an Exception (ValueError, ...) to say that something is wrong",
     "Exit": "your code called pytest.exit({message}), which stops the whole test run",
@@ -306,6 +307,8 @@ def describe_file_error(error: taskreport.FileError) -> str:
         what = f"importing it did not finish: {error.message}"
     elif error.exception == "ProcessEnded":
         what = error.message
+    elif error.exception == "Tampered":  # its message names the line too
+        what = error.message.replace(f" ({error.file}:{error.line})", "")
     elif error.exception == "KeyboardInterrupt":
         what = "it raised KeyboardInterrupt while being imported, which stops the whole program"
     else:

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import builtins
 import compileall
+import contextlib
 import faulthandler
 import functools
 import importlib
 import importlib.util
+import io
 import json
 import os
 import py_compile
@@ -66,6 +68,10 @@ MAX_MESSAGE_CHARS = 10_000
 ABORTED = (2, 3)
 #: The environment variable that marks every process of one run (also those in a session of their own).
 RUN_MARKER = "KIT_CHECK_RUN"
+#: What the tests and the check rely on, which the participant's code must leave as it found it (besides
+#: sys.stdout and sys.stderr): checked after every import of a package and every test, and put back.
+GUARDED = ("numpy.allclose", "numpy.isclose", "numpy.array_equal", "numpy.all", "numpy.any", "numpy.isfinite",
+           "numpy.testing.assert_allclose", "numpy.testing.assert_array_equal", "numpy.testing.assert_equal")
 #: Where a notebook cell's code says it comes from ('train.ipynb cell 3', see tests/test_train_tasks.py).
 NOTEBOOK_CELL = re.compile(r"(?:.*/)?(\w+\.ipynb) cell (\d+)$")
 
@@ -138,6 +144,17 @@ class InputCalled(BaseException):
     """The participant's code called input(): nobody can type an answer during the check (message: where)."""
 
 
+class Tampered(Exception):
+    """The participant's code closed or replaced something the tests and the check rely on (see ``Kept``).
+    ``where``: the participant's lines that did it, as far as known."""
+
+    def __init__(self, changes: list[tuple[str, str]]):  # (what it did: 'closed sys.stdout', where or '')
+        self.where = tuple(where for _, where in changes if where)
+        super().__init__("\n".join(
+            f"your code {what}" + (f" ({where}); remove that line" if where else "; remove the line that does it")
+            + f": the tests and the check rely on {what.split()[-1]} as it was" for what, where in changes))
+
+
 class NotChecked(ImportError):
     """A test needs a package that could not be imported (reported once, as a FileError)."""
 
@@ -175,6 +192,7 @@ def participant_frames(error: BaseException, root: Path) -> list[str]:
             location = participant_location(frame.filename, frame.lineno, root)
             if location and location not in frames:
                 frames.append(location)
+        frames.extend(location for location in getattr(error, "where", ()) if location not in frames)  # Tampered
         error = error.__cause__
     return frames
 
@@ -274,7 +292,10 @@ def end_with_parent() -> None:
 
 def calling_location(root: Path, depth: int = 2) -> str:
     """The innermost line of the participant's code among the callers ('' when none)."""
-    frame = sys._getframe(depth)
+    try:
+        frame = sys._getframe(depth)
+    except ValueError:  # called from fewer frames (a stream closed as it is garbage-collected)
+        return ""
     while frame is not None:
         location = participant_location(frame.f_code.co_filename, frame.f_lineno, root)
         if location:
@@ -377,6 +398,78 @@ class Guards:
         return [item for item in threads if item[1]] + [["exit handler", where] for where in self.exit_handlers]
 
 
+class _Discard(io.RawIOBase):
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        return len(data)
+
+
+class ScreenStream(io.TextIOWrapper):
+    """sys.stdout or sys.stderr while the participant's code runs: what is written goes nowhere (the check
+    hides it anyway), and if the code closes it, where is remembered."""
+
+    def __init__(self, root: Path):
+        super().__init__(io.BufferedWriter(_Discard()), encoding="utf-8", errors="backslashreplace",
+                         write_through=True)
+        self.root, self.closed_at = root, ""
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed_at = calling_location(self.root)
+        super().close()
+
+
+class Kept:
+    """sys.stdout, sys.stderr and the functions of GUARDED, kept as they were before the participant's code ran.
+
+    ``watching()`` runs the participant's code (an import, a test) with screen streams of its own; after it, it
+    puts back whatever that code closed or replaced and raises Tampered: closing sys.stdout would break every
+    later test, and a replaced numpy.allclose could pass a wrong answer."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.originals = {name: getattr(importlib.import_module(name.rpartition(".")[0]), name.rpartition(".")[2])
+                          for name in GUARDED}  # before any of the participant's code is imported
+
+    @contextlib.contextmanager
+    def watching(self, packages: tuple[str, ...] = PACKAGES):
+        """``packages``: where to look for the line that replaced something."""
+        before = sys.stdout, sys.stderr
+        screens = sys.stdout, sys.stderr = ScreenStream(self.root), ScreenStream(self.root)
+        try:
+            yield
+        finally:
+            changes = []
+            for name, screen, kept in zip(("stdout", "stderr"), screens, before):
+                if getattr(sys, name, None) is not screen:
+                    changes.append((f"replaced sys.{name}", assignment_in(self.root, name, packages)))
+                elif screen.closed:
+                    changes.append((f"closed sys.{name}", screen.closed_at))
+                setattr(sys, name, kept)
+            for name, original in self.originals.items():
+                module, _, attribute = name.rpartition(".")
+                if getattr(sys.modules[module], attribute, None) is not original:
+                    changes.append((f"replaced {name}", assignment_in(self.root, attribute, packages)))
+                    setattr(sys.modules[module], attribute, original)
+            if changes:
+                raise Tampered(changes)  # instead of what the code raised: this may well be its cause
+
+
+def assignment_in(root: Path, attribute: str, packages: tuple[str, ...]) -> str:
+    """The first line of the participant's files in ``packages`` that assigns ``attribute`` (``.stdout =``) or
+    names it in quotes (``setattr(np, "allclose", ...)``): 'nn/functions.py:12', or '' when none does."""
+    pattern = re.compile(rf"\.{attribute}\s*=(?!=)|['\"]{attribute}['\"]")
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            for number, line in enumerate(lines, start=1):
+                if pattern.search(line.split("#")[0]):
+                    return f"{path.relative_to(root).as_posix()}:{number}"
+    return ""
+
+
 class BrokenPackages:
     """A meta path finder: importing a package that failed once raises NotChecked at once, without
     running its code again (which may loop, exit or print)."""
@@ -429,14 +522,15 @@ def cache_bytecode_by_content(root: Path) -> None:
                                invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
 
 
-def import_packages(root: Path, watchdog: Watchdog) -> list[FileError]:
+def import_packages(root: Path, watchdog: Watchdog, kept: Kept) -> list[FileError]:
     """Import nn, act and loss once; the error of each that fails (act fails when nn does: nn's error)."""
     broken = BrokenPackages()
     sys.meta_path.insert(0, broken)
     for name in PACKAGES:
         watchdog.start()
         try:
-            importlib.import_module(name)
+            with kept.watching(packages=(name,)):
+                importlib.import_module(name)
         except NotChecked as error:  # it imports a package that failed before it
             broken.errors[name] = broken.errors[error.package]
         except BaseException as error:  # SyntaxError, SystemExit, DidNotFinish, KeyboardInterrupt (no Ctrl-C
@@ -462,8 +556,8 @@ def markers_in(test_file: Path) -> tuple[str, ...]:
 class Recorder:
     """pytest plugin: appends an event per test (and per collection error) to the events file."""
 
-    def __init__(self, events, watchdog: Watchdog, root: Path, skip: set[str]):
-        self.events, self.watchdog, self.root, self.skip = events, watchdog, root, skip
+    def __init__(self, events, watchdog: Watchdog, root: Path, skip: set[str], kept: Kept):
+        self.events, self.watchdog, self.root, self.skip, self.kept = events, watchdog, root, skip, kept
         self.tests: dict[str, dict] = {}
         self.file_errors: list[FileError] = []
 
@@ -525,7 +619,7 @@ class Recorder:
 
     @hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
-        item.runtest = functools.partial(_interrupt_as_failure, item.runtest)
+        item.runtest = functools.partial(_run_watched, item.runtest, self.kept)
         self.watchdog.start(self.events)
         try:
             yield
@@ -539,13 +633,14 @@ def tasks_of(item) -> list[str]:
     return [match.group(1).replace("_", ".") for match in matches if match]
 
 
-def _interrupt_as_failure(runtest) -> None:
-    """Run a test; a KeyboardInterrupt from it (which would stop pytest) fails it instead. No Ctrl-C reaches
-    the child (a session of its own), so the participant's code raised it."""
-    try:
-        runtest()
-    except KeyboardInterrupt as error:
-        raise Interrupted("KeyboardInterrupt") from error
+def _run_watched(runtest, kept: Kept) -> None:
+    """Run a test, watched by ``kept``; a KeyboardInterrupt from it (which would stop pytest) fails it instead.
+    No Ctrl-C reaches the child (a session of its own), so the participant's code raised it."""
+    with kept.watching():
+        try:
+            runtest()
+        except KeyboardInterrupt as error:
+            raise Interrupted("KeyboardInterrupt") from error
 
 
 def _first_leaf(error: BaseException) -> BaseException:
@@ -584,6 +679,7 @@ def main(argv: list[str]) -> int:
     impl_root = implementation_root(root)
     sys.path.insert(0, str(impl_root))
     cache_bytecode_by_content(impl_root)
+    kept = Kept(impl_root)
     guards = Guards(impl_root)
     guards.install()
     printer = builtins.print = PrintCounter(impl_root)
@@ -592,14 +688,14 @@ def main(argv: list[str]) -> int:
         guards.dump_file = events
         watchdog = Watchdog(timeout, impl_root)
         if not skip:  # a restarted child already reported the imports
-            for error in import_packages(impl_root, watchdog):
+            for error in import_packages(impl_root, watchdog, kept):
                 events.write(json.dumps({"event": "file_error", **error.__dict__}) + "\n")
         else:
-            import_packages(impl_root, watchdog)
+            import_packages(impl_root, watchdog, kept)
         events.flush()
         import pytest
 
-        exit_code = pytest.main(arguments, plugins=[Recorder(events, watchdog, impl_root, skip)])
+        exit_code = pytest.main(arguments, plugins=[Recorder(events, watchdog, impl_root, skip, kept)])
         events.write(json.dumps({"event": "end", "exit_code": int(exit_code), "prints": printer.by_location(),
                                  "lingering": guards.lingering()}) + "\n")
     return int(exit_code)
