@@ -384,10 +384,13 @@ def test_a_missing_package_file_is_named_with_how_to_restore_it(complete, replac
         path.write_bytes(kept)
 
 
-def test_prints_to_stderr_are_counted_like_prints_to_the_screen(complete):
-    with mistakes(complete, relu_forward_does("import sys", "for _ in range(3000): print('debug', file=sys.stderr)")):
+@pytest.mark.parametrize("output", ["print('debug', file=sys.stderr)", "sys.stdout.write('debug' + chr(10))",
+                                    "logging.warning('debug')"])
+def test_prints_to_stderr_writes_and_logging_are_counted_like_prints_to_the_screen(complete, output):
+    loop = f"for _ in range(3000): {output}"
+    with mistakes(complete, relu_forward_does("import logging, sys", loop)):
         progress = checked(complete, "4.4")
-        line = line_of(complete, "act/functions.py", "        for _ in range(3000): print('debug', file=sys.stderr)")
+        line = line_of(complete, "act/functions.py", "        " + loop)
     text = check.render(progress)
     assert labels_of(progress) == {"4.4": "done"}, text
     assert re.search(rf"Your code printed [\d,]+ lines during the check, [\d,]+ of them at act/functions\.py:{line} ",

@@ -192,7 +192,8 @@ def participant_frames(error: BaseException, root: Path) -> list[str]:
             location = participant_location(frame.filename, frame.lineno, root)
             if location and location not in frames:
                 frames.append(location)
-        frames.extend(location for location in getattr(error, "where", ()) if location not in frames)  # Tampered
+        if isinstance(error, Tampered):  # raised after the participant's code ran, knowing where it did it
+            frames.extend(location for location in error.where if location not in frames)
         error = error.__cause__
     return frames
 
@@ -247,10 +248,11 @@ class Watchdog:
 class PrintCounter:
     """Counts, by the line that called it, the print() calls of the participant's code to the screen
     (stdout or stderr), without printing them: the check would hide them anyway, and thousands of them
-    take time."""
+    take time. ``written``: the lines its code wrote to the screen otherwise (ScreenStream counts them)."""
 
     def __init__(self, root: Path):
         self.root, self.counts = root, Counter()  # counts: (code object, line) -> calls
+        self.written = Counter()  # 'nn/functions.py:53' -> lines
         self.original = builtins.print
         self.participant: dict = {}  # code object -> whether it is the participant's
 
@@ -267,8 +269,10 @@ class PrintCounter:
 
     def by_location(self) -> dict[str, int]:
         """'nn/functions.py:53' -> lines printed there."""
-        return {participant_location(code.co_filename, line, self.root): count
-                for (code, line), count in self.counts.items()}
+        lines = Counter(self.written)
+        for (code, line), count in self.counts.items():
+            lines[participant_location(code.co_filename, line, self.root)] += count
+        return dict(lines)
 
 
 def _refuse_exit(status=0):
@@ -408,12 +412,21 @@ class _Discard(io.RawIOBase):
 
 class ScreenStream(io.TextIOWrapper):
     """sys.stdout or sys.stderr while the participant's code runs: what is written goes nowhere (the check
-    hides it anyway), and if the code closes it, where is remembered."""
+    hides it anyway) and its lines are counted by the participant's line that wrote them (``sys.stdout.write``,
+    ``logging``); if the code closes it, where is remembered."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, printer: PrintCounter):
         super().__init__(io.BufferedWriter(_Discard()), encoding="utf-8", errors="backslashreplace",
                          write_through=True)
-        self.root, self.closed_at = root, ""
+        self.root, self.printer, self.closed_at = root, printer, ""
+
+    def write(self, text) -> int:
+        written = super().write(text)
+        if "\n" in text:
+            location = calling_location(self.root)
+            if location:
+                self.printer.written[location] += text.count("\n")
+        return written
 
     def close(self) -> None:
         if not self.closed:
@@ -428,8 +441,8 @@ class Kept:
     puts back whatever that code closed or replaced and raises Tampered: closing sys.stdout would break every
     later test, and a replaced numpy.allclose could pass a wrong answer."""
 
-    def __init__(self, root: Path):
-        self.root = root
+    def __init__(self, root: Path, printer: PrintCounter):
+        self.root, self.printer = root, printer
         self.originals = {name: getattr(importlib.import_module(name.rpartition(".")[0]), name.rpartition(".")[2])
                           for name in GUARDED}  # before any of the participant's code is imported
 
@@ -437,7 +450,8 @@ class Kept:
     def watching(self, packages: tuple[str, ...] = PACKAGES):
         """``packages``: where to look for the line that replaced something."""
         before = sys.stdout, sys.stderr
-        screens = sys.stdout, sys.stderr = ScreenStream(self.root), ScreenStream(self.root)
+        screens = ScreenStream(self.root, self.printer), ScreenStream(self.root, self.printer)
+        sys.stdout, sys.stderr = screens
         try:
             yield
         finally:
@@ -679,10 +693,10 @@ def main(argv: list[str]) -> int:
     impl_root = implementation_root(root)
     sys.path.insert(0, str(impl_root))
     cache_bytecode_by_content(impl_root)
-    kept = Kept(impl_root)
+    printer = builtins.print = PrintCounter(impl_root)
+    kept = Kept(impl_root, printer)
     guards = Guards(impl_root)
     guards.install()
-    printer = builtins.print = PrintCounter(impl_root)
     with events_path.open("a", encoding="utf-8") as events:
         faulthandler.enable(events)  # a crash: where it happened, in the events (the parent reads it)
         guards.dump_file = events
@@ -890,7 +904,8 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
                 skip_path.write_text("\n".join(tests), encoding="utf-8")
                 command += ["--skip", str(skip_path)]
             command += ["-m", markers, *(files or ["tests"]), *plugins, "-q", "--tb=no", "-rN", "--no-header",
-                        "-p", "no:cacheprovider", "-p", "no:faulthandler", "--continue-on-collection-errors"]
+                        "-p", "no:cacheprovider", "-p", "no:faulthandler", "-p", "no:logging",  # logging: to stderr
+                        "--continue-on-collection-errors"]
             events_path.write_text("", encoding="utf-8")
             with output_path.open("wb") as output:
                 process = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=output,
