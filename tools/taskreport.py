@@ -443,8 +443,11 @@ class Kept:
 
     def __init__(self, root: Path, printer: PrintCounter):
         self.root, self.printer = root, printer
-        self.originals = {name: getattr(importlib.import_module(name.rpartition(".")[0]), name.rpartition(".")[2])
-                          for name in GUARDED}  # before any of the participant's code is imported
+        self.originals = []  # (module, attribute, its value) before any of the participant's code is imported
+        for name in GUARDED:
+            module, _, attribute = name.rpartition(".")
+            module = importlib.import_module(module)
+            self.originals.append((module, attribute, getattr(module, attribute)))
 
     @contextlib.contextmanager
     def watching(self, packages: tuple[str, ...] = PACKAGES):
@@ -452,23 +455,22 @@ class Kept:
         before = sys.stdout, sys.stderr
         screens = ScreenStream(self.root, self.printer), ScreenStream(self.root, self.printer)
         sys.stdout, sys.stderr = screens
+        watched = [(sys, "stdout", screens[0], before[0]), (sys, "stderr", screens[1], before[1])] + [
+            (module, name, value, value) for module, name, value in self.originals]  # (..., expected, put back)
         try:
             yield
         finally:
-            changes = []
-            for name, screen, kept in zip(("stdout", "stderr"), screens, before):
-                if getattr(sys, name, None) is not screen:
-                    changes.append((f"replaced sys.{name}", assignment_in(self.root, name, packages)))
-                elif screen.closed:
-                    changes.append((f"closed sys.{name}", screen.closed_at))
-                setattr(sys, name, kept)
-            for name, original in self.originals.items():
-                module, _, attribute = name.rpartition(".")
-                if getattr(sys.modules[module], attribute, None) is not original:
-                    changes.append((f"replaced {name}", assignment_in(self.root, attribute, packages)))
-                    setattr(sys.modules[module], attribute, original)
-            if changes:
-                raise Tampered(changes)  # instead of what the code raised: this may well be its cause
+            closed = [(f"closed sys.{name}", screen.closed_at)
+                      for name, screen in zip(("stdout", "stderr"), screens) if screen.closed]
+            replaced = []
+            for module, name, expected, kept in watched:
+                if getattr(module, name, None) is not expected:
+                    replaced.append((module.__name__, name))
+                setattr(module, name, kept)
+            if closed or replaced:  # instead of what the code raised (this may well be its cause)
+                # the lines are looked for once all is put back: the time limit may strike meanwhile
+                raise Tampered(closed + [(f"replaced {module}.{name}", assignment_in(self.root, name, packages))
+                                         for module, name in replaced])
 
 
 def assignment_in(root: Path, attribute: str, packages: tuple[str, ...]) -> str:
