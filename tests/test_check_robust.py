@@ -9,6 +9,7 @@ because their tests never ran. The participant trees come from tests/test_check.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -452,3 +453,18 @@ def test_replacing_a_numpy_function_while_imported_is_the_files_error(complete):
         text = check.render(progress)
     assert labels_of(progress) == {"3.1": "done", "4.4": "not checked: fix the error in act/functions.py first"}, text
     assert f"act/functions.py, line {line}: your code replaced numpy.array_equal" in text, text
+
+
+def test_replacing_a_numpy_function_in_a_notebook_names_the_cell(complete):
+    line = "    np.isclose = lambda *a, **k: True\n"
+    with mistakes(complete, ("notebooks/train.ipynb", '"    with nn.no_grad():\\n"',
+                             f'{json.dumps(line)},\n    "    with nn.no_grad():\\n"')):
+        progress = checked(complete, "6.3")
+        cells = [c["source"] for c in json.loads((complete / "notebooks/train.ipynb").read_text())["cells"]
+                 if c["cell_type"] == "code"]
+    cell = next(number for number, source in enumerate(cells, start=1) if line in source)
+    shown = "\n".join(check.failure_lines(progress.rows[0][1]))
+    assert labels_of(progress) == {"6.3": "wrong"}, shown
+    where = f"notebooks/train.ipynb cell {cell}:{cells[cell - 1].index(line) + 1}"
+    assert f"your code replaced numpy.isclose ({where}); remove that line" in shown, shown
+    assert f"(raised at {check.shown_location(where)} (accuracy))" in shown, shown

@@ -450,8 +450,8 @@ class Kept:
             self.originals.append((module, attribute, getattr(module, attribute)))
 
     @contextlib.contextmanager
-    def watching(self, packages: tuple[str, ...] = PACKAGES):
-        """``packages``: where to look for the line that replaced something."""
+    def watching(self, folders: tuple[str, ...] = PACKAGES + ("notebooks",)):
+        """``folders``: where to look for the line that replaced something."""
         before = sys.stdout, sys.stderr
         screens = ScreenStream(self.root, self.printer), ScreenStream(self.root, self.printer)
         sys.stdout, sys.stderr = screens
@@ -469,21 +469,35 @@ class Kept:
                 setattr(module, name, kept)
             if closed or replaced:  # instead of what the code raised (this may well be its cause)
                 # the lines are looked for once all is put back: the time limit may strike meanwhile
-                raise Tampered(closed + [(f"replaced {module}.{name}", assignment_in(self.root, name, packages))
+                raise Tampered(closed + [(f"replaced {module}.{name}", assignment_in(self.root, name, folders))
                                          for module, name in replaced])
 
 
-def assignment_in(root: Path, attribute: str, packages: tuple[str, ...]) -> str:
-    """The first line of the participant's files in ``packages`` that assigns ``attribute`` (``.stdout =``) or
-    names it in quotes (``setattr(np, "allclose", ...)``): 'nn/functions.py:12', or '' when none does."""
+def assignment_in(root: Path, attribute: str, folders: tuple[str, ...]) -> str:
+    """The first line of the participant's files in ``folders`` that assigns ``attribute`` (``.stdout =``) or
+    names it in quotes (``setattr(np, "allclose", ...)``): 'nn/functions.py:12', 'notebooks/train.ipynb cell 3:2',
+    or '' when none does."""
     pattern = re.compile(rf"\.{attribute}\s*=(?!=)|['\"]{attribute}['\"]")
-    for package in packages:
-        for path in sorted((root / package).rglob("*.py")):
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            for number, line in enumerate(lines, start=1):
-                if pattern.search(line.split("#")[0]):
-                    return f"{path.relative_to(root).as_posix()}:{number}"
+    for folder in folders:
+        for path in sorted((root / folder).rglob("*.py")) + sorted((root / folder).glob("*.ipynb")):
+            for file, lines in _sources(path, root):
+                for number, line in enumerate(lines, start=1):
+                    if pattern.search(line.split("#")[0]):
+                        return f"{file}:{number}"
     return ""
+
+
+def _sources(path: Path, root: Path) -> list[tuple[str, list[str]]]:
+    """A participant file's lines, with its name as a location gives it; a notebook's code cells one by one."""
+    file, text = path.relative_to(root).as_posix(), path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix != ".ipynb":
+        return [(file, text.splitlines())]
+    try:
+        cells = [cell for cell in json.loads(text)["cells"] if cell["cell_type"] == "code"]
+        return [(f"{file} cell {number}", "".join(cell["source"]).splitlines())
+                for number, cell in enumerate(cells, start=1)]
+    except (ValueError, KeyError, TypeError):  # not a notebook: the tests say so
+        return []
 
 
 class BrokenPackages:
@@ -545,7 +559,7 @@ def import_packages(root: Path, watchdog: Watchdog, kept: Kept) -> list[FileErro
     for name in PACKAGES:
         watchdog.start()
         try:
-            with kept.watching(packages=(name,)):
+            with kept.watching(folders=(name,)):
                 importlib.import_module(name)
         except NotChecked as error:  # it imports a package that failed before it
             broken.errors[name] = broken.errors[error.package]
