@@ -445,14 +445,21 @@ def test_replacing_a_numpy_function_the_tests_use_fails_its_task_and_is_undone(c
     assert f"(raised at act/functions.py:{line} (ReLU.forward))" in shown, shown
 
 
-def test_replacing_a_numpy_function_while_imported_is_the_files_error(complete):
+@pytest.mark.parametrize(("code", "file", "said"), [
+    ("np.array_equal = lambda *a, **k: True", "act/functions.py", "your code replaced numpy.array_equal; remove that line"),
+    ("import sys; sys.stdout.close()", "act/functions.py", "your code closed sys.stdout; remove that line"),
+    ("vars(np).update(allclose=lambda *a, **k: True)", "act/",  # no line says allclose = ...: the package
+     "your code replaced numpy.allclose; remove the line that does it"),
+])
+def test_replacing_a_numpy_function_or_closing_a_stream_while_imported_is_the_files_error(complete, code, file, said):
     relu = "\nclass ReLU(Function):"
-    with mistakes(complete, ("act/functions.py", relu, "\nnp.array_equal = lambda *a, **k: True\n" + relu)):
+    with mistakes(complete, ("act/functions.py", relu, f"\n{code}\n{relu}")):
         progress = checked(complete, "3.1", "4.4")
-        line = line_of(complete, "act/functions.py", "np.array_equal = lambda *a, **k: True")
+        line = line_of(complete, "act/functions.py", code)
         text = check.render(progress)
-    assert labels_of(progress) == {"3.1": "done", "4.4": "not checked: fix the error in act/functions.py first"}, text
-    assert f"act/functions.py, line {line}: your code replaced numpy.array_equal" in text, text
+    assert labels_of(progress) == {"3.1": "done", "4.4": f"not checked: fix the error in {file} first"}, text
+    where = f"{file}, line {line}" if file.endswith(".py") else file
+    assert f"{where}: {said}" in text, text
 
 
 def test_replacing_a_numpy_function_in_a_notebook_names_the_cell(complete):

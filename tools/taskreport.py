@@ -515,16 +515,16 @@ class BrokenPackages:
         return None
 
 
-def file_error_of(error: BaseException, root: Path) -> FileError:
+def file_error_of(error: BaseException, root: Path, package: str = "") -> FileError:
     """Where a package failed to import: the offending line of a SyntaxError, else the innermost
-    line of the participant's code in the traceback."""
+    line of the participant's code in the traceback, else the package's folder ('act/')."""
     if isinstance(error, SyntaxError) and error.filename:
         location = participant_location(error.filename, error.lineno or 0, root) or f"{error.filename}:0"
         file = location.rsplit(":", 1)[0]
         return FileError(file, error.lineno or 0, (error.text or "").rstrip("\n"), type(error).__name__,
                          error.msg or "")
     frames = participant_frames(error, root)
-    file, line = frames[-1].rsplit(":", 1) if frames else ("", "0")
+    file, line = frames[-1].rsplit(":", 1) if frames else (package and package + "/", "0")
     text = ""
     if file and int(line):
         lines = (root / file).read_text(encoding="utf-8", errors="replace").splitlines()
@@ -565,7 +565,7 @@ def import_packages(root: Path, watchdog: Watchdog, kept: Kept) -> list[FileErro
             broken.errors[name] = broken.errors[error.package]
         except BaseException as error:  # SyntaxError, SystemExit, DidNotFinish, KeyboardInterrupt (no Ctrl-C
             # reaches the child: it runs in a session of its own) ...
-            broken.errors[name] = file_error_of(error, root)
+            broken.errors[name] = file_error_of(error, root, name)
         finally:
             watchdog.stop()
         if name in broken.errors:
