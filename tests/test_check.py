@@ -274,6 +274,26 @@ def test_broken_functions_are_wrong_with_messages_that_name_them(complete):
     assert "debug" not in text and statuses(text) == labels, text
 
 
+LINEAR_BLOCK = solution("nn/linear.py", "Linear.forward")
+# Mistakes a beginner made in a fresh handout, each with the verdict it must get and what its message must say.
+BEGINNERS_MISTAKES = {
+    "3.5 off the graph": ("3.5", ("nn/linear.py", LINEAR_BLOCK,
+                                  "        return Tensor(x.data @ self.weight.data + self.bias.data)\n"),
+                          r"must stay in the graph so that gradients reach the weight and the bias"),
+    "3.5 bias=False": ("3.5", ("nn/linear.py", LINEAR_BLOCK, "        return x @ self.weight + self.bias\n"),
+                       r"a layer made with bias=False has self\.bias = None, so there is no bias to add"),
+}
+
+
+@pytest.mark.parametrize("mistake", BEGINNERS_MISTAKES)
+def test_a_beginners_mistake_is_wrong_with_a_message_that_says_why(complete, mistake):
+    task_id, change, message = BEGINNERS_MISTAKES[mistake]
+    with mistakes(complete, change):
+        status = check.report(complete, [check.catalogue.TASKS_BY_ID[task_id]]).rows[0][1]
+    shown = "\n".join(check.failure_lines(status))
+    assert status.label == "wrong" and re.search(message, shown, flags=re.DOTALL), f"{status.label}:\n{shown}"
+
+
 def test_raised_at_is_the_participants_line_and_a_wrong_value_has_none(complete):
     matmul = check.catalogue.TASKS_BY_ID["3.2"]
     with mistakes(complete, ("nn/functions.py", MATMUL_FORWARD, "        return (a @ b).T\n")):

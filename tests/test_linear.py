@@ -1,6 +1,6 @@
 """Linear and its initialization: Xavier (task 3.4), forward (task 3.5), and the reference as a whole.
 
-Task 3.5's tests look at forward's output only (no backward), and compute the
+Task 3.5's tests look at forward's output and the graph it records (no backward), and compute the
 matrix product with NumPy in place of MatMul.forward, so they do not depend
 on task 3.2.
 """
@@ -127,6 +127,50 @@ def test_linear_forward_shapes(matmul_without_task_3_2, batch, n_in, n_out):
     assert out.shape == (batch, n_out), f"Linear({n_in}, {n_out}) on ({batch}, {n_in}) must give ({batch}, {n_out}), got {out.shape}"
     assert np.allclose(out.data, x @ layer.weight.data + layer.bias.data, rtol=1e-5, atol=1e-5)
     assert out.dtype == np.float32, f"float32 in, float32 weights: the output should stay float32, got {out.dtype}"
+
+
+def graph_ancestors(out: nn.Tensor) -> list:
+    """Every tensor ``out`` was computed from, following ``parents()`` (no Tensor.backward: task 2.2)."""
+    found, stack = {}, [out]
+    while stack:
+        for parent in stack.pop().parents():
+            if id(parent) not in found:
+                found[id(parent)] = parent
+                stack.append(parent)
+    return list(found.values())
+
+
+@pytest.mark.task3_5
+def test_linear_forward_keeps_weight_and_bias_in_the_graph(matmul_without_task_3_2):
+    layer = small_layer()
+    out = layer(nn.Tensor([[1.0, 2.0, 3.0]]))
+    assert isinstance(out, nn.Tensor), f"Linear.forward must return a Tensor, got {type(out).__name__}"
+    reached = {id(tensor) for tensor in graph_ancestors(out)}
+    missing = [name for name in ("weight", "bias") if id(getattr(layer, name)) not in reached]
+    assert not missing, (
+        f"Linear.forward's output must stay in the graph so that gradients reach the weight and the bias; "
+        f"it was not computed from {' and '.join('self.' + name for name in missing)} (its requires_grad is "
+        f"{out.requires_grad}). Build it from Tensor operations on x, self.weight and self.bias, "
+        f"not from their .data arrays"
+    )
+
+
+@pytest.mark.task3_5
+def test_linear_forward_without_bias(matmul_without_task_3_2):
+    layer = nn.Linear(3, 2, bias=False, init="he", rng=0)
+    x = nn.Tensor([[1.0, 2.0, 3.0]])
+    try:
+        out = layer(x)
+    except TypeError as error:
+        raise AssertionError(
+            f"a layer made with bias=False has self.bias = None, so there is no bias to add: its output is "
+            f"x·W alone. Linear(3, 2, bias=False) raised TypeError instead ({error})"
+        ) from error
+    expected = x.data @ layer.weight.data
+    assert isinstance(out, nn.Tensor) and np.allclose(out.data, expected), (
+        f"Linear(3, 2, bias=False) (self.bias is None) on x = {x.data.tolist()}: expected x @ weight = "
+        f"{expected.tolist()}, got {out.data.tolist() if isinstance(out, nn.Tensor) else repr(out)}"
+    )
 
 
 # --- the layer as a whole (reference) ---------------------------------------------------------
