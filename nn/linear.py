@@ -20,10 +20,12 @@ def xavier_uniform(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.nd
     variance of the signal about constant forward (needs 1/fan_in) and of the
     gradient backward (needs 1/fan_out), for tanh- and sigmoid-like layers.
     """
-    # TODO Task 3.4: Return a weight matrix of shape (fan_in, fan_out) drawn from U(−a, a) with
-    #   a = √(6 / (fan_in + fan_out)), using the generator rng.
+    # TODO Task 3.4: Return a weight matrix of shape (fan_in, fan_out) drawn from U(−a, a), using
+    #   the generator rng: xavier_uniform with a = √(6 / (fan_in + fan_out)) (Linear's default, for
+    #   tanh- and sigmoid-like layers), he_uniform with a = √(6 / fan_in) (Conv2d's default, for
+    #   layers followed by ReLU).
     #   (stuck? make hint TASK=3.4)
-    raise NotImplementedError("Task 3.4: Xavier initialization (nn/linear.py: xavier_uniform) — Return a weight matrix of shape (fan_in, fan_out) drawn from U(−a, a) with a = √(6 / (fan_in + fan_out)), using the generator rng. Stuck? make hint TASK=3.4. Check with: make check")
+    raise NotImplementedError("Task 3.4: Xavier and He initialization (nn/linear.py: xavier_uniform) — Return a weight matrix of shape (fan_in, fan_out) drawn from U(−a, a), using the generator rng: xavier_uniform with a = √(6 / (fan_in + fan_out)) (Linear's default, for tanh- and sigmoid-like layers), he_uniform with a = √(6 / fan_in) (Conv2d's default, for layers followed by ReLU). Stuck? make hint TASK=3.4. Check with: make check")
 
 
 def he_uniform(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
@@ -32,8 +34,12 @@ def he_uniform(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarra
     Var = 2 / fan_in: ReLU zeroes half of its inputs, so twice Xavier's
     forward variance keeps the signal's scale through ReLU layers.
     """
-    limit = np.sqrt(6.0 / fan_in)
-    return rng.uniform(-limit, limit, size=(fan_in, fan_out))
+    # TODO Task 3.4: Return a weight matrix of shape (fan_in, fan_out) drawn from U(−a, a), using
+    #   the generator rng: xavier_uniform with a = √(6 / (fan_in + fan_out)) (Linear's default, for
+    #   tanh- and sigmoid-like layers), he_uniform with a = √(6 / fan_in) (Conv2d's default, for
+    #   layers followed by ReLU).
+    #   (stuck? make hint TASK=3.4)
+    raise NotImplementedError("Task 3.4: Xavier and He initialization (nn/linear.py: he_uniform) — Return a weight matrix of shape (fan_in, fan_out) drawn from U(−a, a), using the generator rng: xavier_uniform with a = √(6 / (fan_in + fan_out)) (Linear's default, for tanh- and sigmoid-like layers), he_uniform with a = √(6 / fan_in) (Conv2d's default, for layers followed by ReLU). Stuck? make hint TASK=3.4. Check with: make check")
 
 
 INITIALIZERS = {"xavier": xavier_uniform, "he": he_uniform}

@@ -31,10 +31,7 @@ CODE = re.compile(r"`([^`]+)`")
 # 'return model(x)': one-call tasks, as the issue allows), or too short to give anything away.
 TRIVIAL = re.compile(r"^(return )?[\w.]+(\(\w*\))?$")
 # Code that is shown on purpose, and why.
-WORKED_EXAMPLES = {
-    "returnrng.uniform(-limit,limit,size=(fan_in,fan_out))":
-        "he_uniform, the given sibling of Xavier (task 3.4): task 3.5's tests build layers with init='he'",
-}
+WORKED_EXAMPLES: dict[str, str] = {}
 
 
 def squash(text: str) -> str:

@@ -1,8 +1,8 @@
-"""Linear and its initialization: Xavier (task 3.4), forward (task 3.5), and the reference as a whole.
+"""Linear and its initialization: Xavier and He (task 3.4), forward (task 3.5), and the reference as a whole.
 
 Task 3.5's tests look at forward's output and the graph it records (no backward), and compute the
-matrix product with NumPy in place of MatMul.forward, so they do not depend
-on task 3.2.
+matrix product with NumPy in place of MatMul.forward and the starting weights with NumPy in place
+of the initializers, so they do not depend on tasks 3.2 and 3.4.
 """
 
 from __future__ import annotations
@@ -30,43 +30,51 @@ def matmul_without_task_3_2(monkeypatch):
     monkeypatch.setattr(F.MatMul, "forward", staticmethod(numpy_matmul))
 
 
-# --- Task 3.4: Xavier initialization ------------------------------------------------------
+# --- Task 3.4: Xavier and He initialization ----------------------------------------------
+# name -> (the limit a of U(-a, a) for (fan_in, fan_out), the same as text for messages)
+INITIALIZERS = {
+    "xavier_uniform": (lambda fan_in, fan_out: np.sqrt(6 / (fan_in + fan_out)), "sqrt(6 / (fan_in + fan_out))"),
+    "he_uniform": (lambda fan_in, fan_out: np.sqrt(6 / fan_in), "sqrt(6 / fan_in)"),
+}
+
+
 @pytest.mark.task3_4
-def test_xavier_shape_and_range():
-    w = np.asarray(nn.xavier_uniform(3, 5, np.random.default_rng(0)))
-    limit = np.sqrt(6 / (3 + 5))
-    assert w.shape == (3, 5), f"xavier_uniform(fan_in=3, fan_out=5, rng) must have shape (3, 5) = (fan_in, fan_out), got {w.shape}"
+@pytest.mark.parametrize("name", INITIALIZERS)
+def test_initializer_shape_and_range(name):
+    w = np.asarray(getattr(nn, name)(3, 5, np.random.default_rng(0)))
+    limit, formula = INITIALIZERS[name][0](3, 5), INITIALIZERS[name][1]
+    assert w.shape == (3, 5), f"{name}(fan_in=3, fan_out=5, rng) must have shape (3, 5) = (fan_in, fan_out), got {w.shape}"
     assert np.all(np.abs(w) <= limit), (
-        f"xavier_uniform(3, 5): every value must lie in [-a, a] with a = sqrt(6 / (3 + 5)) = {limit:.4f}; "
+        f"{name}(3, 5): every value must lie in [-a, a] with a = {formula} = {limit:.4f}; "
         f"got values from {w.min():.4f} to {w.max():.4f}"
     )
 
 
 @pytest.mark.task3_4
+@pytest.mark.parametrize("name", INITIALIZERS)
 @pytest.mark.parametrize("fan_in, fan_out", [(784, 256), (256, 10), (30, 30)])
-def test_xavier_statistics(fan_in, fan_out):
-    w = np.asarray(nn.xavier_uniform(fan_in, fan_out, np.random.default_rng(1)))
-    limit = np.sqrt(6 / (fan_in + fan_out))
-    variance = 2 / (fan_in + fan_out)
-    assert w.shape == (fan_in, fan_out), f"xavier_uniform({fan_in}, {fan_out}) must have shape {(fan_in, fan_out)}, got {w.shape}"
+def test_initializer_statistics(name, fan_in, fan_out):
+    w = np.asarray(getattr(nn, name)(fan_in, fan_out, np.random.default_rng(1)))
+    limit, formula = INITIALIZERS[name][0](fan_in, fan_out), INITIALIZERS[name][1]
+    variance = limit**2 / 3
+    assert w.shape == (fan_in, fan_out), f"{name}({fan_in}, {fan_out}) must have shape {(fan_in, fan_out)}, got {w.shape}"
     assert np.abs(w).max() > 0.95 * limit and np.abs(w).max() <= limit, (
-        f"xavier_uniform({fan_in}, {fan_out}): values should fill [-{limit:.4f}, {limit:.4f}] "
-        f"(uniform, a = sqrt(6 / (fan_in + fan_out))); the largest |value| is {np.abs(w).max():.4f}"
+        f"{name}({fan_in}, {fan_out}): values should fill [-{limit:.4f}, {limit:.4f}] "
+        f"(uniform, a = {formula}); the largest |value| is {np.abs(w).max():.4f}"
     )
-    assert abs(w.mean()) < 0.1 * limit, f"xavier_uniform({fan_in}, {fan_out}): the mean should be about 0, got {w.mean():.4f}"
+    assert abs(w.mean()) < 0.1 * limit, f"{name}({fan_in}, {fan_out}): the mean should be about 0, got {w.mean():.4f}"
     assert w.var() == pytest.approx(variance, rel=0.15), (
-        f"xavier_uniform({fan_in}, {fan_out}): the variance should be about 2 / (fan_in + fan_out) = {variance:.3g}, "
+        f"{name}({fan_in}, {fan_out}): the variance should be about a² / 3 = {variance:.3g} (a = {formula}), "
         f"got {w.var():.3g}"
     )
 
 
 @pytest.mark.task3_4
-def test_xavier_uses_the_given_generator():
-    a = np.asarray(nn.xavier_uniform(4, 3, np.random.default_rng(7)))
-    b = np.asarray(nn.xavier_uniform(4, 3, np.random.default_rng(7)))
-    c = np.asarray(nn.xavier_uniform(4, 3, np.random.default_rng(8)))
+@pytest.mark.parametrize("name", INITIALIZERS)
+def test_initializer_uses_the_given_generator(name):
+    a, b, c = (np.asarray(getattr(nn, name)(4, 3, np.random.default_rng(seed))) for seed in (7, 7, 8))
     assert np.array_equal(a, b) and not np.array_equal(a, c), (
-        "xavier_uniform must draw from the generator rng it is given (not from np.random), so that the same seed "
+        f"{name} must draw from the generator rng it is given (not from np.random), so that the same seed "
         "gives the same weights and another seed other weights"
     )
 
@@ -79,16 +87,27 @@ def test_linear_initializes_with_xavier_by_default():
     assert layer.weight.data.std() == pytest.approx(np.sqrt(2 / 150), rel=0.1)
 
 
+@pytest.mark.task3_4
+def test_linear_with_init_he_uses_he_uniform():
+    layer = nn.Linear(400, 300, init="he", rng=0)
+    limit = np.sqrt(6 / 400)
+    assert np.abs(layer.weight.data).max() <= limit * (1 + 1e-6) and \
+        layer.weight.data.var() == pytest.approx(2 / 400, rel=0.1), (
+            f"Linear(400, 300, init='he'): the weights should come from U(-a, a) with a = sqrt(6 / fan_in) = "
+            f"{limit:.4f} (variance 2 / fan_in = {2 / 400:.4g}); got values up to {np.abs(layer.weight.data).max():.4f} "
+            f"with variance {layer.weight.data.var():.4g}")
+
+
 # --- Task 3.5: Linear.forward ---------------------------------------------------------------
 def small_layer() -> nn.Linear:
-    layer = nn.Linear(3, 2, init="he", rng=0)
+    layer = nn.Linear(3, 2, rng=0)
     layer.weight.data[...] = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]  # (in_features, out_features)
     layer.bias.data[...] = [10.0, 20.0]
     return layer
 
 
 @pytest.mark.task3_5
-def test_linear_forward_values(matmul_without_task_3_2):
+def test_linear_forward_values(matmul_without_task_3_2, initializers_without_task_3_4):
     layer = small_layer()
     x = nn.Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     out = layer(x)
@@ -108,7 +127,7 @@ def test_linear_forward_values(matmul_without_task_3_2):
 
 
 @pytest.mark.task3_5
-def test_linear_forward_adds_the_bias_to_every_row(matmul_without_task_3_2):
+def test_linear_forward_adds_the_bias_to_every_row(matmul_without_task_3_2, initializers_without_task_3_4):
     layer = small_layer()
     out = layer(nn.Tensor(np.zeros((4, 3))))
     assert out.shape == (4, 2) and np.allclose(out.data, [[10.0, 20.0]] * 4), (
@@ -119,8 +138,8 @@ def test_linear_forward_adds_the_bias_to_every_row(matmul_without_task_3_2):
 
 @pytest.mark.task3_5
 @pytest.mark.parametrize("batch, n_in, n_out", [(1, 784, 256), (5, 4, 4), (7, 2, 9)])
-def test_linear_forward_shapes(matmul_without_task_3_2, batch, n_in, n_out):
-    layer = nn.Linear(n_in, n_out, init="he", rng=1)
+def test_linear_forward_shapes(matmul_without_task_3_2, initializers_without_task_3_4, batch, n_in, n_out):
+    layer = nn.Linear(n_in, n_out, rng=1)
     layer.bias.data[...] = np.arange(n_out)
     x = np.random.default_rng(2).normal(size=(batch, n_in)).astype(np.float32)
     out = layer(nn.Tensor(x))
@@ -141,7 +160,7 @@ def graph_ancestors(out: nn.Tensor) -> list:
 
 
 @pytest.mark.task3_5
-def test_linear_forward_keeps_weight_and_bias_in_the_graph(matmul_without_task_3_2):
+def test_linear_forward_keeps_weight_and_bias_in_the_graph(matmul_without_task_3_2, initializers_without_task_3_4):
     layer = small_layer()
     out = layer(nn.Tensor([[1.0, 2.0, 3.0]]))
     assert isinstance(out, nn.Tensor), f"Linear.forward must return a Tensor, got {type(out).__name__}"
@@ -156,8 +175,8 @@ def test_linear_forward_keeps_weight_and_bias_in_the_graph(matmul_without_task_3
 
 
 @pytest.mark.task3_5
-def test_linear_forward_without_bias(matmul_without_task_3_2):
-    layer = nn.Linear(3, 2, bias=False, init="he", rng=0)
+def test_linear_forward_without_bias(matmul_without_task_3_2, initializers_without_task_3_4):
+    layer = nn.Linear(3, 2, bias=False, rng=0)
     x = nn.Tensor([[1.0, 2.0, 3.0]])
     try:
         out = layer(x)
@@ -189,13 +208,6 @@ def test_linear_without_bias():
     assert layer.bias is None and layer.parameters() == [layer.weight]
     x = nn.Tensor(np.ones((2, 4)))
     assert np.allclose(layer(x).data, x.data @ layer.weight.data)
-
-
-def test_he_initialization():
-    layer = nn.Linear(400, 300, init="he", rng=0)
-    limit = np.sqrt(6 / 400)
-    assert np.abs(layer.weight.data).max() <= limit * (1 + 1e-6)
-    assert layer.weight.data.var() == pytest.approx(2 / 400, rel=0.1)
 
 
 def test_seeds_reproduce_and_generators_are_accepted():

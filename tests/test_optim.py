@@ -59,8 +59,8 @@ def test_sgd_step_on_half_norm():
 
 
 @pytest.mark.task5_3
-def test_sgd_update_is_seen_by_the_model():
-    layer = nn.Linear(2, 3, init="he", rng=0)
+def test_sgd_update_is_seen_by_the_model(initializers_without_task_3_4):
+    layer = nn.Linear(2, 3, rng=0)
     before = layer.weight.data.copy()
     layer.weight.grad = np.ones((2, 3), np.float32)
     layer.bias.grad = np.full(3, 2.0, np.float32)

@@ -152,15 +152,17 @@ TASKS: tuple[Task, ...] = (
                 "`grad = grad.reshape(_reduced_shape_keepdims(ctx.a_shape, ctx.axis))` "
                 "(Mean: then `/ ctx.count`), then `return np.broadcast_to(grad, ctx.a_shape)`."),
          slide="Go ahead: tensors"),
-    Task("3.4", "Xavier initialization", ("nn/linear.py:xavier_uniform",),
-         goal="Return a weight matrix of shape (fan_in, fan_out) drawn from U(−a, a) with "
-              "a = √(6 / (fan_in + fan_out)), using the generator rng.",
+    Task("3.4", "Xavier and He initialization", ("nn/linear.py:xavier_uniform", "nn/linear.py:he_uniform"),
+         goal="Return a weight matrix of shape (fan_in, fan_out) drawn from U(−a, a), using the generator rng: "
+              "xavier_uniform with a = √(6 / (fan_in + fan_out)) (Linear's default, for tanh- and sigmoid-like "
+              "layers), he_uniform with a = √(6 / fan_in) (Conv2d's default, for layers followed by ReLU).",
          hints=("Which numpy.random.Generator method draws uniform numbers between two bounds, "
-                "with a given shape?",
-                "Compute the limit a = √(6 / (fan_in + fan_out)); then draw fan_in × fan_out numbers "
-                "uniformly between −a and a from rng (not from np.random: the caller's seed must count).",
-                "`limit = np.sqrt(6.0 / (fan_in + fan_out))`, "
-                "`return rng.uniform(-limit, limit, size=(fan_in, fan_out))`."),
+                "with a given shape? And what is the only difference between the two functions?",
+                "Compute the limit a: √(6 / (fan_in + fan_out)) for Xavier, √(6 / fan_in) for He; then draw "
+                "fan_in × fan_out numbers uniformly between −a and a from rng (not from np.random: the caller's "
+                "seed must count). The drawing is the same in both; only a differs.",
+                "Xavier: `limit = np.sqrt(6.0 / (fan_in + fan_out))`, He: `limit = np.sqrt(6.0 / fan_in)`; "
+                "both then `return rng.uniform(-limit, limit, size=(fan_in, fan_out))`."),
          slide="Go ahead: the linear layer"),
     Task("3.5", "Linear forward", ("nn/linear.py:Linear.forward",),
          goal="Return out = x·W + b as a Tensor: x (batch, in_features), weight W "

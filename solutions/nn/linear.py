@@ -32,8 +32,10 @@ def he_uniform(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarra
     Var = 2 / fan_in: ReLU zeroes half of its inputs, so twice Xavier's
     forward variance keeps the signal's scale through ReLU layers.
     """
+    ### BEGIN SOLUTION
     limit = np.sqrt(6.0 / fan_in)
     return rng.uniform(-limit, limit, size=(fan_in, fan_out))
+    ### END SOLUTION
 
 
 INITIALIZERS = {"xavier": xavier_uniform, "he": he_uniform}
