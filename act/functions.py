@@ -183,14 +183,21 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis: int = -1):
         check_axis("log_softmax", x, axis)
-        shifted = x - x.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        ctx.out, ctx.axis = out, axis
-        return out
+        # TODO Task 8.4: forward: log_softmax(x)ᵢ = xᵢ − log Σⱼ eˣʲ along axis, computed stably:
+        #   with m = max x along axis, xᵢ − m − log Σⱼ e^(xⱼ − m) (every exponent ≤ 0 and the
+        #   sum ≥ 1, so nothing overflows and the log never sees 0). backward: with s = softmax(x) =
+        #   e^out and g = grad, ∂L/∂xᵢ = gᵢ − sᵢ Σⱼ gⱼ, the sum along axis.
+        #   (stuck? make hint TASK=8.4)
+        raise NotImplementedError("Task 8.4: Log-softmax (act/functions.py: LogSoftmax.forward) — forward: log_softmax(x)ᵢ = xᵢ − log Σⱼ eˣʲ along axis, computed stably: with m = max x along axis, xᵢ − m − log Σⱼ e^(xⱼ − m) (every exponent ≤ 0 and the sum ≥ 1, so nothing overflows and the log never sees 0). backward: with s = softmax(x) = e^out and g = grad, ∂L/∂xᵢ = gᵢ − sᵢ Σⱼ gⱼ, the sum along axis. Stuck? make hint TASK=8.4. Check with: make check")
 
     @staticmethod
     def backward(ctx, grad):
-        return grad - np.exp(ctx.out) * grad.sum(axis=ctx.axis, keepdims=True)
+        # TODO Task 8.4: forward: log_softmax(x)ᵢ = xᵢ − log Σⱼ eˣʲ along axis, computed stably:
+        #   with m = max x along axis, xᵢ − m − log Σⱼ e^(xⱼ − m) (every exponent ≤ 0 and the
+        #   sum ≥ 1, so nothing overflows and the log never sees 0). backward: with s = softmax(x) =
+        #   e^out and g = grad, ∂L/∂xᵢ = gᵢ − sᵢ Σⱼ gⱼ, the sum along axis.
+        #   (stuck? make hint TASK=8.4)
+        raise NotImplementedError("Task 8.4: Log-softmax (act/functions.py: LogSoftmax.backward) — forward: log_softmax(x)ᵢ = xᵢ − log Σⱼ eˣʲ along axis, computed stably: with m = max x along axis, xᵢ − m − log Σⱼ e^(xⱼ − m) (every exponent ≤ 0 and the sum ≥ 1, so nothing overflows and the log never sees 0). backward: with s = softmax(x) = e^out and g = grad, ∂L/∂xᵢ = gᵢ − sᵢ Σⱼ gⱼ, the sum along axis. Stuck? make hint TASK=8.4. Check with: make check")
 
 
 def check_alpha(alpha) -> None:

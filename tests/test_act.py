@@ -1,6 +1,6 @@
 """Activation functions (act/): values, gradients, stability, bad input.
 
-Task tests (tasks 4.1–4.7) call a Function's forward/backward directly on arrays.
+Task tests (tasks 4.1–4.7, and the optional 8.4: log-softmax) call a Function's forward/backward directly on arrays.
 The other tests go through the public API and ``Tensor.backward`` and run
 against the reference only.
 """
@@ -338,29 +338,47 @@ def test_gradcheck_through_tensors(function, module, primitive, options):
     np.testing.assert_allclose(x.grad, expected, rtol=1e-5, atol=1e-8, err_msg=function.__name__)
 
 
-# --- log_softmax (reference) -------------------------------------------------------------------
-@reference_only
+# --- Task 8.4: log_softmax -----------------------------------------------------------------------
+LOG_SOFTMAX_STABLE = ("\nHint: log_softmax(x) = x − m − log Σ e^(x − m) with m the maximum along the axis: every "
+                      "exponent is then ≤ 0 and the sum ≥ 1, so nothing overflows and the log never sees 0.")
+
+
+def log_softmax64(x, axis: int = -1):
+    """The oracle, in float64: log Σ eˣ by NumPy's logaddexp, which never overflows."""
+    x = np.asarray(x, dtype=np.float64)
+    return x - np.logaddexp.reduce(x, axis=axis, keepdims=True)
+
+
+@pytest.mark.task8_4
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_log_softmax_values(axis):
+    output, _ = run_function(F.LogSoftmax, ROWS, axis=axis)
+    assert_values(f"LogSoftmax.forward with axis={axis}", ROWS, output, log_softmax64(ROWS, axis),
+                  hint="\nlog_softmax(x)_i = x_i − log Σ_j e^x_j along the axis (its exponentials sum to 1)")
+
+
+@pytest.mark.task8_4
 @generated
 @given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), elements=st.floats(-30, 30)),
        st.data())
 def test_log_softmax_gradcheck(x, data):
     axis = data.draw(st.integers(-x.ndim, x.ndim - 1), label="axis")
-    assert nn.gradcheck(lambda t: act.log_softmax(t, axis=axis), nn.Tensor(x, requires_grad=True))
-    np.testing.assert_allclose(act.log_softmax(nn.Tensor(x), axis=axis).data,
-                               np.log(act.softmax(nn.Tensor(x), axis=axis).data), rtol=1e-9, atol=1e-9)
+    output, _ = run_function(F.LogSoftmax, x, axis=axis)
+    assert_values(f"LogSoftmax.forward with axis={axis}", x, output, log_softmax64(x, axis), rtol=1e-9, atol=1e-9)
+    assert_function_gradients(F.LogSoftmax, x, axis=axis)
 
 
-@reference_only
+@pytest.mark.task8_4
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_log_softmax_is_exact_and_finite_at_plus_minus_1e4(dtype):
     """log(softmax(x)) would give log(0) = −inf here; log_softmax gives the exact differences."""
-    x = nn.Tensor(np.array([[1e4, 0.0, -1e4], [-1e4, -1e4, -1e4]], dtype=dtype), requires_grad=True)
-    with np.errstate(all="raise", under="ignore"):
-        y = act.log_softmax(x)
-        y.backward(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=dtype))
-    np.testing.assert_allclose(y.data, [[0.0, -1e4, -2e4], [-np.log(3)] * 3], rtol=1e-6)
-    np.testing.assert_allclose(x.grad, [[0.0, 0.0, 0.0], [-1 / 3, 2 / 3, -1 / 3]], rtol=1e-6, atol=1e-7)
-    assert y.dtype == dtype
+    x = np.array([[1e4, 0.0, -1e4], [-1e4, -1e4, -1e4]], dtype=dtype)
+    output, (grad,) = forward_backward_strict(F.LogSoftmax, x, name="LogSoftmax", advice=LOG_SOFTMAX_STABLE)
+    assert_values("LogSoftmax.forward at large inputs", x, output, [[0.0, -1e4, -2e4], [-np.log(3)] * 3],
+                  hint=LOG_SOFTMAX_STABLE)
+    assert_values("LogSoftmax.backward with upstream gradient 1 (g − softmax(x) · Σ g: each row's Σ g is 3)", x, grad,
+                  [[-2.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
+    assert output.dtype == dtype, f"LogSoftmax.forward on {np.dtype(dtype).name} should stay {np.dtype(dtype).name}, got {output.dtype}"
 
 
 @reference_only

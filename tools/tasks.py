@@ -410,6 +410,23 @@ TASKS: tuple[Task, ...] = (
                 "`window_grads.reshape(kernel_h, kernel_w, *grad.shape).transpose(2, 3, 4, 5, 0, 1)`, and "
                 "`return add_windows_back(window_grads, ctx.x_shape, ctx.stride)`."),
          slide="Go ahead: convolutions", optional=True),
+    Task("8.4", "Log-softmax", ("act/functions.py:LogSoftmax.forward", "act/functions.py:LogSoftmax.backward"),
+         goal="forward: log_softmax(x)ᵢ = xᵢ − log Σⱼ eˣʲ along axis, computed stably: with m = max x along axis, "
+              "xᵢ − m − log Σⱼ e^(xⱼ − m) (every exponent ≤ 0 and the sum ≥ 1, so nothing overflows and the log "
+              "never sees 0). backward: with s = softmax(x) = e^out and g = grad, ∂L/∂xᵢ = gᵢ − sᵢ Σⱼ gⱼ, the sum "
+              "along axis.",
+         hints=("Why does log(softmax(x)) fail for x = [0, −10⁴], and what does subtracting the maximum change "
+                "in log Σ eˣ? Which value of forward gives softmax(x) back in backward?",
+                "log Σⱼ e^(xⱼ) = m + log Σⱼ e^(xⱼ − m) for any m; with m = max x along axis (keepdims=True, so "
+                "it broadcasts) every exponent is ≤ 0 and the sum is at least 1. So out = (x − m) − log Σ e^(x − m), "
+                "the sum along axis with keepdims. Keep out and axis on ctx: softmax(x) = e^out. backward: "
+                "∂outᵢ/∂xₖ = δᵢₖ − sₖ, so ∂L/∂xₖ = gₖ − sₖ Σᵢ gᵢ: sum grad along axis (keepdims), multiply by s, "
+                "subtract from grad.",
+                "forward: `shifted = x - x.max(axis=axis, keepdims=True)`, "
+                "`out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))`, "
+                "`ctx.out, ctx.axis = out, axis`, `return out`; backward: "
+                "`return grad - np.exp(ctx.out) * grad.sum(axis=ctx.axis, keepdims=True)`."),
+         slide="Go ahead: log-softmax", optional=True),
 )
 
 TASKS_BY_ID = {task.id: task for task in TASKS}
