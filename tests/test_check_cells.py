@@ -1,7 +1,8 @@
 """Notebook check cells are as strict as the tests: a cell never says 'Good' for what the tests reject.
 
 The check cell of try_extensions.ipynb (tasks 7.1–7.3) runs on the reference with one
-optimizer broken at a time, the way a participant could get it wrong.
+optimizer broken at a time, the way a participant could get it wrong; train.ipynb's check
+cell of task 6.2 on the reference's forward_backward with its lines in another order.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import numpy as np
 import pytest
 from conftest import IMPL_ROOT
 
+import act
+import loss
 import nn
 
 NOTEBOOK = IMPL_ROOT / "notebooks" / "try_extensions.ipynb"
@@ -58,3 +61,45 @@ def test_a_broken_optimizer_is_not_good(capsys, monkeypatch, name, owner, method
     verdicts = run_optimizer_check_cell(capsys)
     assert verdicts[name] == "Not yet", verdicts
     assert [verdict for other, verdict in verdicts.items() if other != name] == ["Good", "Good"]
+
+
+def train_cells() -> list[str]:
+    cells = json.loads((IMPL_ROOT / "notebooks" / "train.ipynb").read_text(encoding="utf-8"))["cells"]
+    return ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
+
+
+def zero_grad_first(lines: list[str]) -> list[str]:
+    """PyTorch's usual order: the gradients reset before the backward pass instead of after the step."""
+    reset = next(line for line in lines if "optimizer.zero_grad()" in line)
+    lines = [line for line in lines if line is not reset]
+    backward = next(n for n, line in enumerate(lines) if ".backward()" in line)
+    return lines[:backward] + [reset] + lines[backward:]
+
+
+def never_reset(lines: list[str]) -> list[str]:
+    return [line for line in lines if "optimizer.zero_grad()" not in line]
+
+
+def forward_backward_verdict(capsys, rearranged) -> str:
+    """What train.ipynb's check cell of task 6.2 prints for the reference's forward_backward, its lines
+    rearranged."""
+    cells = train_cells()
+    namespace = {"nn": nn, "np": np, "act": act, "loss": loss}
+    for cell in (next(c for c in cells if "def build_model" in c), next(c for c in cells if c.startswith("def forward("))):
+        exec(cell, namespace)
+    defined = next(c for c in cells if c.startswith("def forward_backward("))
+    exec("".join(rearranged(defined.splitlines(keepends=True))), namespace)
+    (namespace["x_train"], namespace["y_train"]), _ = nn.load_mnist()
+    capsys.readouterr()
+    exec(next(c for c in cells if "scratch_optimizer = " in c), namespace)
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("rearranged", [list, zero_grad_first])
+def test_forward_backward_is_good_with_the_reset_before_backward_or_after_the_step(capsys, rearranged):
+    assert forward_backward_verdict(capsys, rearranged).startswith("Good"), rearranged.__name__
+
+
+def test_forward_backward_that_never_resets_the_gradients_is_not_good(capsys):
+    verdict = forward_backward_verdict(capsys, never_reset)
+    assert verdict.startswith("Not yet: the second step also used the first batch's gradient"), verdict

@@ -107,7 +107,8 @@ def test_forward_returns_the_models_logits():
 
 
 class StandInLoss:
-    """What the stand-in cross_entropy returns: a loss whose backward() fills in known gradients."""
+    """What the stand-in cross_entropy returns: a loss whose backward() adds known gradients (+=, as
+    Tensor.backward does)."""
 
     def __init__(self, value: float, gradients: dict, events: list):
         self.value, self.gradients, self.events = value, gradients, events
@@ -115,7 +116,7 @@ class StandInLoss:
     def backward(self):
         self.events.append("backward")
         for parameter, grad in self.gradients.items():
-            parameter.grad = grad.copy()
+            parameter.grad = grad.copy() if parameter.grad is None else parameter.grad + grad
 
     def item(self) -> float:
         return self.value
@@ -146,12 +147,13 @@ def test_forward_backward_takes_one_sgd_step():
     weight = np.array([[0.5, -0.5], [1.0, 0.0]], dtype=np.float32)
     model = StandInModel(weight)
     grad = np.array([[0.1, 0.2], [-0.3, 0.4]], dtype=np.float32)
+    second_grad = np.array([[0.5, -0.5], [0.25, 0.0]], dtype=np.float32)  # the next batch's
     received = {}
 
     def cross_entropy(logits, labels):
         events.append("cross_entropy")
         received.update(logits=logits, labels=labels)
-        return StandInLoss(0.75, {model.weight: grad}, events)
+        return StandInLoss(0.75, {model.weight: grad if events.count("cross_entropy") == 1 else second_grad}, events)
 
     stand_in_loss = SimpleNamespace(cross_entropy=cross_entropy)
     forward_backward = notebook_function("forward_backward", forward=reference_forward, loss=stand_in_loss,
@@ -178,14 +180,7 @@ def test_forward_backward_takes_one_sgd_step():
     assert np.allclose(model.weight.data, expected), (
         "after one step with lr = 0.1 each parameter should be p − lr · grad (optimizer.step()).\n"
         f"weight before {weight.tolist()}, its grad {grad.tolist()}\n"
-        f"expected      {expected.tolist()}\ngot           {model.weight.data.tolist()}"
-    )
-    cleared = model.weight.grad is None or not np.any(model.weight.grad)
-    zeroed_first = "zero_grad" in events and events.index("zero_grad") < events.index("backward")
-    assert cleared or zeroed_first, (
-        "the gradients must be reset for the next batch, after the optimizer's step "
-        f"(the calls were {events}, and the weight's grad is still "
-        f"{np.round(model.weight.grad.astype(np.float64), 6).tolist()})"
+        f"expected      {expected.tolist()}\ngot           {model.weight.data.tolist()}\n(the calls were {events})"
     )
     assert isinstance(result, float) and not isinstance(result, bool), (
         f"forward_backward should return the loss as a Python float (a one-element Tensor can give its number); "
@@ -193,6 +188,20 @@ def test_forward_backward_takes_one_sgd_step():
            else f"got {type(result).__name__}: {result!r}")
     )
     assert result == 0.75, f"forward_backward should return this batch's loss, 0.75 here; got {result!r}"
+
+    # The next call: its step must use the next batch's gradient alone (the reset may come first or last).
+    before = model.weight.data.copy()
+    forward_backward(model, optimizer, x, y)
+    expected = before - 0.1 * second_grad
+    assert np.allclose(model.weight.data, expected), (
+        "a second call's step should use only its own batch's gradient: backward() adds to .grad, so the "
+        "gradients must be reset once per call (before backward() or after the step), or they pile up.\n"
+        f"weight before {before.tolist()}, this batch's grad {second_grad.tolist()}\n"
+        f"expected      {expected.tolist()}\ngot           {model.weight.data.tolist()}"
+        + ("  (the first batch's gradient was added in as well)"
+           if np.allclose(model.weight.data, before - 0.1 * (grad + second_grad)) else "")
+        + f"\n(the calls were {events})"
+    )
 
 
 @pytest.mark.task6_3

@@ -293,12 +293,15 @@ TASKS: tuple[Task, ...] = (
          slide="Go ahead: train on MNIST"),
     Task("6.2", "forward_backward (train.ipynb)", ("notebooks/train.ipynb:forward_backward",),
          goal="One step of gradient descent on the batch (x, y): the cross-entropy loss of the logits, "
-              "the gradients of every parameter, one optimizer step, gradients reset to zero for the next "
-              "batch; return the loss as a Python float.",
+              "the gradients of every parameter, one optimizer step; return the loss as a Python float. "
+              "The step must use this batch's gradients alone: backward adds to the gradients, so reset "
+              "them once per call, before the backward pass or after the step.",
          hints=("Which five things happen in every training step, and in which order?",
                 "1. logits from forward(model, x); 2. the loss from loss.cross_entropy(logits, y); "
                 "3. backward() on the loss fills every parameter's .grad; 4. the optimizer's step() moves "
-                "the parameters; 5. its zero_grad() clears the gradients (they add up otherwise). "
+                "the parameters; 5. its zero_grad() clears the gradients, which backward() adds to, so the "
+                "next step starts from zero. Clearing them first, before backward(), works as well: what "
+                "matters is that each step uses only its own batch's gradient. "
                 "A one-element Tensor gives its Python number with .item().",
                 "`logits = forward(model, x)`, `batch_loss = loss.cross_entropy(logits, y)`, "
                 "`batch_loss.backward()`, `optimizer.step()`, `optimizer.zero_grad()`, "

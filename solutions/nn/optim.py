@@ -43,7 +43,7 @@ class Optimizer:
         self.lr = float(lr)
 
     def zero_grad(self) -> None:
-        """Forget every parameter's gradient (call it after each step)."""
+        """Forget every parameter's gradient (once per step: before backward() or after step())."""
         for p in self.params:
             p.grad = None
 
