@@ -85,10 +85,10 @@ class SGD(Optimizer):
     def update(self, p: Tensor, direction: np.ndarray) -> None:
         """p ← p − lr · direction, in place (``p.data`` is modified, not replaced)."""
         # TODO Task 5.3: Move the parameter p one step against direction: p ← p − lr · direction,
-        #   changing the array p.data in place (the model holds that same array, so a new array
-        #   would not reach it).
+        #   changing the array p.data in place: the step then makes no new array, and anything that
+        #   refers to that array (a view of it, a variable holding it) sees the new values.
         #   (stuck? make hint TASK=5.3)
-        raise NotImplementedError("Task 5.3: SGD update (nn/optim.py: SGD.update) — Move the parameter p one step against direction: p ← p − lr · direction, changing the array p.data in place (the model holds that same array, so a new array would not reach it). Stuck? make hint TASK=5.3. Check with: make check")
+        raise NotImplementedError("Task 5.3: SGD update (nn/optim.py: SGD.update) — Move the parameter p one step against direction: p ← p − lr · direction, changing the array p.data in place: the step then makes no new array, and anything that refers to that array (a view of it, a variable holding it) sees the new values. Stuck? make hint TASK=5.3. Check with: make check")
 
     def momentum_direction(self, velocity: np.ndarray, grad: np.ndarray) -> np.ndarray:
         """v ← momentum · v + grad, in place in ``velocity`` (it is remembered between steps); return v."""

@@ -41,6 +41,7 @@ def assert_step(name: str, before, got, expected, formula: str) -> None:
 def test_sgd_step_on_half_norm():
     p = with_grad_of_half_norm(param())
     array = p.data
+    view = array[:2]  # refers to the parameter's array, as a view or a variable in a notebook can
     nn.SGD([p], lr=0.1).step()
     expected = W0 - 0.1 * W0
     if np.allclose(p.data, W0 + 0.1 * W0):
@@ -52,8 +53,9 @@ def test_sgd_step_on_half_norm():
                              f"expected {rounded(expected)}, got {rounded(p.data)}")
     assert_step("SGD(lr=0.1).step()", W0, p.data, expected, "w - 0.1 * g")
     assert p.data is array, (
-        "SGD.update replaced p.data with a new array; change the existing array in place so that "
-        "everything holding the same array (the model, the optimizer) sees the new values"
+        f"SGD.update put a new array into p.data: a view of the old array still shows {rounded(view)} instead "
+        f"of {rounded(p.data[:2])}. Change the existing array in place: the step then makes no new array, and "
+        f"anything that refers to that array (a view of it, a variable holding it) sees the new values"
     )
     assert p.data.dtype == np.float32, f"a float32 parameter must stay float32, got {p.data.dtype}"
 

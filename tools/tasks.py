@@ -277,11 +277,13 @@ TASKS: tuple[Task, ...] = (
          slide="Go ahead: the loss"),
     Task("5.3", "SGD update", ("nn/optim.py:SGD.update",),
          goal="Move the parameter p one step against direction: p ← p − lr · direction, changing the "
-              "array p.data in place (the model holds that same array, so a new array would not reach it).",
-         hints=("What is the difference between x = x − y and x −= y for a NumPy array that someone else "
-                "also holds?",
-                "x = x − y builds a new array and rebinds the name; the model still sees the old one. "
-                "x −= y writes into the existing array. So subtract lr · direction from p.data in place.",
+              "array p.data in place: the step then makes no new array, and anything that refers to that "
+              "array (a view of it, a variable holding it) sees the new values.",
+         hints=("What is the difference between x = x − y and x −= y for a NumPy array that something else "
+                "also refers to?",
+                "x = x − y builds a new array and points x at it: whatever refers to the old array (a view, "
+                "another variable) keeps the old values, and every step makes a new array. x −= y writes "
+                "into the existing array. So subtract lr · direction from p.data in place.",
                 "One line: `p.data -= self.lr * direction`."),
          slide="Go ahead: gradient descent"),
     Task("6.1", "forward (train.ipynb)", ("notebooks/train.ipynb:forward",),
