@@ -54,6 +54,11 @@ def says_which_definition(name: str):
     return decorate
 
 
+def rounded(values) -> list:
+    """``values`` for a message, without float32 noise (0.49000000953674316 is 0.49)."""
+    return np.round(np.asarray(values, dtype=np.float64), 6).tolist()
+
+
 def reference_forward(model, x):
     return model(x)
 
@@ -196,8 +201,8 @@ def test_forward_backward_takes_one_sgd_step():
     assert np.allclose(model.weight.data, expected), (
         "a second call's step should use only its own batch's gradient: backward() adds to .grad, so the "
         "gradients must be reset once per call (before backward() or after the step), or they pile up.\n"
-        f"weight before {before.tolist()}, this batch's grad {second_grad.tolist()}\n"
-        f"expected      {expected.tolist()}\ngot           {model.weight.data.tolist()}"
+        f"weight before {rounded(before)}, this batch's grad {second_grad.tolist()}\n"
+        f"expected      {rounded(expected)}\ngot           {rounded(model.weight.data)}"
         + ("  (the first batch's gradient was added in as well)"
            if np.allclose(model.weight.data, before - 0.1 * (grad + second_grad)) else "")
         + f"\n(the calls were {events})"
