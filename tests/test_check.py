@@ -61,7 +61,25 @@ def test_status_of_a_task_from_its_tests(outcomes, label, shown):
 def test_trimmed_drops_pytests_assertion_introspection():
     message = "Linear.forward: expected shape (2, 3), got (3, 2)\nassert (3, 2) == (2, 3)\n  At index 0 diff: 3 != 2"
     assert check.trimmed(message) == "Linear.forward: expected shape (2, 3), got (3, 2)"
-    assert check.trimmed("\n".join(map(str, range(40)))).splitlines()[-1] == "…"
+
+
+def test_a_long_message_is_wrapped_and_keeps_its_advice_at_the_end():
+    what = ("MatMul with a of shape (2, 3), b of shape (3, 4) and grad of shape (2, 4): line 319 of functions.py "
+            "raised ValueError (matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc "
+            "signature (n?,k),(k,m?)->(n?,m?) (size 3 is different from 4)); a product there has mismatched shapes.")
+    advice = "Shapes guide you: dL/da must be (2, 3) like a, dL/db (3, 4) like b, from grad (2, 4)"
+    failure = Outcome("tests/t.py::test_matmul", ("3.2",), "failed", "Failed", f"{what} {advice}")
+    shown = check.failure_lines(check.Status("wrong", failure, 0, 1))
+    assert " ".join(" ".join(shown[1:]).split()) == f"{what} {advice}", shown
+    assert max(map(len, shown)) <= check.hints.WIDTH, shown
+
+
+def test_a_message_with_a_huge_array_loses_part_of_the_array_not_the_advice():
+    array = "\n".join(" ".join(f"{n}.5" for n in range(row, row + 10)) for row in range(0, 1000, 10))
+    shown = check.trimmed(f"Linear.forward is wrong.\ngot = {array}\nTHE ADVICE: expected the shape (2, 3)")
+    lines = shown.splitlines()
+    assert len(lines) == check.MAX_MESSAGE_LINES and "lines left out" in shown, shown
+    assert lines[0] == "Linear.forward is wrong." and lines[-1] == "THE ADVICE: expected the shape (2, 3)", shown
 
 
 def test_an_unknown_task_is_a_clear_error():

@@ -350,7 +350,8 @@ def test_a_leftover_breakpoint_says_to_remove_it(complete):
 def test_messages_lose_control_characters_and_overlong_lines():
     shown = check.trimmed("\x1b[2J\x1b[31mred\x07 bell\tand tab\n" + "x" * 100_000)
     assert "\x1b" not in shown and "\x07" not in shown and "\tand tab" in shown, repr(shown)
-    assert max(map(len, shown.splitlines())) <= check.MAX_LINE_WIDTH + 1, len(shown)
+    assert max(map(len, shown.splitlines())) <= check.MESSAGE_WIDTH, len(shown)
+    assert len(shown.splitlines()) == check.MAX_MESSAGE_LINES, shown
 
 
 @pytest.mark.parametrize("name", ["queue.py", "numpy.py"])

@@ -32,8 +32,12 @@ import taskreport  # noqa: E402  (tools/taskreport.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK_PREFIX = re.compile(r"Task (\d+(?:\.\d+)*):")
-MAX_MESSAGE_LINES = 14
-#: Longer lines of a message are cut (an exception may carry a whole array, or 100,000 characters).
+#: A message is wrapped to the terminal's width (its lines are indented by 4); one that still has more
+#: lines than this (an exception may carry a whole array) loses lines from its middle, never its end,
+#: where a message says what is expected.
+MAX_MESSAGE_LINES = 30
+MESSAGE_WIDTH = hints.WIDTH - 4
+#: Longer lines of the participant's code, or of pytest's internal errors, are cut.
 MAX_LINE_WIDTH = 300
 MAX_PLACE_WIDTH = 58
 #: More printed lines than this get a line of their own in the report.
@@ -249,16 +253,21 @@ def printable(text: str) -> str:
 
 
 def trimmed(message: str) -> str:
-    """A failure message without pytest's assertion introspection or control characters, at most
-    MAX_MESSAGE_LINES lines of at most MAX_LINE_WIDTH characters."""
-    lines = [_shorten(line, MAX_LINE_WIDTH) for line in printable(message).strip().splitlines()]
+    """A failure message without pytest's assertion introspection or control characters, its long
+    lines wrapped to MESSAGE_WIDTH, at most MAX_MESSAGE_LINES lines (the first and the last ones)."""
+    lines = printable(message).strip().splitlines()
     if len(lines) > 1:  # 'our message\nassert 3 == 4\n +  where ...': keep our message
         for number, line in enumerate(lines[1:], start=1):
             if line.startswith("assert "):
                 lines = lines[:number]
                 break
+    lines = [part for line in lines
+             for part in (hints.wrap(line, MESSAGE_WIDTH, rest="  ") if len(line) > MESSAGE_WIDTH else [line])]
     if len(lines) > MAX_MESSAGE_LINES:
-        lines = lines[:MAX_MESSAGE_LINES] + ["…"]
+        kept_at_end = MAX_MESSAGE_LINES // 3
+        left_out = len(lines) - MAX_MESSAGE_LINES + 1
+        lines = (lines[:MAX_MESSAGE_LINES - kept_at_end - 1] + [f"… ({left_out} lines left out) …"]
+                 + lines[-kept_at_end:])
     return "\n".join(lines)
 
 
