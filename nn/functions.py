@@ -76,7 +76,8 @@ class Function:
     @classmethod
     def checked_backward(cls, ctx, grad: np.ndarray, inputs) -> tuple:
         """``backward`` on a read-only view of ``grad``; one gradient per input (``inputs``: anything
-        with a ``shape``), each None or a float ndarray of its input's shape.
+        with a ``shape``), each a float ndarray of its input's shape, or None where ``ctx.needs_input_grad``
+        says nobody needs it.
 
         ``grad`` may be another node's gradient too (see Tensor.backward), so backward
         must not write into it; read-only, a write fails here instead of corrupting it.
@@ -95,13 +96,20 @@ class Function:
         if len(grads) != len(inputs):
             raise ValueError(
                 f"{cls.__name__}.backward returned {len(grads)} gradient(s) for {len(inputs)} input(s); "
-                f"return one per input of forward, as a tuple in forward's order (None for no gradient)"
+                f"return one per input of forward, as a tuple in forward's order (None only for an input "
+                f"that needs no gradient: ctx.needs_input_grad False)"
             )
         for position, (input_grad, x) in enumerate(zip(grads, inputs)):
+            if input_grad is None and ctx.needs_input_grad[position]:
+                raise ValueError(
+                    f"{cls.__name__}.backward returned None as the gradient of input {position}, which needs one "
+                    f"(ctx.needs_input_grad[{position}] is True): return an array of the input's shape {x.shape}, "
+                    f"with zeros where the derivative is 0"
+                )
             problem = None if input_grad is None else _not_a_float_array(input_grad)
             if problem:
                 raise TypeError(f"{cls.__name__}.backward returned {problem} as the gradient of input "
-                                f"{position}; return a NumPy array of floats (or None for no gradient)")
+                                f"{position}; return a NumPy array of floats")
             if input_grad is not None and input_grad.shape != x.shape:
                 advice = " (undo broadcasting with sum_to)" if _broadcasts_to(x.shape, input_grad.shape) else ""
                 raise ValueError(

@@ -86,7 +86,6 @@ def assert_function_gradients(function, *inputs, rtol=1e-5, atol=1e-7, seed=0, w
     expected_grads = numerical_grads(forward, inputs, grad_out, wrt=set(which))
     for k in which:
         got, expected = grads[k], expected_grads[k]
-        assert got is not None, f"{name}.backward returned None for input {k}; expected a gradient of shape {inputs[k].shape}"
         got = np.asarray(got)
         assert got.shape == inputs[k].shape, (
             f"{name}.backward: the gradient for input {k} has shape {got.shape}, "
@@ -129,6 +128,8 @@ def slip_hint(got: np.ndarray, expected: np.ndarray, factor_names: dict | None =
 
 def assert_values(name: str, x, got, expected, rtol: float = 1e-6, atol: float = 1e-7, hint: str = "") -> None:
     """``got`` must equal ``expected`` (shape and values), with a message on the concrete input."""
+    assert got is not None, (
+        f"{name} on an input of shape {np.shape(x)} returned None; expected an array of shape {np.shape(expected)}")
     got = np.asarray(got)
     assert got.shape == np.shape(expected), (
         f"{name} on an input of shape {np.shape(x)} should return shape {np.shape(expected)}, got shape {got.shape}"

@@ -87,6 +87,13 @@ def test_stable_sigmoid_values():
     assert_values("stable_sigmoid", x, F.stable_sigmoid(x), sigmoid64(x), hint="\nσ(x) = 1 / (1 + e^-x)")
 
 
+def test_a_result_of_none_is_named_as_none_not_as_a_shape():
+    """np.asarray(None) is 0-d: without this, 'should return shape (4,), got shape ()'."""
+    with pytest.raises(AssertionError, match=r"^stable_sigmoid on an input of shape \(4,\) returned None; "
+                                             r"expected an array of shape \(4,\)$"):
+        assert_values("stable_sigmoid", SMALL, None, sigmoid64(SMALL))
+
+
 @pytest.mark.task4_2
 def test_sigmoid_gradient():
     assert_function_gradients(F.Sigmoid, SMALL)

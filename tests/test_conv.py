@@ -243,7 +243,6 @@ def test_convolution_backward_matches_central_differences(x_shape, w_shape, stri
         "bias": "\ndL/dbias = g summed over all rows (every output position adds the bias once)",
     }
     for name, got, want in zip(("x", "weight", "bias"), grads, expected):
-        assert got is not None, f"Convolution.backward returned None for {name}, but ctx.needs_input_grad asks for it"
         assert_close(f"Convolution.backward: the gradient of {name}", got, want,
                      describe(x_shape, w_shape, stride, padding), advice[name], rtol=1e-5, atol=1e-7)
 

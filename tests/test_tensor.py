@@ -14,6 +14,7 @@ import weakref
 
 import numpy as np
 import pytest
+from helpers import run_function
 
 import nn
 from nn import functions as F
@@ -476,6 +477,31 @@ def test_a_forward_that_returns_no_float_array_is_named(result, what):
 def test_a_backward_that_returns_no_float_array_is_named(result, what):
     with pytest.raises(TypeError, match=r"Broken\.backward returned " + what):
         function_returning(backward_result=result).apply(leaf([1.0, 2.0])).sum().backward()
+
+
+class PredMinusTarget(nn.Function):
+    """pred − target, whose backward gives pred its gradient and target None."""
+
+    @staticmethod
+    def forward(ctx, pred, target):
+        return pred - target
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
+def test_a_backward_that_returns_none_for_an_input_that_needs_a_gradient_says_so():
+    """Not 'should return shape (3, 2), got shape ()' (np.asarray(None) is 0-d): that None is the fault."""
+    pred, target = np.ones((3, 2)), np.zeros((3, 2))
+    with pytest.raises(ValueError, match=r"^PredMinusTarget\.backward returned None as the gradient of input 1, "
+                                         r"which needs one .*shape \(3, 2\), with zeros where the derivative is 0$"):
+        run_function(PredMinusTarget, pred, target)
+    with pytest.raises(ValueError, match=r"returned None as the gradient of input 1"):
+        PredMinusTarget.apply(leaf(pred), leaf(target)).sum().backward()
+    x = leaf(pred)
+    PredMinusTarget.apply(x, nn.Tensor(target)).sum().backward()  # target needs no gradient: None is fine
+    assert x.grad.tolist() == np.ones((3, 2)).tolist()
 
 
 def test_a_backward_that_writes_into_its_grad_is_stopped_before_it_corrupts_another_path():
