@@ -6,13 +6,33 @@ the tests have an oracle of their own.
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 TESTS = Path(__file__).resolve().parent
+#: What a participant's code raises by mistake (not a hole's NotImplementedError, nor the check's own errors).
+MISTAKES = (ArithmeticError, AttributeError, LookupError, NameError, TypeError, ValueError)
+
+
+@contextlib.contextmanager
+def naming(call: str):
+    """A mistake raised inside fails the test with ``call`` (what was called, on which input) in front:
+    'sum_to(grad of shape (4, 2, 3), (2, 1)) raised ValueError: …'. Raised ``from`` the error, so the
+    report still shows the participant's line."""
+    try:
+        yield
+    except MISTAKES as error:
+        raise pytest.fail.Exception(f"{call} raised {type(error).__name__}: {error}") from error
+
+
+def show(array) -> str:
+    """An array for a message: whole when small, its corners when large (the message must stay short)."""
+    return np.array2string(np.asarray(array), precision=4, threshold=64, edgeitems=2)
 
 
 def run_function(function, *inputs: np.ndarray, grad_out: np.ndarray | None = None, **options):
@@ -71,10 +91,14 @@ def assert_function_gradients(function, *inputs, rtol=1e-5, atol=1e-7, seed=0, w
     sum vs mean: ``factor_names={N: "divide by N ..."}``).
     """
     inputs = [np.array(x, dtype=np.float64) if np.asarray(x).dtype.kind == "f" else np.array(x) for x in inputs]
-    output, grads = run_function(function, *inputs, **options)
-    grad_out = np.random.default_rng(seed).normal(size=np.shape(output))
-    output, grads = run_function(function, *inputs, grad_out=grad_out, **options)
     name = getattr(function, "__name__", str(function))
+    shapes = ", ".join(str(x.shape) for x in inputs)
+    call = (f"{name}.forward and backward on input{'s' * (len(inputs) > 1)} of shape {shapes}"
+            + "".join(f", {key}={value!r}" for key, value in options.items()))
+    with naming(call):
+        output, grads = run_function(function, *inputs, **options)
+        grad_out = np.random.default_rng(seed).normal(size=np.shape(output))
+        output, grads = run_function(function, *inputs, grad_out=grad_out, **options)
     assert len(grads) == len(inputs), (
         f"{name}.backward returned {len(grads)} gradient(s); expected one per input of forward ({len(inputs)})"
     )
@@ -98,11 +122,11 @@ def assert_function_gradients(function, *inputs, rtol=1e-5, atol=1e-7, seed=0, w
                 f"{name}.backward: the gradient for input {k} (shape {inputs[k].shape}) is wrong at index "
                 f"{index}: the central difference gives {expected[index]:.6g}, backward gave {got[index]:.6g} "
                 f"({(~close).sum()} of {close.size} elements differ).\n"
-                f"input {k} = {np.array2string(inputs[k], precision=4)}"
+                f"input {k} = {show(inputs[k])}"
                 + "".join(f", {key}={value!r}" for key, value in options.items()) + "\n"
-                f"upstream grad (passed to backward) = {np.array2string(grad_out, precision=4)}\n"
-                f"expected gradient = {np.array2string(expected, precision=4)}\n"
-                f"your gradient     = {np.array2string(got, precision=4)}"
+                f"upstream grad (passed to backward) = {show(grad_out)}\n"
+                f"expected gradient = {show(expected)}\n"
+                f"your gradient     = {show(got)}"
                 + slip_hint(got, expected, factor_names)
             )
 

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from conftest import IMPL, load_tools_module
-from helpers import numerical_grads, run_function
+from helpers import naming, numerical_grads, run_function, show
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -75,11 +75,6 @@ def max_pool_by_loops(x, kernel, stride):
     for n, c, i, j in np.ndindex(out.shape):
         out[n, c, i, j] = x[n, c, i * stride[0]: i * stride[0] + kernel[0], j * stride[1]: j * stride[1] + kernel[1]].max()
     return out
-
-
-def show(array) -> str:
-    """An array for a message: whole when small, its corners when large (the message must stay short)."""
-    return np.array2string(np.asarray(array), precision=4, threshold=64, edgeitems=2)
 
 
 def assert_close(what: str, got, expected, setting: str, hint: str = "", rtol=1e-6, atol=1e-8):
@@ -151,7 +146,8 @@ def test_im2col_small_example():
 @pytest.mark.parametrize("x_shape, w_shape, stride, padding", CASES, ids=CASE_IDS)
 def test_im2col_matches_the_windows(x_shape, w_shape, stride, padding):
     x = RNG.normal(size=x_shape)
-    rows = conv.im2col(x, w_shape[2:], stride, padding)
+    with naming(f"im2col, {describe(x_shape, w_shape, stride, padding)},"):
+        rows = conv.im2col(x, w_shape[2:], stride, padding)
     expected = im2col_by_loops(x, w_shape[2:], stride, padding)
     assert not same_rows_in_another_order(rows, expected), (
         f"im2col, {describe(x_shape, w_shape, stride, padding)}: {ROW_ORDER_HINT}")
@@ -167,7 +163,8 @@ def test_im2col_matches_the_windows(x_shape, w_shape, stride, padding):
 def test_convolution_forward_matches_the_definition(x_shape, w_shape, stride, padding):
     x, w, b = conv_case(x_shape, w_shape)
     ctx = SimpleNamespace(needs_input_grad=(True, True, True))
-    out = nn.conv.Convolution.checked_forward(ctx, x, w, b, stride=stride, padding=padding)
+    with naming(f"Convolution.forward, {describe(x_shape, w_shape, stride, padding)},"):
+        out = nn.conv.Convolution.checked_forward(ctx, x, w, b, stride=stride, padding=padding)
     assert_close("Convolution.forward", out, conv_by_loops(x, w, b, stride, padding),
                  describe(x_shape, w_shape, stride, padding),
                  "\nout[n, o, i, j] = Σ (window at (i, j) of image n) · weight[o] + bias[o]: every row of im2col "
@@ -233,7 +230,8 @@ def convolution_backward(ctx, grad_out, inputs):
 def test_convolution_backward_matches_central_differences(x_shape, w_shape, stride, padding):
     x, w, b = conv_case(x_shape, w_shape)
     grad_out = RNG.normal(size=conv_by_loops(x, w, b, stride, padding).shape)
-    grads = convolution_backward(convolution_ctx(x, w, stride, padding), grad_out, (x, w, b))
+    with naming(f"Convolution.backward, {describe(x_shape, w_shape, stride, padding)},"):
+        grads = convolution_backward(convolution_ctx(x, w, stride, padding), grad_out, (x, w, b))
     expected = numerical_grads(lambda *a: conv_by_loops(*a, stride, padding), [x, w, b], grad_out)
     advice = {
         "x": "\ndL/dx = col2im(g · W), with g the gradient laid out as rows (out_h·out_w·batch, out_channels), "
@@ -311,8 +309,10 @@ def test_max_pool_backward_matches_central_differences(shape, kernel, stride):
     x = RNG.permutation(np.prod(shape)).reshape(shape) / 8.0  # distinct values: no ties within ε
     grad_out = RNG.normal(size=max_pool_by_loops(x, kernel, stride).shape)
     expected = numerical_grads(lambda a: max_pool_by_loops(a, kernel, stride), [x], grad_out)[0]
-    assert_close("MaxPooling.backward", pool_backward(x, kernel, stride, grad_out), expected,
-                 f"x of shape {shape}, kernel {kernel}, stride {stride}", POOL_HINT)
+    setting = f"x of shape {shape}, kernel {kernel}, stride {stride}"
+    with naming(f"MaxPooling.backward, {setting},"):
+        got = pool_backward(x, kernel, stride, grad_out)
+    assert_close("MaxPooling.backward", got, expected, setting, POOL_HINT)
 
 
 @pytest.mark.task8_3

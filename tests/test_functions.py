@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import nn
-from helpers import assert_function_gradients, raised_where, run_function
+from helpers import assert_function_gradients, naming, raised_where, run_function
 from nn import functions as F
 
 SETTINGS = settings(max_examples=examples(40), deadline=None)
@@ -75,7 +75,8 @@ def sum_to_by_loops(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def check_sum_to(grad: np.ndarray, shape: tuple[int, ...]) -> None:
-    got = nn.sum_to(grad, shape)
+    with naming(f"sum_to(grad of shape {grad.shape}, {shape})"):
+        got = nn.sum_to(grad, shape)
     expected = sum_to_by_loops(grad, shape)
     got_shape = np.shape(got)
     assert got_shape == shape, (
@@ -110,7 +111,8 @@ def test_sum_to_examples(grad_shape, shape):
 @pytest.mark.task3_1
 def test_sum_to_bias_of_a_batch():
     grad = np.array([[1.0, 2.0, 3.0], [10.0, 20.0, 30.0]])
-    got = np.asarray(nn.sum_to(grad, (3,)))
+    with naming(f"sum_to({grad.tolist()}, (3,))"):
+        got = np.asarray(nn.sum_to(grad, (3,)))
     assert got.shape == (3,) and np.allclose(got, [11, 22, 33]), (
         f"a bias b of shape (3,) added to x of shape (2, 3) is used in both rows, so its gradient is the sum "
         f"over rows: sum_to({grad.tolist()}, (3,)) should be [11, 22, 33], got {got.tolist()} (shape {got.shape})"
@@ -125,6 +127,39 @@ def test_sum_to_generated(data):
     shape = shapes.input_shapes[0]
     grad = data.draw(float_arrays(shapes.result_shape))
     check_sum_to(grad, shape)
+
+
+def test_an_error_in_sum_to_names_the_call_that_raised_it(monkeypatch):
+    """The test's id (grad_shape5-shape5) does not say which input failed: the message must."""
+    def axes_not_offset(grad, shape):  # size-1 axes counted from the left, not after the added leading ones
+        return grad.sum(axis=(0, 1), keepdims=True).reshape(shape)
+
+    monkeypatch.setattr(nn, "sum_to", axes_not_offset)
+    with pytest.raises(pytest.fail.Exception, match=r"^sum_to\(grad of shape \(4, 2, 3\), \(2, 1\)\) raised "
+                                                    r"ValueError: cannot reshape array of size 3 into shape \(2,\s?1\)$") as failure:
+        check_sum_to(np.ones((4, 2, 3)), (2, 1))
+    assert isinstance(failure.value.__cause__, ValueError), "make check finds the participant's line through it"
+
+
+class FailsWhenZeroD(F.Function):
+    @staticmethod
+    def forward(ctx, x, scale=1.0):
+        ctx.scale = scale
+        return x * scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad.ndim == 0:
+            raise IndexError("too many indices for array")
+        return grad * ctx.scale
+
+
+def test_an_error_in_a_generated_gradient_check_names_the_input():
+    """A generated test shows no input of its own: the message names the shapes and options."""
+    with pytest.raises(pytest.fail.Exception, match=r"^FailsWhenZeroD\.forward and backward on input of shape \(\), "
+                                                    r"scale=2\.0 raised IndexError: too many indices for array$"):
+        assert_function_gradients(FailsWhenZeroD, np.array(0.5), scale=2.0)
+    assert_function_gradients(FailsWhenZeroD, np.ones(3), scale=2.0)
 
 
 # --- Task 3.2: MatMul ---------------------------------------------------------------
