@@ -26,6 +26,13 @@ def test_central_difference_of_x_cubed():
     expected = 3 * 2.0**2 + eps**2
     one_sided = (cube(2.0 + eps) - cube(2.0)) / eps
     assert got is not None, "central_difference returned None: did you forget the return?"
+    coarse = nn.central_difference(cube, 2.0, eps=0.1)
+    if coarse == got:  # a step of its own instead of eps
+        raise AssertionError(
+            f"central_difference(x³, 2, eps=...) gave {got!r} for eps={eps} and for eps=0.1 alike: it ignores "
+            f"its eps argument. The step to both sides is ε = eps: (f(2 + ε) − f(2 − ε)) / (2ε) is "
+            f"{expected:.9g} for eps={eps} and {3 * 2.0**2 + 0.1**2:.9g} for eps=0.1"
+        )
     if math.isclose(got, one_sided, rel_tol=1e-9):
         raise AssertionError(
             f"central_difference(x³, 2, eps={eps}) gave {got:.9g}: that is the one-sided difference "
@@ -39,6 +46,14 @@ def test_central_difference_of_x_cubed():
     assert math.isclose(got, expected, rel_tol=1e-9), (
         f"central_difference(x³, 2, eps={eps}): expected (f(2 + ε) − f(2 − ε)) / (2ε) = {expected:.9g}, got {got!r}"
     )
+
+
+def test_a_central_difference_that_ignores_eps_is_told_so(monkeypatch):
+    """Not 'expected 12.000001, got 12.000000000789157', which reads like a rounding problem."""
+    monkeypatch.setattr(nn, "central_difference", lambda f, x, eps=1e-6: (f(x + 1e-6) - f(x - 1e-6)) / 2e-6)
+    with pytest.raises(AssertionError, match=r"for eps=0\.001 and for eps=0\.1 alike: it ignores its eps argument\. "
+                                             r".* is 12\.000001 for eps=0\.001 and 12\.01 for eps=0\.1$"):
+        test_central_difference_of_x_cubed()
 
 
 @pytest.mark.task1_1
