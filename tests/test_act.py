@@ -150,6 +150,31 @@ def test_relu_values_and_gradient():
 
 
 @pytest.mark.task4_4
+def test_relu_derivative_at_zero_is_zero():
+    x = np.array([-1.0, 0.0, 2.0])
+    _, (grad,) = run_function(F.ReLU, x)
+    assert_values("ReLU.backward at x = 0", x, grad, [0.0, 0.0, 1.0],
+                  hint="\nAt x = 0 the kit uses the derivative 0 (relu has a kink there; 0 is PyTorch's choice too): "
+                       "the gradient passes only where x > 0.")
+
+
+def test_a_relu_with_derivative_1_at_zero_is_told_about_x_0(monkeypatch):
+    """Its first failing test (the report shows that one) must name x = 0, not 'at large inputs'."""
+    def forward(ctx, x):
+        ctx.x = x
+        return np.maximum(x, 0)
+
+    monkeypatch.setattr(F.ReLU, "forward", staticmethod(forward))
+    monkeypatch.setattr(F.ReLU, "backward", staticmethod(lambda ctx, grad: grad * (ctx.x >= 0)))
+    tests = [name for name in globals() if name.startswith("test_relu")]
+    assert tests.index("test_relu_derivative_at_zero_is_zero") < tests.index("test_relu_is_stable_at_large_inputs")
+    test_relu_values_and_gradient()
+    with pytest.raises(AssertionError, match=r"^ReLU\.backward at x = 0 is wrong\.(.|\n)*At x = 0 the kit uses "
+                                             r"the derivative 0"):
+        test_relu_derivative_at_zero_is_zero()
+
+
+@pytest.mark.task4_4
 @generated
 @given(float_arrays(away_from_zero()))
 def test_relu_gradcheck(x):
