@@ -53,6 +53,12 @@ for name in ("nn", "act", "loss"):
 sys.path.insert(0, str(IMPL_ROOT))
 
 
+def one_line(text: str) -> str:
+    """``text`` with each run of whitespace as one space: a phrase of a message that the report wraps
+    over two lines reads whole again."""
+    return " ".join(text.split())
+
+
 def load_tools_module(name: str):
     """Import tools/<name>.py by path (tools/ is not a package on sys.path)."""
     spec = importlib.util.spec_from_file_location(f"kit_tools_{name}", ROOT / "tools" / f"{name}.py")

@@ -87,8 +87,8 @@ def assert_function_gradients(function, *inputs, rtol=1e-5, atol=1e-7, seed=0, w
     A random ``grad_out`` (not just ones) catches a backward that ignores its
     incoming gradient. ``wrt`` limits the check to some inputs (e.g. not labels).
     The failure message names the Function, the input, the index, and both values,
-    and a hint for typical slips (a flipped sign, a constant factor such as N for
-    sum vs mean: ``factor_names={N: "divide by N ..."}``).
+    and what a typical slip looks like (a flipped sign, a constant factor such as N for
+    sum vs mean: ``factor_names={N: "N = 3, the number of rows: the loss is their mean ..."}``).
     """
     inputs = [np.array(x, dtype=np.float64) if np.asarray(x).dtype.kind == "f" else np.array(x) for x in inputs]
     name = getattr(function, "__name__", str(function))
@@ -141,12 +141,12 @@ def slip_hint(got: np.ndarray, expected: np.ndarray, factor_names: dict | None =
     if not np.allclose(ratios, ratio, rtol=1e-4):
         return ""
     if np.isclose(ratio, -1, rtol=1e-4):
-        return "\nHint: your gradient has the right size but the wrong sign (check for a missing or extra minus)."
+        return "\nYour gradient is the expected one with the opposite sign."
     for factor, explanation in (factor_names or {}).items():
         if np.isclose(ratio, factor, rtol=1e-4):
-            return f"\nHint: your gradient is {ratio:.6g} times the expected one: {explanation}"
+            return f"\nYour gradient is {ratio:.6g} times the expected one: {explanation}"
     if significant.sum() > 1 and not np.isclose(ratio, 1, rtol=1e-4):
-        return f"\nHint: your gradient is {ratio:.6g} times the expected one everywhere (a constant factor is off)."
+        return f"\nYour gradient is {ratio:.6g} times the expected one everywhere (a constant factor is off)."
     return ""
 
 
@@ -166,24 +166,28 @@ def assert_values(name: str, x, got, expected, rtol: float = 1e-6, atol: float =
         )
 
 
-def forward_backward_strict(function, *inputs, name: str, advice: str = "", **options):
+def forward_backward_strict(function, *inputs, name: str, advice: str | dict[str, str] = "", **options):
     """forward then backward (upstream gradient 1) with NumPy overflow, 0/0 and log(0) raised as errors.
 
-    Returns the output and the gradients after checking that all of them are finite.
+    Returns the output and the gradients after checking that all of them are finite. ``advice`` follows
+    the message; a dict gives one per kind of NumPy report ('overflow', 'invalid value', 'divide by
+    zero'), since each points at a different slip.
     """
     shown = ", ".join(np.array2string(np.asarray(x), precision=4) for x in inputs)
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         try:
             output, grads = run_function(function, *inputs, **options)
         except FloatingPointError as error:
+            said = advice if isinstance(advice, str) else next(
+                (text for kind, text in advice.items() if kind in str(error)), "")
             raise AssertionError(
                 f"{name} on the float32 input {shown}: NumPy reported '{error}'. "
-                f"Large inputs must give finite results without overflow, 0/0 or log(0).{advice}"
+                f"Large inputs must give finite results without overflow, 0/0 or log(0).{said}"
             ) from None
     for what, array in [("output", output)] + [(f"gradient {k}", g) for k, g in enumerate(grads) if g is not None]:
         if not np.all(np.isfinite(array)):
             raise AssertionError(
                 f"{name} on the float32 input {shown}: the {what} contains NaN or inf: "
-                f"{np.array2string(np.asarray(array), precision=4)}.{advice}"
+                f"{np.array2string(np.asarray(array), precision=4)}.{advice if isinstance(advice, str) else ''}"
             )
     return output, grads

@@ -110,8 +110,8 @@ def test_sigmoid_gradcheck(x):
 def test_sigmoid_is_stable_at_large_inputs():
     output, (grad,) = forward_backward_strict(
         F.Sigmoid, HUGE, name="Sigmoid",
-        advice=" For x = -1e4, e^-x = e^10000 overflows: compute e^-|x| instead, which is at most 1, "
-        "and use σ(x) = e^x / (1 + e^x) for x < 0.",
+        advice=" For x = -1e4, e^-x = e^10000 overflows. Expected: no power of e above e^0 = 1 for any x "
+        "(σ(x) = e^x / (1 + e^x) is the same function); more: make hint TASK=4.2",
     )
     assert_values("Sigmoid.forward at large inputs", HUGE, output, [0.0, 0.0, 0.5, 1.0, 1.0])
     assert np.asarray(output).dtype == np.float32, f"Sigmoid.forward turned float32 into {np.asarray(output).dtype}"
@@ -162,7 +162,7 @@ def test_a_relu_with_derivative_1_at_zero_is_told_about_x_0(monkeypatch):
     """Its first failing test (the report shows that one) must name x = 0, not 'at large inputs'."""
     def forward(ctx, x):
         ctx.x = x
-        return np.maximum(x, 0)
+        return np.where(x > 0, x, 0.0)
 
     monkeypatch.setattr(F.ReLU, "forward", staticmethod(forward))
     monkeypatch.setattr(F.ReLU, "backward", staticmethod(lambda ctx, grad: grad * (ctx.x >= 0)))
@@ -236,7 +236,8 @@ def test_swish_gradcheck(x):
 @pytest.mark.task4_6
 def test_swish_is_stable_at_large_inputs():
     output, (grad,) = forward_backward_strict(
-        F.Swish, HUGE, name="Swish", advice=" Compute σ(x) with stable_sigmoid (task 4.2), not 1 / (1 + np.exp(-x)).",
+        F.Swish, HUGE, name="Swish", advice=" For x = -1e4, e^-x = e^10000 overflows in 1 / (1 + e^-x). Expected: "
+        "σ(x) from stable_sigmoid (task 4.2), which never overflows.",
     )
     assert_values("Swish.forward at large inputs", HUGE, output, [0.0, 0.0, 0.0, 100.0, 1e4], atol=1e-30)
     assert_values("Swish.backward at large inputs", HUGE, grad, [0.0, 0.0, 0.5, 1.0, 1.0], atol=1e-30)
@@ -244,7 +245,16 @@ def test_swish_is_stable_at_large_inputs():
 
 # --- 4.7 softmax -------------------------------------------------------------------------------
 ROWS = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
-NO_SHIFT = "\nHint: without the max shift, np.exp overflows for large inputs: subtract x.max(axis, keepdims=True) first."
+#: NumPy's report tells the two slips apart: without a shift e^x overflows; with one maximum over the whole
+#: array, a row whose own maximum is far below it becomes all zeros, and 0/0 follows.
+SOFTMAX_AT_LARGE_INPUTS = {
+    "overflow": "\nWithout a shift, e^x overflows for x = 1e4. Expected: softmax(x) = softmax(x − m) with m the "
+                "maximum along the axis, so that every exponent is ≤ 0; more: make hint TASK=4.7",
+    "invalid value": "\nA whole row became 0 after the shift (0/0): the m subtracted from it was larger than that "
+                     "row's own maximum, as one maximum over the whole array is. Expected: m is the maximum of each "
+                     "row (each slice along the axis) on its own, so that every row keeps an e^0 = 1; more: make "
+                     "hint TASK=4.7",
+}
 
 
 @pytest.mark.task4_7
@@ -260,7 +270,7 @@ def test_softmax_along_axis_0():
     output, _ = run_function(F.Softmax, ROWS, axis=0)
     expected = np.exp(ROWS) / np.exp(ROWS).sum(axis=0, keepdims=True)
     assert_values("Softmax.forward with axis=0 (each column sums to 1)", ROWS, output, expected,
-                  hint="\nuse the axis argument in max and sum (with keepdims=True)")
+                  hint="\nwith axis=0 each column is one softmax: its maximum and its sum run down the column")
 
 
 @pytest.mark.task4_7
@@ -279,7 +289,8 @@ def test_softmax_is_positive_and_sums_to_one(x, data):
 def test_softmax_ignores_a_shift_of_the_input():
     output, _ = run_function(F.Softmax, ROWS)
     shifted, _ = run_function(F.Softmax, ROWS + 500.0)
-    assert_values("Softmax.forward of x + 500 (must equal softmax(x))", ROWS + 500.0, shifted, output, hint=NO_SHIFT)
+    assert_values("Softmax.forward of x + 500 (must equal softmax(x))", ROWS + 500.0, shifted, output,
+                  hint="\nsoftmax(x + c) = softmax(x) for any c: the factor e^c cancels")
 
 
 @pytest.mark.task4_7
@@ -294,10 +305,33 @@ def test_softmax_gradcheck(x, data):
 @pytest.mark.task4_7
 def test_softmax_is_stable_at_large_inputs():
     x = np.array([[1e4, 0.0, -1e4], [-1e4, -1e4, -1e4]], dtype=np.float32)
-    output, (grad,) = forward_backward_strict(F.Softmax, x, name="Softmax", advice=NO_SHIFT)
-    assert_values("Softmax.forward at large inputs", x, output, [[1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]], hint=NO_SHIFT)
+    output, (grad,) = forward_backward_strict(F.Softmax, x, name="Softmax", advice=SOFTMAX_AT_LARGE_INPUTS)
+    assert_values("Softmax.forward at large inputs", x, output, [[1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]],
+                  hint="\nEach row is a softmax on its own: [1e4, 0, -1e4] gives [1, 0, 0], and equal values 1/3 each")
     assert_values("Softmax.backward with upstream gradient 1 (the rows sum to 1, a constant)", x, grad,
                   np.zeros_like(x))
+
+
+def softmax_shifted_by(shift):
+    """A Softmax.forward that subtracts ``shift(x)`` before e^x."""
+    def forward(ctx, x, axis=-1):
+        e = np.exp(x - shift(x))
+        ctx.out = e / np.sum(e, axis=axis, keepdims=True)
+        ctx.axis = axis
+        return ctx.out
+    return staticmethod(forward)
+
+
+@pytest.mark.parametrize("shift, diagnosis", [
+    (lambda x: 0.0, r"Without a shift, e\^x overflows"),
+    (lambda x: x.max(), r"A whole row became 0 after the shift \(0/0\): the m subtracted from it was larger than "
+                        r"that row's own maximum"),
+])
+def test_a_softmax_without_a_shift_and_one_shifted_by_the_global_maximum_are_told_apart(monkeypatch, shift, diagnosis):
+    monkeypatch.setattr(F.Softmax, "forward", softmax_shifted_by(shift))
+    with pytest.raises(AssertionError, match=r"NumPy reported .*\n" + diagnosis) as failure:
+        test_softmax_is_stable_at_large_inputs()
+    assert "Hint" not in str(failure.value) and "make hint TASK=4.7" in str(failure.value)
 
 
 # --- the public API, through Tensor.backward (reference) ------------------------------------------

@@ -19,7 +19,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, TASKS, load_tools_module, solve
+from conftest import ROOT, TASKS, load_tools_module, one_line, solve
 
 check = load_tools_module("check")
 sync = load_tools_module("sync")
@@ -284,7 +284,7 @@ def test_broken_functions_are_wrong_with_messages_that_name_them(complete):
     assert labels == {"3.1": "done", "3.5": "done", **{task_id: "wrong" for task_id in BROKEN}}, text
     for task, status in progress.rows:
         if task.id in BROKEN:
-            shown = "\n".join(check.failure_lines(status))
+            shown = one_line("\n".join(check.failure_lines(status)))
             assert re.search(BROKEN[task.id][1], shown, flags=re.DOTALL), f"task {task.id}:\n{shown}"
             assert "site-packages" not in shown and ".venv" not in shown and "_pytest" not in shown, shown
     assert re.search(r"Your code printed [\d,]+ lines during the check, [\d,]+ of them at nn/linear\.py:\d+ "

@@ -19,7 +19,7 @@ import tempfile
 import time
 
 import pytest
-from conftest import ROOT, TASKS
+from conftest import ROOT, TASKS, one_line
 
 if not (ROOT / "solutions").is_dir():
     pytest.skip("a handout has no solutions/", allow_module_level=True)
@@ -70,7 +70,7 @@ def test_a_test_whose_process_dies_fails_its_task_and_says_so(complete, code, ca
     labels = labels_of(progress)
     assert labels == {"3.1": "done", "4.4": "wrong", "5.1": "done"}, labels
     status = dict((task.id, status) for task, status in progress.rows)["4.4"]
-    shown = "\n".join(check.failure_lines(status))
+    shown = one_line("\n".join(check.failure_lines(status)))
     assert "the test process ended during this test" in shown, shown
     assert re.search(cause, shown), shown
     if "closerange" not in code:  # where it happened is known (faulthandler's dump; os.kill dumps first)
@@ -164,7 +164,7 @@ def test_an_interrupt_or_an_unprintable_error_fails_its_task_and_the_run_goes_on
         progress = checked(complete, "3.1", "4.4", "5.1")
     labels = labels_of(progress)
     assert labels == {"3.1": "done", "4.4": "wrong", "5.1": "done"}, check.render(progress)
-    shown = "\n".join(check.failure_lines(progress.rows[1][1]))
+    shown = one_line("\n".join(check.failure_lines(progress.rows[1][1])))
     assert re.search(expected, shown), shown
     assert re.search(r"\(raised at act/functions\.py:\d+ \(ReLU\.forward", shown), shown
 
@@ -175,7 +175,7 @@ def test_a_test_that_stops_pytest_fails_and_the_other_tests_still_run(complete):
     with mistakes(complete, relu_forward_does("import pytest; pytest.exit('enough')")):
         progress = checked(complete, "3.1", "4.4", "5.1")
     assert labels_of(progress) == {"3.1": "done", "4.4": "wrong", "5.1": "done"}, check.render(progress)
-    shown = "\n".join(check.failure_lines(progress.rows[1][1]))
+    shown = one_line("\n".join(check.failure_lines(progress.rows[1][1])))
     assert "your code called pytest.exit(enough)" in shown, shown
 
 
@@ -322,7 +322,7 @@ def test_participant_code_cannot_switch_off_the_time_limit(complete):
     with mistakes(complete, relu_forward_does("import signal, time", "signal.signal(signal.SIGALRM, signal.SIG_IGN)",
                                               "while True: time.sleep(0.05)")):
         progress = checked(complete, "4.4")
-    shown = "\n".join(check.failure_lines(progress.rows[0][1]))
+    shown = one_line("\n".join(check.failure_lines(progress.rows[0][1])))
     assert labels_of(progress) == {"4.4": "wrong"} and "which the check uses to stop a test" in shown, shown
     assert re.search(r"\(raised at act/functions\.py:\d+ \(ReLU\.forward\)\)", shown), shown
 
@@ -331,7 +331,7 @@ def test_participant_code_cannot_kill_the_check(complete):
     with mistakes(complete, relu_forward_does("import os, signal; os.kill(os.getppid(), signal.SIGKILL)")):
         progress = checked(complete, "3.1", "4.4")
     assert labels_of(progress) == {"3.1": "done", "4.4": "wrong"}, check.render(progress)
-    shown = "\n".join(check.failure_lines(progress.rows[1][1]))
+    shown = one_line("\n".join(check.failure_lines(progress.rows[1][1])))
     assert "the check's own process" in shown, shown
 
 
@@ -341,7 +341,7 @@ def test_a_leftover_breakpoint_says_to_remove_it(complete):
         progress = checked(complete, "4.4")
         line = line_of(complete, "act/functions.py", "        breakpoint()")
     status = progress.rows[0][1]
-    shown = "\n".join(check.failure_lines(status))
+    shown = one_line("\n".join(check.failure_lines(status)))
     assert status.label == "wrong" and "your code called breakpoint()" in shown, shown
     assert "the check runs without a debugger" in shown, shown
     assert status.raised_at == f"act/functions.py:{line} (ReLU.forward)", shown
@@ -403,7 +403,7 @@ def test_input_in_the_code_says_to_remove_it(complete):
     with mistakes(complete, relu_forward_does("answer = input('threshold? ')")):
         progress = checked(complete, "4.4")
         line = line_of(complete, "act/functions.py", "        answer = input('threshold? ')")
-    shown = "\n".join(check.failure_lines(dict((task.id, status) for task, status in progress.rows)["4.4"]))
+    shown = one_line("\n".join(check.failure_lines(dict((task.id, status) for task, status in progress.rows)["4.4"])))
     assert labels_of(progress) == {"4.4": "wrong"}, shown
     assert f"your code called input() (act/functions.py:{line}); remove it" in shown, shown
     assert "-s" not in shown.split(), shown
@@ -419,7 +419,7 @@ def test_closing_or_replacing_the_screen_streams_fails_only_its_task(complete, c
     with mistakes(complete, relu_forward_does(code)):
         progress = checked(complete, "3.1", "4.4", "5.1")
         line = line_of(complete, "act/functions.py", "        " + code)
-    shown = "\n".join(check.failure_lines(dict((task.id, status) for task, status in progress.rows)["4.4"]))
+    shown = one_line("\n".join(check.failure_lines(dict((task.id, status) for task, status in progress.rows)["4.4"])))
     assert labels_of(progress) == {"3.1": "done", "4.4": "wrong", "5.1": "done"}, check.render(progress)
     assert f"your code {what} (act/functions.py:{line}); remove that line" in shown, shown
     assert re.search(rf"\(raised at act/functions\.py:{line} \(ReLU\.forward\)\)", shown), shown
@@ -440,7 +440,7 @@ def test_replacing_a_numpy_function_the_tests_use_fails_its_task_and_is_undone(c
                   ("act/functions.py", LEAKY_RELU_BACKWARD, "        return grad * 1.0\n")):
         progress = checked(complete, "3.1", "4.4", "4.5")
         line = line_of(complete, "act/functions.py", "        " + code)
-    shown = "\n".join(check.failure_lines(dict((task.id, status) for task, status in progress.rows)["4.4"]))
+    shown = one_line("\n".join(check.failure_lines(dict((task.id, status) for task, status in progress.rows)["4.4"])))
     assert labels_of(progress) == {"3.1": "done", "4.4": "wrong", "4.5": "wrong"}, check.render(progress)
     assert f"your code replaced {replaced} (act/functions.py:{line}); remove that line" in shown, shown
     assert f"(raised at act/functions.py:{line} (ReLU.forward))" in shown, shown
@@ -471,7 +471,7 @@ def test_replacing_a_numpy_function_in_a_notebook_names_the_cell(complete):
         cells = [c["source"] for c in json.loads((complete / "notebooks/train.ipynb").read_text())["cells"]
                  if c["cell_type"] == "code"]
     cell = next(number for number, source in enumerate(cells, start=1) if line in source)
-    shown = "\n".join(check.failure_lines(progress.rows[0][1]))
+    shown = one_line("\n".join(check.failure_lines(progress.rows[0][1])))
     assert labels_of(progress) == {"6.3": "wrong"}, shown
     where = f"notebooks/train.ipynb cell {cell}:{cells[cell - 1].index(line) + 1}"
     assert f"your code replaced numpy.isclose ({where}); remove that line" in shown, shown

@@ -147,15 +147,22 @@ def test_no_wrong_answer_message_contains_a_solution_line():
     assert not leaks, "failure messages must not contain solution code:\n  " + "\n  ".join(leaks)
 
 
-def test_no_failure_message_shows_how_to_lay_out_an_array():
-    """Shape work (a reshape, a transpose) is the heart of several tasks' solutions, in many equivalent
-    spellings: a message says the layout that is expected in words, never the calls that make it."""
-    layout_call = re.compile(r"\.(?:reshape|transpose)\(")
-    files = [path for path in sorted((ROOT / "tests").glob("test_*.py")) if path.name not in ("test_check.py",
-                                                                                             "test_hints.py")]
+@pytest.mark.parametrize("pattern, what", [
+    # Shape work is the heart of several tasks' solutions, in many equivalent spellings.
+    (r"\.(?:reshape|transpose)\(", "array-layout code (say the layout that is expected in words)"),
+    # README: no failure message ever shows a hint unasked; make hint TASK=… has them.
+    (r"^\s*Hint:", "a hint unasked (say what is wrong and what is expected)"),
+    # The max shift of softmax and cross-entropy (tasks 4.7, 5.1) as the calls that do it.
+    (r"np\.(?:exp|log)\(|\.max\(", "the calls of a stable softmax (say it as math: m, e^(x − m))"),
+])
+def test_no_failure_message_shows_code_or_a_hint_unasked(pattern, what):
+    """A message says what is wrong and what is expected, never the calls that make it right (helpers.py
+    writes messages too; test_check.py holds mistakes on purpose)."""
+    files = [path for path in sorted((ROOT / "tests").glob("*.py")) if path.name not in ("test_check.py",
+                                                                                        "test_hints.py")]
     shown = [f"{path.name}: {line.strip()}" for path in files for line in message_texts(path).splitlines()
-             if layout_call.search(line)]
-    assert not shown, "failure messages show array-layout code:\n  " + "\n  ".join(shown)
+             if re.search(pattern, line)]
+    assert not shown, f"failure messages show {what}:\n  " + "\n  ".join(shown)
 
 
 def test_the_participant_holes_show_the_goal_and_where_the_hints_are():

@@ -21,8 +21,17 @@ from loss import functions as F
 
 LOGITS = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]])
 LABELS = np.array([0, 2])
-NO_SHIFT = (" Hint: subtract the row max from the logits before np.exp, and compute log-softmax as "
-            "shifted − log Σ exp(shifted) rather than np.log(softmax), which is log(0) = -inf for tiny probabilities.")
+#: What NumPy reports at logits of ±1e4 points at the slip.
+STABLE_LOG_SOFTMAX = {
+    "overflow": " Without a shift, e^z overflows for z = 1e4. Expected: log softmax(z)ⱼ = zⱼ − m − log Σₖ e^(zₖ − m) "
+                "with m the maximum of each row, so that every exponent is ≤ 0; more: make hint TASK=5.1",
+    "divide by zero": " log(0): a probability, or a sum of e^(zₖ − m), rounded to 0 (e^-20000 is 0 in floats). "
+                      "Expected: log softmax from the logits shifted by each row's own maximum m, "
+                      "zⱼ − m − log Σₖ e^(zₖ − m) (that sum is ≥ 1), never the log of a probability; "
+                      "more: make hint TASK=5.1",
+    "invalid value": " 0/0: a whole row of e^(zₖ − m) became 0, so the m subtracted from it was larger than that "
+                     "row's own maximum. Expected: m is the maximum of each row on its own; more: make hint TASK=5.1",
+}
 
 
 def log_softmax64(z):
@@ -56,9 +65,9 @@ def test_cross_entropy_value():
     n = len(LABELS)
     hint = ""
     if np.isclose(output, n * expected):
-        hint = f"\nHint: your loss is N = {n} times too large: take the mean over the batch, not the sum."
+        hint = f"\nYour loss is N = {n} times the expected one: the loss is the mean over the N rows, not their sum."
     elif np.isclose(output, -expected):
-        hint = "\nHint: your loss has the wrong sign: it is MINUS the mean of log softmax at the label."
+        hint = "\nYour loss has the wrong sign: expected minus the mean of log softmax at the label (a loss ≥ 0)."
     assert_values(f"CrossEntropy.forward (the mean loss: one number, a 0-d array) with labels {LABELS.tolist()}",
                   LOGITS, output, expected, hint=hint or "\nloss = mean over rows i of -log softmax(logits[i])[labels[i]]")
 
@@ -80,9 +89,9 @@ def test_cross_entropy_gradient_is_softmax_minus_onehot_over_n():
     expected = (probs - np.eye(3)[LABELS]) / len(LABELS)
     hint = "\n(softmax − onehot) / N, times the upstream gradient"
     if np.allclose(grad, expected * len(LABELS)):
-        hint = f"\nHint: your gradient is N = {len(LABELS)} times too large: divide by N (the loss is a mean)."
+        hint = f"\nYour gradient is N = {len(LABELS)} times the expected one: the loss is a mean over the N rows."
     elif np.allclose(grad, -expected):
-        hint = "\nHint: your gradient has the wrong sign: it is softmax − onehot, not onehot − softmax."
+        hint = "\nYour gradient has the wrong sign: expected (softmax − onehot) / N, you have its negative."
     assert_values(f"CrossEntropy.backward with labels {LABELS.tolist()} and upstream gradient 1", LOGITS, grad,
                   expected, hint=hint)
 
@@ -93,7 +102,7 @@ def test_cross_entropy_gradient_is_softmax_minus_onehot_over_n():
 def test_cross_entropy_gradcheck(case):
     z, labels = case
     assert_function_gradients(F.CrossEntropy, z, labels=labels,
-                     factor_names={len(labels): f"N = {len(labels)}: divide by N (the loss is the mean)."})
+                     factor_names={len(labels): f"N = {len(labels)}, the number of rows (the loss is their mean)."})
 
 
 @pytest.mark.task5_1
@@ -114,10 +123,12 @@ def test_one_hot_and_integer_labels_agree(case):
 def test_cross_entropy_is_stable_at_large_logits():
     z = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4], [0.0, 0.0, 0.0]], dtype=np.float32)
     labels = np.array([0, 0, 2])
-    output, (grad,) = forward_backward_strict(F.CrossEntropy, z, name="CrossEntropy", advice=NO_SHIFT, labels=labels)
+    output, (grad,) = forward_backward_strict(F.CrossEntropy, z, name="CrossEntropy", advice=STABLE_LOG_SOFTMAX,
+                                              labels=labels)
     # rows: -log 1 = 0; -log(e^-2e4 / 2) = 2e4 + log 2; -log(1/3) = log 3
     expected = (0.0 + (2e4 + np.log(2)) + np.log(3)) / 3
-    assert_values("CrossEntropy.forward at large logits", z, output, expected, rtol=1e-5, hint=NO_SHIFT)
+    assert_values("CrossEntropy.forward at large logits", z, output, expected, rtol=1e-5,
+                  hint="\nExpected each row's −log softmax at its label on its own (rows: 0, 20000 + log 2, log 3)")
     assert_values("CrossEntropy.backward at large logits", z, grad,
                   np.array([[0, 0, 0], [-1, 0.5, 0.5], [1 / 3, 1 / 3, -2 / 3]]) / 3, rtol=1e-5, atol=1e-7)
     assert np.asarray(output).dtype == np.float32, f"CrossEntropy turned float32 logits into {np.asarray(output).dtype}"
@@ -134,9 +145,10 @@ def test_mse_value():
     expected = np.mean((PRED - TARGET) ** 2)  # (0.25 + 4 + 4) / 6
     hint = "\nmse = mean over all elements of (pred − target)²"
     if np.isclose(output, PRED.size * expected):
-        hint = f"\nHint: your loss is {PRED.size} times too large: take the mean over all elements, not the sum."
+        hint = f"\nYour loss is {PRED.size} times the expected one: the mean over all elements, not their sum."
     elif np.isclose(output, len(PRED) * expected):
-        hint = f"\nHint: your loss is {len(PRED)} times too large: divide by the number of elements ({PRED.size})."
+        hint = (f"\nYour loss is {len(PRED)} times the expected one: the mean is over all {PRED.size} elements, "
+                f"not over the {len(PRED)} rows.")
     assert_values(f"MSE.forward with target {TARGET.tolist()}", PRED, output, expected, hint=hint)
 
 
@@ -146,11 +158,11 @@ def test_mse_gradients():
     expected = 2 * (PRED - TARGET) / PRED.size
     hint = ""
     if np.allclose(grad_pred, -expected):
-        hint = "\nHint: the gradient for pred has the wrong sign: 2 (pred − target) / n."
+        hint = "\nThe gradient for pred has the wrong sign: expected 2 (pred − target) / n."
     elif np.allclose(grad_pred, expected * PRED.size):
-        hint = f"\nHint: your gradient is n = {PRED.size} times too large: divide by the number of elements."
+        hint = f"\nYour gradient is n = {PRED.size} times the expected one, 2 (pred − target) / n with n = {PRED.size}."
     elif np.allclose(grad_pred, expected / 2):
-        hint = "\nHint: your gradient is half the expected one: d/dx x² = 2x."
+        hint = "\nYour gradient is half the expected one: the derivative of d² is 2d."
     assert_values("MSE.backward, gradient for pred", PRED, grad_pred, expected, hint=hint)
     assert_values("MSE.backward, gradient for target (minus the one for pred)", TARGET, grad_target, -expected)
 
@@ -162,7 +174,7 @@ def test_mse_gradients():
 def test_mse_gradcheck(pair):
     pred, target = pair
     assert_function_gradients(F.MSE, pred, target,
-                     factor_names={pred.size: f"n = {pred.size}: divide by the number of elements (the mean)."})
+                     factor_names={pred.size: f"n = {pred.size}, the number of elements (the loss is their mean)."})
 
 
 @pytest.mark.task5_2

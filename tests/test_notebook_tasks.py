@@ -13,7 +13,7 @@ import json
 import shutil
 
 import pytest
-from conftest import ROOT, TASKS, load_tools_module, solve
+from conftest import ROOT, TASKS, load_tools_module, one_line, solve
 
 notebook_functions = load_tools_module("notebook_functions")
 check = load_tools_module("check")
@@ -165,7 +165,7 @@ def index_of(cells: list[dict], text: str) -> int:
 
 def report(tree, *task_ids: str):
     progress = check.report(tree, [TASKS.TASKS_BY_ID[task_id] for task_id in task_ids])
-    return {task.id: status for task, status in progress.rows}, check.render(progress)
+    return {task.id: status for task, status in progress.rows}, one_line(check.render(progress))
 
 
 def test_a_broken_later_copy_of_a_task_function_is_what_is_tested(tree, notebook):
