@@ -308,7 +308,7 @@ def test_a_beginners_mistake_is_wrong_with_a_message_that_says_why(complete, mis
     task_id, change, message = BEGINNERS_MISTAKES[mistake]
     with mistakes(complete, change):
         status = check.report(complete, [check.catalogue.TASKS_BY_ID[task_id]]).rows[0][1]
-    shown = "\n".join(check.failure_lines(status))
+    shown = one_line("\n".join(check.failure_lines(status)))
     assert status.label == "wrong" and re.search(message, shown, flags=re.DOTALL), f"{status.label}:\n{shown}"
 
 
