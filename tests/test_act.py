@@ -405,8 +405,9 @@ def test_gradcheck_through_tensors(function, module, primitive, options):
 
 
 # --- Task 8.4: log_softmax -----------------------------------------------------------------------
-LOG_SOFTMAX_STABLE = ("\nHint: log_softmax(x) = x − m − log Σ e^(x − m) with m the maximum along the axis: every "
-                      "exponent is then ≤ 0 and the sum ≥ 1, so nothing overflows and the log never sees 0.")
+LOG_SOFTMAX_STABLE = ("\nExpected log_softmax(x) = x − m − log Σ e^(x − m) with m the maximum along the axis: every "
+                      "exponent is then ≤ 0 and the sum ≥ 1, so nothing overflows and the log never sees 0; "
+                      "more: make hint TASK=8.4")
 
 
 def log_softmax64(x, axis: int = -1):
