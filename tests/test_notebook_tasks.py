@@ -236,10 +236,25 @@ def test_a_damaged_notebook_is_not_checked_with_advice_that_works_in_a_handout(t
     label = "not checked: notebooks/train.ipynb is not a valid notebook"
     assert {status.label for status in statuses.values()} == {label}, text
     assert f"notebooks/train.ipynb is not a valid notebook ({reason}" in text, text
-    assert "restore it (git checkout notebooks/train.ipynb, or your last saved copy)" in text, text
-    for wrong_advice in ("make sync", "JSONDecodeError", "KeyError", "IsADirectoryError", "Traceback"):
+    assert ("restore it (your last saved copy, or notebooks/train.ipynb of a fresh copy of the kit as it was "
+            "handed out)") in text, text  # the tree is a handout: no git, no JupyterLab checkpoint yet
+    for wrong_advice in ("git checkout", "make sync", "JSONDecodeError", "KeyError", "IsADirectoryError", "Traceback"):
         assert wrong_advice not in text, text
     assert text.count("is not a valid notebook (") == 1, text
+
+
+def test_the_advice_to_restore_a_file_fits_the_folder(tmp_path):
+    """A handout has no git: the advice names JupyterLab's checkpoint when there is one, else the kit as handed out."""
+    advice = check.taskreport.restore_advice
+    assert advice(tmp_path, "notebooks/train.ipynb") == (
+        "your last saved copy, or notebooks/train.ipynb of a fresh copy of the kit as it was handed out")
+    (tmp_path / "notebooks" / ".ipynb_checkpoints").mkdir(parents=True)
+    (tmp_path / "notebooks" / ".ipynb_checkpoints" / "train-checkpoint.ipynb").write_text("{}")
+    assert advice(tmp_path, "notebooks/train.ipynb") == (
+        "copy JupyterLab's last checkpoint, notebooks/.ipynb_checkpoints/train-checkpoint.ipynb, back to "
+        "notebooks/train.ipynb; or your last saved copy")
+    (tmp_path / ".git").mkdir()
+    assert advice(tmp_path, "notebooks/train.ipynb") == "git checkout -- notebooks/train.ipynb, or your last saved copy"
 
 
 def test_a_notebook_line_reads_the_same_in_every_part_of_the_report(tmp_path):
@@ -251,7 +266,7 @@ def test_a_notebook_line_reads_the_same_in_every_part_of_the_report(tmp_path):
     note = check.notes(check.Progress([], run, tmp_path))[0]
     assert "5,000 of them at notebooks/train.ipynb, code cell 10, line 5;" in note, note
     error = check.taskreport.FileError("notebooks/train.ipynb cell 10", 5, "x = (", "SyntaxError", "never closed")
-    assert check.describe_file_error(error).startswith("notebooks/train.ipynb, code cell 10, line 5: SyntaxError")
+    assert check.describe_file_error(tmp_path, error).startswith("notebooks/train.ipynb, code cell 10, line 5: SyntaxError")
 
 
 def test_a_name_possibly_in_a_cell_that_does_not_parse_says_so(tmp_path):

@@ -303,11 +303,11 @@ def _python() -> str:
         return "python"
 
 
-def describe_file_error(error: taskreport.FileError) -> str:
+def describe_file_error(root: Path, error: taskreport.FileError) -> str:
     """The error once: file, line, the offending line."""
     if error.exception == "InvalidNotebook":
         return (f"{error.file} is not a valid notebook ({error.message}); "
-                f"restore it (git checkout {error.file}, or your last saved copy)")
+                f"restore it ({taskreport.restore_advice(root, error.file)})")
     where = error.file.replace(" cell ", ", code cell ") + (f", line {error.line}" if error.line else "")
     if error.exception in ("SystemExit", "ExitCalled"):
         call = "sys.exit" if error.exception == "SystemExit" else "os._exit"
@@ -331,7 +331,7 @@ def describe_file_error(error: taskreport.FileError) -> str:
 def file_error_steps(root: Path, error: taskreport.FileError) -> str:
     """Next: the task that owns the broken line, or the file and what to do."""
     name, owner = place_of(root, f"{error.file}:{error.line}") if error.line else ("", None)
-    lines = [describe_file_error(error)]
+    lines = [describe_file_error(root, error)]
     if error.exception == "InvalidNotebook":
         return f"Next: {lines[0]}. Until then the tests that need it cannot run."
     if owner is not None:
@@ -466,7 +466,7 @@ def next_task(root: Path) -> catalogue.Task | None:
 def render(progress: Progress) -> str:
     rows = progress.rows
     parts = [table(rows, hints.opened(progress.root))]
-    parts.extend(describe_file_error(error) for error in progress.run.file_errors[1:])
+    parts.extend(describe_file_error(progress.root, error) for error in progress.run.file_errors[1:])
     parts.extend(notes(progress))
     first = first_to_fix(progress)
     if progress.run.file_errors:

@@ -40,7 +40,7 @@ import traceback
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from pluggy import HookimplMarker
 
@@ -852,6 +852,18 @@ def task_test_files(root: Path, task_ids: list[str] | None = None) -> list[str]:
 IMPORTED_PACKAGES = frozenset({"numpy", "pytest", "hypothesis", "_pytest", "pluggy", "IPython"})
 
 
+def restore_advice(root: Path, file: str) -> str:
+    """How to get a lost or damaged file of the kit back, with what ``root`` has: git in a git checkout; in a
+    handout, JupyterLab's last checkpoint of the file if there is one, else a saved copy or the kit as handed out."""
+    if (root / ".git").exists():
+        return f"git checkout -- {file}, or your last saved copy"
+    path = PurePosixPath(file)
+    checkpoint = path.parent / ".ipynb_checkpoints" / f"{path.stem}-checkpoint{path.suffix}"
+    if (root / checkpoint).is_file():
+        return f"copy JupyterLab's last checkpoint, {checkpoint}, back to {file}; or your last saved copy"
+    return f"your last saved copy, or {file} of a fresh copy of the kit as it was handed out"
+
+
 def missing_package_files(root: Path) -> list[str]:
     """The participant's Python files (nn/, act/, loss/, as .sync-manifest.json lists them) that are not
     there as files: without them even the packages cannot be imported."""
@@ -889,7 +901,7 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
     missing = missing_package_files(root)
     if missing:
         raise TaskRunError("\n".join(f"{file} is missing (deleted, moved or renamed?), and the tests import it: "
-                                     f"restore it (git checkout -- {file}, or your last saved copy)" for file in missing))
+                                     f"restore it ({restore_advice(root, file)})" for file in missing))
     shadows = shadowing_files(root)
     if shadows:
         raise TaskRunError("\n".join(f"{file} has the name of a module that Python or the tests import "
