@@ -10,11 +10,14 @@
 
 from __future__ import annotations
 
+import io
 import json
+import keyword
 import os
 import re
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -49,10 +52,10 @@ def gives_away(squashed: str) -> bool:
                 or squashed in WORKED_EXAMPLES)
 
 
-def solution_lines() -> dict[str, list[str]]:
-    """task id -> the code lines (stripped, no comments) of its solution blocks in solutions/."""
+def solution_blocks() -> dict[str, list[list[str]]]:
+    """task id -> the code lines (stripped, no comments) of each of its solution blocks in solutions/."""
     places = sync.places_of(TASKS)
-    found: dict[str, list[str]] = {task.id: [] for task in TASKS}
+    found: dict[str, list[list[str]]] = {task.id: [] for task in TASKS}
     files = sorted({place.split(":")[0] for place in places})
     for file in files:
         text = (ROOT / "solutions" / file).read_text(encoding="utf-8")
@@ -63,11 +66,12 @@ def solution_lines() -> dict[str, list[str]]:
         for lines in sources:
             for hole in sync.find_holes(lines, file, places, file):
                 code = [line.split("  #")[0].strip() for line in lines[hole.block.begin + 1:hole.block.end]]
-                found[hole.task.id].extend(line for line in code if line and not line.startswith("#"))
+                found[hole.task.id].append([line for line in code if line and not line.startswith("#")])
     return found
 
 
-SOLUTIONS = solution_lines()
+SOLUTION_BLOCKS = solution_blocks()
+SOLUTIONS = {task_id: [line for block in blocks for line in block] for task_id, blocks in SOLUTION_BLOCKS.items()}
 
 
 def default_visible() -> dict[str, str]:
@@ -123,6 +127,139 @@ def test_no_default_visible_text_contains_a_solution_line():
             leaks += [f"task {task.id}: {name} shows `{line}`" for name, text in visible.items() if line in text]
     assert not leaks, ("what a participant sees by default must not contain the code of a solution "
                        "(state the goal and the math; the code belongs in hint 3):\n  " + "\n  ".join(leaks))
+
+
+# --- near-copies: the same code with other names -------------------------------------------------
+# A line with its names and constants replaced by `_` keeps its shape: operators, keywords, and the
+# names of attributes and keyword arguments (`_ = _ - _ . max ( axis = _ , keepdims = _ )`). A line of a
+# solution block is looked for in that form when its shape holds at least NEAR_COPY_WORDS of these
+# (shorter shapes, such as `_ = _ . shape [ _ ]` or `return _ . out`, occur in any NumPy code); a run
+# of NEAR_COPY_RUN consecutive lines of a block (`_.backward()`, `_.step()`, `_.zero_grad()`) is looked
+# for in visible code however short its lines are.
+NEAR_COPY_WORDS = 3
+NEAR_COPY_RUN = 3
+STRUCTURE = {"_", ",", "(", ")", "[", "]", "{", "}", ".", "=", ":"}
+
+
+def shapes(code: str) -> list[str] | None:
+    """The shape of each logical line of ``code`` (space-separated tokens; comments dropped), or
+    None when it is not Python."""
+    try:
+        tokens = [token for token in tokenize.generate_tokens(io.StringIO(code).readline)
+                  if token.type not in (tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT)]
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    found, line, depth = [], [], 0
+    for before, token, after in zip([None, *tokens], tokens, [*tokens[1:], None]):
+        text = token.string
+        if token.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+            found += [" ".join(line)] if line else []
+            line = []
+            continue
+        if token.type == tokenize.OP:
+            depth += (text in "([{") - (text in ")]}")
+        name = token.type == tokenize.NAME
+        kept = (token.type == tokenize.OP or (keyword.iskeyword(text) and text not in ("True", "False", "None"))
+                or (name and before is not None and before.string == ".")  # an attribute
+                or (name and depth > 0 and after is not None and after.string == "="))  # a keyword argument
+        line.append(text if kept else "_")
+    return found
+
+
+def line_shape(line: str) -> str | None:
+    found = shapes(line.strip())
+    return found[0] if found is not None and len(found) == 1 else None
+
+
+def distinctive(shape: str | None) -> bool:
+    """Enough operators, calls and named attributes to be a solution's own, not any code's."""
+    return bool(shape) and not shape.endswith(":") and \
+        sum(token not in STRUCTURE for token in shape.split()) >= NEAR_COPY_WORDS
+
+
+def text_shapes(text: str) -> list[str]:
+    """The shapes of the lines of prose or markdown, and of the code between its backticks, that are Python."""
+    candidates = [piece for line in text.split("\n") for piece in (line, *CODE.findall(line))]
+    return [shape for shape in map(line_shape, candidates) if shape]
+
+
+def hidden(cell: dict) -> bool:
+    return bool(cell.get("metadata", {}).get("jupyter", {}).get("source_hidden"))
+
+
+def visible_shapes() -> dict[str, tuple[list[str], list[str]]]:
+    """What a participant reads without asking: name -> (the shapes of its code lines in order, of its text).
+    Code cells folded in JupyterLab (source_hidden) are left out: tests below make sure a markdown cell says so."""
+    found = {}
+    for package in ("nn", "act", "loss"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            words = [token.string for token in tokenize.generate_tokens(io.StringIO(text).readline)
+                     if token.type in (tokenize.COMMENT, tokenize.STRING)]  # comments, docstrings, messages
+            found[path.relative_to(ROOT).as_posix()] = (shapes(text) or [], text_shapes("\n".join(words)))
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for number, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"], start=1):
+            source = "".join(cell["source"])
+            where = f"{path.relative_to(ROOT).as_posix()}, cell {number}"
+            if cell["cell_type"] != "code":
+                found[where] = ([], text_shapes(source))
+            elif not hidden(cell):
+                found[where] = (shapes(source) or [shape for shape in map(line_shape, source.split("\n")) if shape], [])
+    for name in ("slides.md", "README.md"):
+        found[name] = ([], text_shapes((ROOT / name).read_text(encoding="utf-8")))
+    for task in TASKS:
+        found[f"the goal and hint 1 of task {task.id}"] = ([], text_shapes(task.goal + "\n" + task.hints[0]))
+    return found
+
+
+def near_copies() -> list[str]:
+    visible = visible_shapes()
+    found = []
+    for task in TASKS:
+        for block in SOLUTION_BLOCKS[task.id]:
+            block_shapes = [line_shape(line) for line in block]
+            for line, shape in zip(block, block_shapes):
+                if distinctive(shape):
+                    found += [f"task {task.id}: {name} shows `{line}` with other names" for name, (code, text)
+                              in visible.items() if any(f" {shape} " in f" {seen} " for seen in code + text)]
+            for start in range(len(block) - NEAR_COPY_RUN + 1):
+                run = block_shapes[start:start + NEAR_COPY_RUN]
+                if None in run:
+                    continue
+                found += [f"task {task.id}: {name} shows the lines `{'`, `'.join(block[start:start + NEAR_COPY_RUN])}` "
+                          "one after the other" for name, (code, _) in visible.items()
+                          if any(code[at:at + NEAR_COPY_RUN] == run for at in range(len(code)))]
+    return found
+
+
+def test_no_default_visible_text_contains_a_near_copy_of_a_solution():
+    leaks = near_copies()
+    assert not leaks, ("what a participant sees by default must not contain the code of a solution with other "
+                       "names either (write it differently, fold the cell in a notebook, or make it part of the "
+                       "task):\n  " + "\n  ".join(leaks))
+
+
+def test_a_near_copy_is_the_same_shape_and_short_or_generic_lines_are_not_looked_for():
+    assert line_shape("y = a - a.max(axis=0, keepdims=False)") == line_shape("z = b - b.max(axis=k, keepdims=True)")         == "_ = _ - _ . max ( axis = _ , keepdims = _ )"
+    assert line_shape("bound = np.sqrt(2.0 / n)") != line_shape("bound = np.sqrt(2.0 / (n + m))")
+    assert distinctive(line_shape("return gen.uniform(-bound, bound, size=(rows, cols))"))
+    for generic in ("count = array.shape[1]", "return self.out", "for item in reversed(items):",
+                    "a, b, c, d = dims", "it's prose, not code"):
+        assert not distinctive(line_shape(generic)), generic
+
+
+def test_every_folded_cell_is_announced_with_the_tasks_to_do_first():
+    """A code cell folded in JupyterLab (source_hidden) is not read by the tests above: the markdown cell
+    before it says that it is folded and which tasks to do before unfolding it."""
+    for path in sorted((ROOT / "solutions" / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for number, cell in enumerate(cells, start=1):
+            if hidden(cell):
+                before = "".join(cells[number - 2]["source"]) if number > 1 else ""
+                assert cells[number - 2]["cell_type"] == "markdown" and "folded" in before and \
+                    re.search(r"tasks? \d\.\d", before), (
+                        f"{path.name}, cell {number} is folded: the markdown cell before it should say so, and "
+                        f"which tasks to do before unfolding it; it says {before!r}")
 
 
 def message_texts(path: Path) -> str:

@@ -208,19 +208,68 @@ def test_cnn_notebook_states_its_recipe_final_accuracy_and_bar():
         assert part in recipe, f"upgrade_to_cnn.ipynb's recipe should state {part!r} (as tools/train.py's RECIPES)"
 
 
+def markdown_paragraphs(names=NAMES) -> list[str]:
+    """What participants read in prose: README's part before 'For organizers', the markdown cells of these
+    notebooks, paragraph by paragraph."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").split("## For organizers")[0]
+    cells = [cell.source for name in names for cell in read(name).cells if cell.cell_type == "markdown"]
+    return [paragraph for text in [readme, *cells] for paragraph in re.split(r"\n\s*\n", text)]
+
+
+def test_what_needs_the_full_kit_says_so_where_participants_read():
+    """A handout has no solutions/, no make bench, make train, make figures: prose that names them says so."""
+    full_kit_only = re.compile(r"`make (bench|sync|handout|train|figures)\b|solutions/")
+    vague = [paragraph for paragraph in markdown_paragraphs() if full_kit_only.search(paragraph)
+             and "full kit" not in paragraph]
+    assert not vague, "say that these need the full kit (with solutions/):\n\n" + "\n\n".join(vague)
+
+
+def test_convolutions_are_pointed_at_the_cnn_notebook():
+    elsewhere = [name for name in NAMES if name != "upgrade_to_cnn.ipynb"]
+    wrong = [paragraph for paragraph in markdown_paragraphs(elsewhere) if re.search(r"[Cc]onvolution", paragraph)
+             and set(re.findall(r"\w+\.ipynb", paragraph)) - {"upgrade_to_cnn.ipynb"}]
+    assert not wrong, "convolutions are in upgrade_to_cnn.ipynb (tasks 8.x):\n\n" + "\n\n".join(wrong)
+    next_steps = next(cell.source for cell in read("try_extensions.ipynb").cells
+                      if cell.source.startswith("## Where to go next"))
+    assert "upgrade_to_cnn.ipynb" in next_steps and "8.1–8.4" in next_steps, next_steps
+
+
+def test_the_mlp_result_is_quoted_alike():
+    """README's opening and train.ipynb's recap quote what the notebook's recipe reaches on the full set."""
+    opening = (ROOT / "README.md").read_text(encoding="utf-8").split("## ")[0]
+    recap = read("train.ipynb").cells[-1].source
+    quoted = {name: re.findall(r"about (\d+(?:\.\d+)?)%", text) for name, text in
+              (("README.md", opening), ("train.ipynb's recap", recap))}
+    assert all(value == ["97.5"] for value in quoted.values()), (
+        f"the MLP recipe reaches about 97.5% on the full MNIST set; quoted: {quoted}")
+
+
+def test_a_check_cell_says_to_save_and_run_it_again_before_restarting_the_kernel():
+    """Autoreload (the set-up cell) picks up a saved edit; a restart is the fallback, never the first advice."""
+    for name in NAMES:
+        for cell in read(name).cells:
+            if cell.cell_type == "code" and "Restart Kernel" in cell.source:
+                before = cell.source.split("Restart Kernel")[0].splitlines()[-2:]
+                assert re.search(r"[Ss]ave .* run this cell again", " ".join(before)), (
+                    f"{name}: say first to save the file and run the cell again:\n{cell.source}")
+
+
 def test_tools_notebooks_clean_fixes_what_problems_reports():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# t"), nbformat.v4.new_code_cell("1")])
     nb.metadata = {"kernelspec": {"name": "python3"}, "language_info": {"name": "python", "version": "3.11.7"},
                    "widgets": {}}
     nb.cells[1].execution_count = 7
-    nb.cells[1].metadata = {"execution": {"iopub.status.busy": "2024"}, "tags": ["keep"]}
+    nb.cells[1].metadata = {"execution": {"iopub.status.busy": "2024"}, "tags": ["keep"],
+                            "jupyter": {"source_hidden": True, "outputs_hidden": True}}
     big = io.BytesIO(bytes(range(256)) * 800).getvalue()  # 204,800 bytes
     nb.cells[1].outputs = [nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(big).decode()})]
     found = "\n".join(notebooks.problems(nb))
-    for expected in ("run-specific", "metadata ['execution']", "execution count 7", "image of 204,800 bytes"):
+    for expected in ("run-specific", "metadata ['execution', 'jupyter']", "execution count 7", "image of 204,800 bytes"):
         assert expected in found, f"problems() missed {expected!r}; it reported:\n{found}"
     cleaned = notebooks.clean(nb)
-    assert cleaned.cells[1].execution_count == 1 and cleaned.cells[1].metadata == {"tags": ["keep"]}
+    assert cleaned.cells[1].execution_count == 1
+    assert cleaned.cells[1].metadata == {"tags": ["keep"], "jupyter": {"source_hidden": True}}, (
+        "clean keeps the tags and the fold of a cell's code (a cell that holds a task's answer), nothing else")
     assert [line for line in notebooks.problems(cleaned) if "image" not in line] == []
 
 

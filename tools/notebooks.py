@@ -14,7 +14,8 @@ Clean means: execution counts 1, 2, 3, ... in cell order (what a fresh
 top-to-bottom run gives; nbval needs counts to know a cell's outputs are to be
 checked, and sequential ones never churn), no timing or widget metadata, the
 kernelspec and language name only (no Python version), and no output image
-larger than ``MAX_IMAGE_BYTES``. Outputs, plots included, are kept.
+larger than ``MAX_IMAGE_BYTES``. Outputs, plots included, are kept, and so are a cell's tags and
+JupyterLab's fold of its code (``jupyter.source_hidden``: a cell that holds a task's answer stays folded).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ MAX_IMAGE_BYTES = 150_000
 OFFLINE_ENV = {"NN_MNIST": "sample"}
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 LANGUAGE_INFO = {"name": "python"}
-KEPT_CELL_METADATA = ("tags",)
+KEPT_CELL_METADATA = ("tags",)  # and jupyter.source_hidden, see kept_metadata
 #: The first code cell of every notebook. Autoreload: a saved edit to nn/, act/, loss/ takes
 #: effect in the next cell run. The guard: where the kit is not installed (a hub, Binder, an
 #: existing Jupyter, JupyterLite) the nearest folder above the notebook that holds nn/ goes on
@@ -69,6 +70,14 @@ def reference_env() -> dict[str, str]:
     return env
 
 
+def kept_metadata(metadata: dict) -> dict:
+    """What clean keeps of a cell's metadata: its tags, and that its code is folded (no other view state)."""
+    kept = {key: value for key, value in metadata.items() if key in KEPT_CELL_METADATA}
+    if metadata.get("jupyter", {}).get("source_hidden"):
+        kept["jupyter"] = {"source_hidden": True}
+    return kept
+
+
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Strip what changes from run to run; keep sources and outputs (plots included).
 
@@ -78,7 +87,7 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb.metadata = nbformat.from_dict({"kernelspec": KERNELSPEC, "language_info": LANGUAGE_INFO})
     count = 0
     for cell in nb.cells:
-        cell.metadata = nbformat.from_dict({k: v for k, v in cell.metadata.items() if k in KEPT_CELL_METADATA})
+        cell.metadata = nbformat.from_dict(kept_metadata(cell.metadata))
         if cell.cell_type != "code":
             continue
         count += 1
@@ -100,9 +109,10 @@ def problems(nb: nbformat.NotebookNode, max_image_bytes: int = MAX_IMAGE_BYTES) 
         found.append(f"notebook metadata has run-specific entries: {extra or 'language_info details'}")
     count = 0
     for number, cell in enumerate(nb.cells, start=1):
-        extra = sorted(set(cell.metadata) - set(KEPT_CELL_METADATA))
+        kept = kept_metadata(cell.metadata)
+        extra = sorted(key for key, value in cell.metadata.items() if kept.get(key) != value)
         if extra:
-            found.append(f"cell {number}: metadata {extra} (only {list(KEPT_CELL_METADATA)} is kept)")
+            found.append(f"cell {number}: metadata {extra} (only tags and jupyter.source_hidden are kept)")
         if cell.cell_type != "code":
             continue
         count += 1
