@@ -373,6 +373,15 @@ def test_a_damaged_state_file_is_reported_and_replaced(state, capsys):
     assert hints.opened() == {"1.1": 1}
 
 
+def test_the_readme_says_that_the_hints_ship_in_plain_text_on_purpose():
+    """A handout's tools/tasks.py holds every level of every hint: README's hints section says so, as a choice."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").split("## For organizers")[0]
+    hints_section = readme[readme.index("**Stuck? Ask for a hint**"):]
+    hints_section = hints_section[:hints_section.index("\n6. ")]
+    assert "tools/tasks.py" in hints_section and "plain text" in hints_section and "a choice" in hints_section, (
+        "README's hints section should say that tools/tasks.py holds the hints in plain text, and that this is a choice")
+
+
 def test_the_state_file_is_ignored_by_git():
     done = subprocess.run(["git", "check-ignore", "-q", ".hints-opened.json"], cwd=ROOT)
     assert done.returncode == 0, ".hints-opened.json (the hints opened on this machine) must be git-ignored"
