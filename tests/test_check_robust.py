@@ -277,10 +277,16 @@ def signal_during_a_test(tree, folder, program: str, signum: int) -> tuple[str, 
             f"import os, pathlib; pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid()))",
             "while True: pass")):
         arguments = ["4.4"] if program == "check" else []
-        running = subprocess.Popen([sys.executable, str(tree / f"tools/{program}.py"), *arguments], cwd=tree,
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   text=True, env={**os.environ, "TMPDIR": str(folder / "tmp")},
-                                   start_new_session=True)
+        # The child gets Ctrl-C's default action, as from a terminal: a run started with `&` ignores SIGINT,
+        # and a child would inherit that; a handler of ours is reset to the default in it instead.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            running = subprocess.Popen([sys.executable, str(tree / f"tools/{program}.py"), *arguments], cwd=tree,
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                       text=True, env={**os.environ, "TMPDIR": str(folder / "tmp")},
+                                       start_new_session=True)
+        finally:
+            signal.signal(signal.SIGINT, previous)
         try:
             deadline = time.monotonic() + 120
             while not pid_file.exists() and time.monotonic() < deadline and running.poll() is None:
