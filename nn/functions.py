@@ -70,7 +70,8 @@ class Function:
         problem = _not_a_float_array(output)
         if problem:
             raise TypeError(f"{cls.__name__}.forward returned {problem}; forward must return a NumPy array "
-                            f"of floats (np.asarray(value) makes a 0-d array of a single number)")
+                            f"of floats, of its input's dtype ({_float_dtype_of(arrays)} here; np.asarray(value) "
+                            f"makes a 0-d array of a single number)")
         return output
 
     @classmethod
@@ -109,7 +110,8 @@ class Function:
             problem = None if input_grad is None else _not_a_float_array(input_grad)
             if problem:
                 raise TypeError(f"{cls.__name__}.backward returned {problem} as the gradient of input "
-                                f"{position}; return a NumPy array of floats")
+                                f"{position}; return a NumPy array of floats, of the input's dtype "
+                                f"({_float_dtype_of([x])} here)")
             if input_grad is not None and input_grad.shape != x.shape:
                 advice = " (undo broadcasting with sum_to)" if _broadcasts_to(x.shape, input_grad.shape) else ""
                 raise ValueError(
@@ -142,10 +144,17 @@ def _as_result(value):
     return np.asarray(value) if isinstance(value, np.generic) else value
 
 
+def _float_dtype_of(arrays) -> np.dtype:
+    """The dtype a result computed from these inputs should have: their float dtype (the widest), or
+    float32, the framework's default, when none is a float array."""
+    floats = [array.dtype for array in arrays if getattr(array, "dtype", None) is not None and array.dtype.kind == "f"]
+    return np.result_type(*floats) if floats else np.dtype(np.float32)
+
+
 def _not_a_float_array(value) -> str | None:
     """What is wrong with ``value`` as a Function's result, in words ('a list'); None if nothing."""
     if type(value) is np.ndarray:
-        return None if value.dtype.kind == "f" else f"an array of dtype {value.dtype} (use .astype(np.float32))"
+        return None if value.dtype.kind == "f" else f"an array of dtype {value.dtype}"
     if isinstance(value, np.ndarray):
         kind = f"{type(value).__module__.split('.')[0]}.{type(value).__name__}"
         return f"a {kind} (an ndarray subclass, whose operators work differently), not a plain NumPy array"

@@ -51,12 +51,13 @@ def test_step_values():
 
 
 @pytest.mark.task4_1
-def test_step_keeps_float_dtype_and_shape():
-    x = np.array([[-1.0, 2.0]], dtype=np.float32)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_step_keeps_the_input_dtype(dtype):
+    x = np.array([[-1.0, 2.0]], dtype=dtype)
     output, _ = run_function(F.Step, x)
-    assert np.asarray(output).dtype == np.float32, (
-        f"Step.forward should return floats of the input's dtype (float32), got {np.asarray(output).dtype} "
-        "(e.g. (x > 0).astype(x.dtype))"
+    assert np.asarray(output).dtype == dtype, (
+        f"Step.forward of a {np.dtype(dtype)} array should return {np.dtype(dtype)} ones and zeros, the input's "
+        f"dtype, got {np.asarray(output).dtype}: convert the comparison to x's dtype, whichever it is"
     )
 
 

@@ -207,6 +207,20 @@ def test_matmul_backward_shapes_and_values(n, k, m):
 
 
 @pytest.mark.task3_2
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_keeps_the_input_dtype(dtype):
+    a, b = np.ones((2, 3), dtype), np.ones((3, 4), dtype)
+    output, (grad_a, grad_b) = run_function(F.MatMul, a, b)
+    got = {"forward": output.dtype, "the gradient of a": grad_a.dtype, "the gradient of b": grad_b.dtype}
+    wrong = {name: str(kind) for name, kind in got.items() if kind != dtype}
+    assert not wrong, (
+        f"MatMul of two {np.dtype(dtype)} matrices should stay {np.dtype(dtype)}, got {wrong}: "
+        f"a product of float32 arrays is float32 already; a conversion to another dtype doubles the memory "
+        f"(float64) or loses precision (float32)"
+    )
+
+
+@pytest.mark.task3_2
 @SETTINGS
 @given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), st.data())
 def test_matmul_gradients_generated(n, k, m, data):
