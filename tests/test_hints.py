@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import keyword
@@ -237,6 +238,58 @@ def test_no_default_visible_text_contains_a_near_copy_of_a_solution():
     assert not leaks, ("what a participant sees by default must not contain the code of a solution with other "
                        "names either (write it differently, fold the cell in a notebook, or make it part of the "
                        "task):\n  " + "\n  ".join(leaks))
+
+
+# The same calls in a few lines: a notebook cell that computes what a solution block computes, with the
+# same functions and methods (`no_grad`, `forward`, `Tensor`, `argmax` for task 6.3) within NEAR_COPY_RUN
+# lines, gives the task away whatever its lines look like. Calls any code makes are not counted; a cell
+# that calls them far apart (drawing a graph, then listing backward's order) shows no answer.
+COMMON_CALLS = {"float", "int", "len", "range", "zip", "enumerate", "isinstance", "tuple", "list", "print",
+                "asarray", "array", "zeros", "ones", "zeros_like", "ones_like", "sum", "mean", "reshape"}
+NEAR_COPY_CALLS = 3
+
+
+def called_names(lines: list[str]) -> set[str]:
+    """The names of the functions and methods the lines call (each line read alone; `nn.no_grad()` → no_grad)."""
+    names = set()
+    for line in lines:
+        line = line.strip()
+        try:
+            tree = ast.parse(line + ("\n    pass" if line.endswith(":") else ""))
+        except SyntaxError:
+            continue
+        names |= {call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+                  for call in ast.walk(tree) if isinstance(call, ast.Call)}
+    return names - COMMON_CALLS - {""}
+
+
+def same_calls_in_visible_cells() -> list[str]:
+    found = []
+    for task in TASKS:
+        for block in SOLUTION_BLOCKS[task.id]:
+            calls = called_names(block)
+            if len(calls) < NEAR_COPY_CALLS:
+                continue
+            for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+                for number, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"], start=1):
+                    lines = "".join(cell["source"]).split("\n")
+                    if cell["cell_type"] == "code" and not hidden(cell) and any(
+                            calls <= called_names(lines[start:start + NEAR_COPY_RUN]) for start in range(len(lines))):
+                        found.append(f"task {task.id}: {path.name}, cell {number} calls {sorted(calls)} "
+                                     f"within {NEAR_COPY_RUN} lines, as the solution does")
+    return found
+
+
+def test_no_visible_notebook_cell_makes_a_solutions_calls_in_as_few_lines():
+    leaks = same_calls_in_visible_cells()
+    assert not leaks, ("a visible notebook cell computes a task's answer with the solution's own calls (fold the "
+                       "cell and announce it, or compute it another way):\n  " + "\n  ".join(leaks))
+
+
+def test_the_same_calls_are_found_however_the_lines_look():
+    assert called_names(["with nn.no_grad():", "    guess = forward(net, nn.Tensor(x)).data.argmax(1)"]) == \
+        {"no_grad", "forward", "Tensor", "argmax"}
+    assert called_names(["total = float(np.mean(a == b))", "not python ("]) == set()
 
 
 def test_a_near_copy_is_the_same_shape_and_short_or_generic_lines_are_not_looked_for():
