@@ -481,5 +481,5 @@ def test_replacing_a_numpy_function_in_a_notebook_names_the_cell(complete):
     shown = one_line("\n".join(check.failure_lines(progress.rows[0][1])))
     assert labels_of(progress) == {"6.3": "wrong"}, shown
     where = f"notebooks/train.ipynb cell {cell}:{cells[cell - 1].index(line) + 1}"
-    assert f"your code replaced numpy.isclose ({where}); remove that line" in shown, shown
-    assert f"(raised at {check.shown_location(where)} (accuracy))" in shown, shown
+    assert f"your code replaced numpy.isclose ({check.taskreport.shown_location(where)}); remove that line" in shown, shown
+    assert f"(raised at {check.taskreport.shown_location(where)} (accuracy))" in shown, shown

@@ -260,8 +260,8 @@ def test_the_advice_to_restore_a_file_fits_the_folder(tmp_path):
 def test_a_notebook_line_reads_the_same_in_every_part_of_the_report(tmp_path):
     """'raised at', the printed-lines note and a file error name a notebook line in one form."""
     location = "notebooks/train.ipynb cell 10:5"
-    assert check.shown_location(location) == "notebooks/train.ipynb, code cell 10, line 5"
-    assert check.shown_location("nn/functions.py:53") == "nn/functions.py:53"
+    assert check.taskreport.shown_location(location) == "notebooks/train.ipynb, code cell 10, line 5"
+    assert check.taskreport.shown_location("nn/functions.py:53") == "nn/functions.py:53"
     run = check.taskreport.Report([], [], [], prints={location: 5000})
     note = check.notes(check.Progress([], run, tmp_path))[0]
     assert "5,000 of them at notebooks/train.ipynb, code cell 10, line 5;" in note, note

@@ -156,14 +156,6 @@ def place_of(root: Path, location: str) -> tuple[str, catalogue.Task | None]:
 PLACES = {place: task for task in catalogue.TASKS for place in task.places}
 
 
-def shown_location(location: str) -> str:
-    """A location as the report shows it: 'nn/functions.py:53' as it is, a notebook's 'notebooks/train.ipynb
-    cell 10:3' as 'notebooks/train.ipynb, code cell 10, line 3' (the form of describe_file_error)."""
-    file, _, line = location.rpartition(":")
-    cell = NOTEBOOK_CELL.match(file)
-    return f"{cell.group(1)}, code cell {cell.group(2)}, line {line}" if cell else location
-
-
 def blamed_frame(task: catalogue.Task, failure: taskreport.Outcome, root: Path) -> tuple[str, catalogue.Task | None]:
     """The participant's line to show for a failure: the innermost one in this task's functions, else
     the innermost one in any task's function (and that task); ('', None) when the error was raised
@@ -172,7 +164,7 @@ def blamed_frame(task: catalogue.Task, failure: taskreport.Outcome, root: Path) 
     for wanted in (lambda owner: owner is not None and owner.id == task.id, lambda owner: owner is not None):
         for location, (name, owner) in reversed(placed):
             if wanted(owner):
-                return f"{shown_location(location)} ({name})", owner
+                return f"{taskreport.shown_location(location)} ({name})", owner
     return "", None
 
 
@@ -395,7 +387,8 @@ def notes(progress: Progress) -> list[str]:
         location = max(run.prints, key=run.prints.get)
         name, _ = place_of(progress.root, location)
         lines.append(f"Your code printed {printed:,} lines during the check, {run.prints[location]:,} of them at "
-                     f"{shown_location(location)}{f' ({name})' if name else ''}; the check hides them, but printing that much "
+                     f"{taskreport.shown_location(location)}{f' ({name})' if name else ''}; the check hides them, "
+                     "but printing that much "
                      "slows everything down: remove the print() (or the write or logging call) once you are done with it"
                      + (" (it may be why a test did not finish in time)." if any(
                          test.exception == "DidNotFinish" for test in run.tests) else "."))

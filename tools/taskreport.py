@@ -151,7 +151,8 @@ class Tampered(Exception):
     def __init__(self, changes: list[tuple[str, str]]):  # (what it did: 'closed sys.stdout', where or '')
         self.where = tuple(where for _, where in changes if where)
         super().__init__("\n".join(
-            f"your code {what}" + (f" ({where}); remove that line" if where else "; remove the line that does it")
+            f"your code {what}" + (f" ({shown_location(where)}); remove that line" if where
+                                   else "; remove the line that does it")
             + f": the tests and the check rely on {what.split()[-1]} as it was" for what, where in changes))
 
 
@@ -161,6 +162,14 @@ class NotChecked(ImportError):
     def __init__(self, message: str, package: str):
         super().__init__(message)
         self.package = package
+
+
+def shown_location(location: str) -> str:
+    """A location as a participant reads it: 'nn/functions.py:53' as it is, a notebook's 'notebooks/train.ipynb
+    cell 10:3' as 'notebooks/train.ipynb, code cell 10, line 3'."""
+    file, _, line = location.rpartition(":")
+    cell = NOTEBOOK_CELL.match(file)
+    return f"{file[:cell.start(2) - len(' cell ')]}, code cell {cell.group(2)}, line {line}" if cell else location
 
 
 def participant_location(filename: str, line: int, root: Path) -> str | None:
