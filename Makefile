@@ -41,8 +41,10 @@ $(STAMP): pyproject.toml | check-python
 
 venv: $(STAMP)
 
+# PYTHONPATH: kernels import this folder's nn/, act/ and loss/, even when the venv's editable install points
+# at another folder (a kit folder copied with its .venv).
 lab: $(STAMP) ## open JupyterLab on the kit (the notebooks are in notebooks/)
-	$(PY) -m jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	PYTHONPATH="$(CURDIR)" $(PY) -m jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 # The reference is tested with KIT_IMPL=solutions; notebook kernels find it through PYTHONPATH.
 # NN_MNIST=sample: notebooks use the committed offline sample, identical on every machine.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import time
@@ -71,19 +72,25 @@ def _run_in_kernel(lab: JupyterLab, runtime_dir: Path, code: str) -> str:
         client.stop_channels()
 
 
+def _start_make_lab(folder: Path, tmp_path: Path, port: int, token: str, *make_options: str):
+    """`make lab` in ``folder`` on 127.0.0.1 (``port`` or the next free one): (process, env, log)."""
+    env = lab_environment(tmp_path, kernel_env={})
+    log = tmp_path / "make-lab.log"
+    args = (f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token} "
+            "--ServerApp.terminals_enabled=False --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate")
+    with open(log, "wb") as out:
+        process = subprocess.Popen(["make", "--no-print-directory", *make_options, "lab", f"LAB_ARGS={args}"],
+                                   cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    return process, env, log
+
+
 def test_make_lab_serves_the_kit_and_its_kernels_import_the_framework(tmp_path):
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen()
     busy_port, token = busy.getsockname()[1], secrets.token_hex(16)
-    env = lab_environment(tmp_path, kernel_env={})
-    log = tmp_path / "make-lab.log"
-    args = (f"--no-browser --ip=127.0.0.1 --port={busy_port} --IdentityProvider.token={token} "
-            "--ServerApp.terminals_enabled=False --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate")
-    with open(log, "wb") as out:
-        process = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"], cwd=ROOT, env=env,
-                                   stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+    process, env, log = _start_make_lab(ROOT, tmp_path, busy_port, token)
     lab = None
     try:
         port = _wait_for_url(log, process)
@@ -103,4 +110,29 @@ def test_make_lab_serves_the_kit_and_its_kernels_import_the_framework(tmp_path):
         busy.close()
         if lab is None:
             lab = JupyterLab(url="http://127.0.0.1:1", token=token, port=busy_port, log=log)
+        stop_jupyterlab(lab, process)
+
+
+def test_make_lab_in_a_copied_kit_folder_imports_the_copys_framework(tmp_path):
+    """A kit folder copied with its .venv (cp -a kit my-kit): the venv's editable install still points at
+    the first folder, but the notebooks of the copy must run the copy's nn/, act/ and loss/."""
+    copy = tmp_path / "my-kit"
+    shutil.copytree(ROOT, copy, symlinks=True, ignore=shutil.ignore_patterns(".venv", ".git", "test-artifacts",
+                                                                              ".pytest_cache", ".hypothesis"))
+    (copy / ".venv").symlink_to(ROOT / ".venv")  # the same venv; -o below keeps make from reinstalling it
+    token = secrets.token_hex(16)
+    process, env, log = _start_make_lab(copy, tmp_path, 0, token, "-o", ".venv/.installed-stamp")
+    lab = None
+    try:
+        port = _wait_for_url(log, process)
+        lab = JupyterLab(url=f"http://127.0.0.1:{port}", token=token, port=port, log=log)
+        wait_until_ready(lab, process)
+        printed = _run_in_kernel(lab, Path(env["JUPYTER_RUNTIME_DIR"]),
+                                 "import nn, act, loss\nfor module in (nn, act, loss): print(module.__file__)")
+        files = printed.strip().splitlines()[-3:]
+        assert files == [str(copy / name / "__init__.py") for name in ("nn", "act", "loss")], (
+            f"the copy's kernel imported {files}")
+    finally:
+        if lab is None:
+            lab = JupyterLab(url="http://127.0.0.1:1", token=token, port=0, log=log)
         stop_jupyterlab(lab, process)

@@ -114,7 +114,8 @@ def _powershell_block() -> str:
 def _posix(command: str) -> str:
     """A PowerShell command line as the POSIX shell line make would run."""
     command = re.sub(r"^py -3 ", "python3 ", command)
-    command = command.replace("$PWD\\", f"{ROOT}/").replace(".venv\\Scripts\\python", ".venv/bin/python")
+    command = command.replace("$PWD\\", f"{ROOT}/").replace('"$PWD"', f'"{ROOT}"')
+    command = command.replace(".venv\\Scripts\\python", ".venv/bin/python")
     return re.sub(r"(?<=\w)\\(?=\w)", "/", command)  # tools\check.py → tools/check.py
 
 
