@@ -127,8 +127,15 @@ def test_save_and_load_round_trip(tmp_path):
     other.load(path)
     for (name, a), (_, b) in zip(model.named_parameters(), other.named_parameters()):
         assert np.array_equal(a.data, b.data), name
-    assert other[0].weight.data is weight_array, "load writes into the existing arrays (optimizers hold them)"
+    assert other[0].weight.data is weight_array, "load writes into the parameters' existing arrays"
     assert os.listdir(tmp_path) == ["model.npz"], "no temporary file may be left behind"
+
+
+def test_load_state_dict_keeps_the_models_dtype():
+    layer = nn.Linear(2, 3, rng=0)
+    layer.load_state_dict({"weight": np.ones((2, 3)), "bias": np.arange(3)})  # float64 and int64 values
+    assert layer.weight.dtype == np.float32 and layer.bias.dtype == np.float32
+    assert np.array_equal(layer.bias.data, [0.0, 1.0, 2.0])
 
 
 def test_saved_file_is_a_plain_npz_without_pickle(tmp_path):

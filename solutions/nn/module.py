@@ -95,7 +95,8 @@ class Module:
         return {name: tensor.data.copy() for name, tensor in self.named_parameters()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy ``state``'s arrays into the parameters (in place: optimizers keep working).
+        """Copy ``state``'s values into the parameters' own arrays, in their dtype (a float32 model stays
+        float32 when the saved values are float64).
 
         The names and shapes must match exactly; nothing is changed if they don't.
         """
