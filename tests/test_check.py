@@ -74,6 +74,15 @@ def test_a_long_message_is_wrapped_and_keeps_its_advice_at_the_end():
     assert max(map(len, shown)) <= check.hints.WIDTH, shown
 
 
+def test_a_wrapped_line_keeps_its_indentation():
+    """NumPy prints the rows of an array after the first one indented; wrapping keeps that."""
+    row = " ".join(f"{n}.25" for n in range(40))
+    shown = check.trimmed(f"got = [[{row}]\n       [{row}]]").splitlines()
+    second_row = shown[[number for number, line in enumerate(shown) if line.strip().startswith("[0.25")][0]:]
+    assert len(second_row) > 1 and all(line.startswith("       ") for line in second_row), shown
+    assert max(map(len, shown)) <= check.MESSAGE_WIDTH, shown
+
+
 def test_a_message_with_a_huge_array_loses_part_of_the_array_not_the_advice():
     array = "\n".join(" ".join(f"{n}.5" for n in range(row, row + 10)) for row in range(0, 1000, 10))
     shown = check.trimmed(f"Linear.forward is wrong.\ngot = {array}\nTHE ADVICE: expected the shape (2, 3)")

@@ -244,6 +244,13 @@ def printable(text: str) -> str:
     return CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", ANSI_ESCAPE.sub("", text))
 
 
+def wrapped(line: str) -> list[str]:
+    """A long line of a message in lines of MESSAGE_WIDTH, each indented as the line was (and its
+    continuations two more), so that the rows of a printed array stay apart."""
+    indent = line[:len(line) - len(line.lstrip())]
+    return hints.wrap(line, MESSAGE_WIDTH, first=indent, rest=indent + "  ")
+
+
 def trimmed(message: str) -> str:
     """A failure message without pytest's assertion introspection or control characters, its long
     lines wrapped to MESSAGE_WIDTH, at most MAX_MESSAGE_LINES lines (the first and the last ones)."""
@@ -253,8 +260,7 @@ def trimmed(message: str) -> str:
             if line.startswith("assert "):
                 lines = lines[:number]
                 break
-    lines = [part for line in lines
-             for part in (hints.wrap(line, MESSAGE_WIDTH, rest="  ") if len(line) > MESSAGE_WIDTH else [line])]
+    lines = [part for line in lines for part in (wrapped(line) if len(line) > MESSAGE_WIDTH else [line])]
     if len(lines) > MAX_MESSAGE_LINES:
         kept_at_end = MAX_MESSAGE_LINES // 3
         left_out = len(lines) - MAX_MESSAGE_LINES + 1
