@@ -7,6 +7,7 @@ Every cache lives in tmp_path.
 from __future__ import annotations
 
 import functools
+import gc
 import gzip
 import hashlib
 import os
@@ -700,3 +701,13 @@ def test_a_damaged_cached_file_is_replaced_and_that_is_said(tmp_path, server):
     files = fetch(tmp_path, [server.mirror("good", TINY)])
     assert "damaged" in files[name].how and "downloaded from" in files[name].how, files[name].how
     assert "damaged" not in files["t10k-labels-idx1-ubyte"].how
+
+
+def test_a_mirror_that_answers_with_an_error_leaves_no_connection_open(tmp_path, server):
+    """The answers of failed mirrors are kept for the message; their connections are closed at once."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        fetch(tmp_path, [server.mirror("missing"), server.mirror("good", TINY)])
+        gc.collect()
+    unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert not unclosed, unclosed

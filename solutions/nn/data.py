@@ -366,6 +366,8 @@ def _from_mirrors(name: str, target: Path, expected: str, mirrors: Sequence[str]
                 data = _install(lambda write: _download_to(url, write, timeout, progress, max_bytes), target, expected)
                 return url, data
             except (OSError, ValueError, http.client.HTTPException) as error:
+                if isinstance(error, urllib.error.HTTPError):
+                    error.close()  # it holds the server's answer and its connection; the code and reason stay
                 failures.append((url, error))
                 if isinstance(error, MirrorAbandoned):
                     unreachable.add(mirror)
