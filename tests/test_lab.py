@@ -117,7 +117,7 @@ def test_make_lab_in_a_copied_kit_folder_imports_the_copys_framework(tmp_path):
     """A kit folder copied with its .venv (cp -a kit my-kit): the venv's editable install still points at
     the first folder, but the notebooks of the copy must run the copy's nn/, act/ and loss/."""
     copy = tmp_path / "my-kit"
-    shutil.copytree(ROOT, copy, symlinks=True, ignore=shutil.ignore_patterns(".venv", ".git", "test-artifacts",
+    shutil.copytree(ROOT, copy, symlinks=True, ignore=shutil.ignore_patterns(".venv", ".git", "test-artifacts", "mnist",
                                                                               ".pytest_cache", ".hypothesis"))
     (copy / ".venv").symlink_to(ROOT / ".venv")  # the same venv; -o below keeps make from reinstalling it
     token = secrets.token_hex(16)

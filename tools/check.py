@@ -394,8 +394,8 @@ def notes(progress: Progress) -> list[str]:
         name, _ = place_of(progress.root, location)
         lines.append(f"Your code printed {printed:,} lines during the check, {run.prints[location]:,} of them at "
                      f"{taskreport.shown_location(location)}{f' ({name})' if name else ''}; the check hides them, "
-                     "but printing that much "
-                     "slows everything down: remove the print() (or the write or logging call) once you are done with it"
+                     "but printing that much slows everything down: remove the print() (or the write or logging "
+                     "call) once you are done with it"
                      + (" (it may be why a test did not finish in time)." if any(
                          test.exception == "DidNotFinish" for test in run.tests) else "."))
     if run.timed_out:

@@ -168,8 +168,7 @@ def shown_location(location: str) -> str:
     """A location as a participant reads it: 'nn/functions.py:53' as it is, a notebook's 'notebooks/train.ipynb
     cell 10:3' as 'notebooks/train.ipynb, code cell 10, line 3'."""
     file, _, line = location.rpartition(":")
-    cell = NOTEBOOK_CELL.match(file)
-    return f"{file[:cell.start(2) - len(' cell ')]}, code cell {cell.group(2)}, line {line}" if cell else location
+    return f"{file.replace(' cell ', ', code cell ')}, line {line}" if NOTEBOOK_CELL.match(file) else location
 
 
 def participant_location(filename: str, line: int, root: Path) -> str | None:
