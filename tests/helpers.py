@@ -44,11 +44,24 @@ def run_function(function, *inputs: np.ndarray, grad_out: np.ndarray | None = No
     ``checked_backward``): forward returns a float array, backward one float array
     of its input's shape per input, and leaves its read-only ``grad_out`` alone.
     """
-    inputs = [np.array(x) for x in inputs]
-    ctx = SimpleNamespace(needs_input_grad=(True,) * len(inputs))
-    output = function.checked_forward(ctx, *inputs, **options)
+    ctx, inputs, output = run_forward(function, *inputs, **options)
     grad_out = np.array(np.ones_like(output) if grad_out is None else grad_out, dtype=output.dtype)
     return output, function.checked_backward(ctx, grad_out, inputs)
+
+
+def run_forward(function, *inputs: np.ndarray, **options):
+    """``function.forward`` alone, through the contract check: ``(ctx, inputs as arrays, output)``. For
+    a test of forward's value, which a backward that depends on it must not fail first."""
+    inputs = [np.array(x) for x in inputs]
+    ctx = SimpleNamespace(needs_input_grad=(True,) * len(inputs))
+    return ctx, inputs, function.checked_forward(ctx, *inputs, **options)
+
+
+def raised_by_the_contract(error: BaseException) -> bool:
+    """Whether ``error`` is the framework's contract check naming a slip (an in-place write, a gradient of
+    the wrong shape): its message says what to fix, and a test's own advice about shapes would not fit."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and frames[-1].name in ("checked_forward", "checked_backward")
 
 
 def raised_where(error: BaseException) -> str:

@@ -51,17 +51,6 @@ def test_step_values():
 
 
 @pytest.mark.task4_1
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_step_keeps_the_input_dtype(dtype):
-    x = np.array([[-1.0, 2.0]], dtype=dtype)
-    output, _ = run_function(F.Step, x)
-    assert np.asarray(output).dtype == dtype, (
-        f"Step.forward of a {np.dtype(dtype)} array should return {np.dtype(dtype)} ones and zeros, the input's "
-        f"dtype, got {np.asarray(output).dtype}: convert the comparison to x's dtype, whichever it is"
-    )
-
-
-@pytest.mark.task4_1
 def test_step_gradient_is_zero():
     x = np.array([[-2.0, 0.5], [3.0, -0.1]])
     _, (grad,) = run_function(F.Step, x, grad_out=np.array([[1.0, 2.0], [3.0, 4.0]]))
@@ -73,6 +62,35 @@ def test_step_gradient_is_zero():
 @given(float_arrays(away_from_zero()))
 def test_step_gradcheck(x):
     assert_function_gradients(F.Step, x)
+
+
+# --- 4.1–4.6: every element-wise activation ------------------------------------------------------
+ELEMENTWISE = [pytest.param(function, marks=mark, id=function.__name__) for function, mark in [
+    (F.Step, pytest.mark.task4_1), (F.Sigmoid, pytest.mark.task4_2), (F.Tanh, pytest.mark.task4_3),
+    (F.ReLU, pytest.mark.task4_4), (F.LeakyReLU, pytest.mark.task4_5), (F.Swish, pytest.mark.task4_6)]]
+KEEP_THE_DTYPE = {F.Step: "convert the comparison to x's dtype, whichever it is"}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("function", ELEMENTWISE)
+def test_elementwise_keeps_the_input_shape_and_dtype(function, dtype):
+    """Element by element: the output and the gradient have x's shape and dtype. A 2 × 3 input, so that a
+    transposed result cannot pass; float32 too, the framework's dtype, which float64 must not replace."""
+    x = np.array([[-1.5, 0.5, 2.0], [0.25, -0.75, 1.0]], dtype=dtype)
+    name, kind = function.__name__, np.dtype(dtype)
+    output, _ = run_function(function, x)
+    assert np.shape(output) == x.shape, (
+        f"{name}.forward of an array of shape {x.shape} returned shape {np.shape(output)}: an element-wise "
+        f"function gives one value per element of x, in x's shape"
+    )
+    assert output.dtype == kind, (
+        f"{name}.forward of a {kind} array returned {output.dtype}: return x's dtype ("
+        + KEEP_THE_DTYPE.get(function, "a float64 number or array mixed into the computation turns float32 into "
+                                       "float64; compute from x and values of its dtype")
+        + ")"
+    )
+    _, (grad,) = run_function(function, x, grad_out=np.ones(x.shape, dtype))
+    assert grad.dtype == kind, f"{name}.backward returned {grad.dtype} for a {kind} input and grad: return their dtype"
 
 
 # --- 4.2 sigmoid ------------------------------------------------------------------------------

@@ -302,6 +302,10 @@ def test_broken_functions_are_wrong_with_messages_that_name_them(complete):
 
 
 LINEAR_BLOCK = solution("nn/linear.py", "Linear.forward")
+CENTRAL_DIFFERENCE = solution("nn/gradcheck.py", "central_difference")
+MEAN_BACKWARD = solution("nn/functions.py", "Mean.backward")
+TANH_FORWARD = solution("act/functions.py", "Tanh.forward")
+CROSS_ENTROPY_FORWARD = solution("loss/functions.py", "CrossEntropy.forward")
 # Mistakes a beginner made in a fresh handout, each with the verdict it must get and what its message must say.
 BEGINNERS_MISTAKES = {
     "3.5 off the graph": ("3.5", ("nn/linear.py", LINEAR_BLOCK,
@@ -309,6 +313,23 @@ BEGINNERS_MISTAKES = {
                           r"must stay in the graph so that gradients reach the weight and the bias"),
     "3.5 bias=False": ("3.5", ("nn/linear.py", LINEAR_BLOCK, "        return x @ self.weight + self.bias\n"),
                        r"a layer made with bias=False has self\.bias = None, so there is no bias to add"),
+    "1.1 a list": ("1.1", ("nn/gradcheck.py", CENTRAL_DIFFERENCE, f"    return [{CENTRAL_DIFFERENCE.strip()[7:]}]\n"),
+                   r"central_difference\(x³, 2\.0\) returned \[[\d.]+\], a list: expected a number"),
+    "3.2 ctx not saved": ("3.2", ("nn/functions.py", MATMUL_FORWARD, MATMUL_FORWARD.replace("ctx.a, ctx.b = a, b", "ctx.a = a")),
+                          r"MatMul\.backward reads ctx\.b, which MatMul\.forward did not save: set ctx\.b in forward"
+                          r".*\(raised at nn/functions\.py:\d+ \(MatMul\.backward\)\)"),
+    "3.3 grad /= count": ("3.3", ("nn/functions.py", MEAN_BACKWARD, "        grad /= ctx.count\n" + MEAN_BACKWARD),
+                          r"Mean\.backward wrote into its incoming grad.*return a new array[^(]*"
+                          r"\s*\(raised at nn/functions\.py:\d+ \(Mean\.backward\)\)$"),
+    "4.3 float64": ("4.3", ("act/functions.py", TANH_FORWARD, TANH_FORWARD.replace("np.tanh(x)", "np.tanh(x.astype(np.float64))")),
+                    r"Tanh\.forward of a float32 array returned float64: return x's dtype"),
+    "4.4 a gradient of another shape": ("4.4", ("act/functions.py", RELU_BACKWARD,
+                                                RELU_BACKWARD.replace("return ", "return (").rstrip() + ")[..., :1]\n"),
+                                        r"ReLU\.backward returned a gradient of shape \(2, 1\) for input 0, which has "
+                                        r"shape \(2, 3\)[^(]*\(raised at act/functions\.py:\d+ \(ReLU\.backward\)\)$"),
+    "5.1 no mean": ("5.1", ("loss/functions.py", CROSS_ENTROPY_FORWARD, CROSS_ENTROPY_FORWARD.replace(".mean())", ")")),
+                    r"CrossEntropy\.forward returned an array of shape \(2,\); a loss is one number, the mean over "
+                    r"the N = 2 rows"),
 }
 
 

@@ -103,3 +103,40 @@ def test_forward_backward_is_good_with_the_reset_before_backward_or_after_the_st
 def test_forward_backward_that_never_resets_the_gradients_is_not_good(capsys):
     verdict = forward_backward_verdict(capsys, never_reset)
     assert verdict.startswith("Not yet: the second step also used the first batch's gradient"), verdict
+
+
+def scalar_autodiff_cell(marker: str) -> str:
+    cells = json.loads((IMPL_ROOT / "notebooks" / "scalar_autodiff.ipynb").read_text(encoding="utf-8"))["cells"]
+    return next("".join(c["source"]) for c in cells if c["cell_type"] == "code" and marker in "".join(c["source"]))
+
+
+def backward_that_assigns(slot: str):
+    """Scalar.backward with ``=`` instead of ``+=`` for one input slot ("a" or "b"): a value used twice keeps
+    only one contribution, unless the graph happens to hide it. Gradients gathered in a dict, then set."""
+    def backward(self, retain_graph=False):
+        received = {id(self): 1.0}
+        nodes = nn.topological_order(self)
+        for node in reversed(nodes):
+            if node._input_a is None:  # an input: nothing to pass on
+                continue
+            passed = node._function.backward(node, received.get(id(node), 0.0))
+            for name, parent, gradient in zip("ab", (node._input_a, node._input_b), passed):
+                if parent is not None:
+                    received[id(parent)] = gradient + (0.0 if name == slot else received.get(id(parent), 0.0))
+        for node in nodes:
+            node.grad = received.get(id(node), 0.0)
+    return backward
+
+
+@pytest.mark.parametrize("slot", ["a", "b"])
+def test_scalar_backward_that_overwrites_a_gradient_is_not_good(capsys, monkeypatch, slot):
+    monkeypatch.setattr(nn.Scalar, "backward", backward_that_assigns(slot))
+    exec(scalar_autodiff_cell("used three times"), {"nn": nn, "np": np})
+    verdict = capsys.readouterr().out
+    assert verdict.startswith("Not yet"), verdict
+
+
+def test_scalar_backward_of_the_reference_is_good(capsys):
+    exec(scalar_autodiff_cell("used three times"), {"nn": nn, "np": np})
+    verdict = capsys.readouterr().out
+    assert verdict.startswith("Good"), verdict

@@ -26,6 +26,10 @@ def test_central_difference_of_x_cubed():
     expected = 3 * 2.0**2 + eps**2
     one_sided = (cube(2.0 + eps) - cube(2.0)) / eps
     assert got is not None, "central_difference returned None: did you forget the return?"
+    assert isinstance(got, (float, np.floating, np.ndarray)), (
+        f"central_difference(x³, 2.0) returned {got!r}, a {type(got).__name__}: expected a number, the slope "
+        f"(f(x + ε) − f(x − ε)) / (2ε) itself (for an array x, an array of the same shape)"
+    )
     coarse = nn.central_difference(cube, 2.0, eps=0.1)
     if coarse == got:  # a step of its own instead of eps
         raise AssertionError(

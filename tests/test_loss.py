@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from helpers import assert_function_gradients, assert_values, forward_backward_strict, numerical_grads, run_function
+from helpers import (assert_function_gradients, assert_values, forward_backward_strict, numerical_grads,
+                     run_forward, run_function)
 from test_act import generated, reference_only
 
 import loss
@@ -57,12 +58,20 @@ def logits_and_labels(max_n: int = 5, max_c: int = 6, bound: float = 10):
     return logits_labels()
 
 
+def assert_one_number(name: str, output: np.ndarray, mean: str) -> None:
+    assert output.shape == (), (
+        f"{name}.forward returned an array of shape {output.shape}; a loss is one number, {mean}: "
+        f"a 0-d array (np.asarray of the mean)"
+    )
+
+
 # --- 5.1 cross-entropy -------------------------------------------------------------------------
 @pytest.mark.task5_1
 def test_cross_entropy_value():
-    output, _ = run_function(F.CrossEntropy, LOGITS, labels=LABELS)
+    *_, output = run_forward(F.CrossEntropy, LOGITS, labels=LABELS)
     expected = expected_cross_entropy(LOGITS, LABELS)
     n = len(LABELS)
+    assert_one_number("CrossEntropy", output, f"the mean over the N = {n} rows of −log softmax at the label")
     hint = ""
     if np.isclose(output, n * expected):
         hint = f"\nYour loss is N = {n} times the expected one: the loss is the mean over the N rows, not their sum."
@@ -141,8 +150,9 @@ TARGET = np.array([[1.5, 2.0], [1.0, 4.0], [0.0, 1.0]])
 
 @pytest.mark.task5_2
 def test_mse_value():
-    output, _ = run_function(F.MSE, PRED, TARGET)
+    *_, output = run_forward(F.MSE, PRED, TARGET)
     expected = np.mean((PRED - TARGET) ** 2)  # (0.25 + 4 + 4) / 6
+    assert_one_number("MSE", output, f"the mean over all {PRED.size} elements of (pred − target)²")
     hint = "\nmse = mean over all elements of (pred − target)²"
     if np.isclose(output, PRED.size * expected):
         hint = f"\nYour loss is {PRED.size} times the expected one: the mean over all elements, not their sum."

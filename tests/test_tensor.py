@@ -174,17 +174,22 @@ def test_a_gradient_of_a_broadcast_shape_points_at_sum_to():
         Unsummed.apply(leaf(np.ones((2, 3))), leaf(np.ones(3))).sum().backward()
 
 
-@pytest.mark.parametrize("cut", [(slice(None), 0), (slice(None, None, 2), slice(None, None, 2))],
-                         ids=["fewer axes", "every other element"])
+def transposed_mask(grad):
+    """An element-wise backward's slip: grad (1, 3) times a mask transposed to (3, 1) broadcasts to (3, 3)."""
+    return grad * np.ones(grad.shape).T
+
+
+@pytest.mark.parametrize("cut", [lambda grad: grad[:, 0], lambda grad: grad[::2, ::2], transposed_mask],
+                         ids=["fewer axes", "every other element", "a broadcast shape of a one-input function"])
 def test_a_gradient_of_another_shape_gets_no_advice_about_broadcasting(cut):
     class Cut(WrongShape):
         @staticmethod
         def backward(ctx, grad):
-            return grad[cut]
+            return cut(grad)
 
     with pytest.raises(ValueError, match=r"Cut\.backward returned a gradient of shape") as error:
-        Cut.apply(leaf(np.ones((4, 4)))).sum().backward()
-    assert "sum_to" not in str(error.value), "sum_to undoes broadcasting; this gradient was not broadcast"
+        Cut.apply(leaf(np.ones((1, 3)) if cut is transposed_mask else np.ones((4, 4)))).sum().backward()
+    assert "sum_to" not in str(error.value), "sum_to undoes broadcasting between inputs; this gradient was not broadcast"
 
 
 def test_backward_names_a_function_that_returns_the_wrong_number_of_gradients():

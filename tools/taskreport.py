@@ -27,6 +27,7 @@ import importlib
 import importlib.util
 import io
 import json
+import linecache
 import os
 import py_compile
 import re
@@ -202,8 +203,31 @@ def participant_frames(error: BaseException, root: Path) -> list[str]:
                 frames.append(location)
         if isinstance(error, Tampered):  # raised after the participant's code ran, knowing where it did it
             frames.extend(location for location in error.where if location not in frames)
+        checked = checked_method(error, root)
+        if checked and checked not in frames:
+            frames.append(checked)
         error = error.__cause__
     return frames
+
+
+#: The framework's contract checks (nn/functions.py, Function) and the method each one calls.
+CONTRACT_CHECKS = {"checked_forward": "forward", "checked_backward": "backward"}
+
+
+def checked_method(error: BaseException, root: Path) -> str | None:
+    """For an error the contract raised about what a participant's forward or backward returned (after
+    it returned, so its line is in no traceback): where that method is defined, its ``def`` line."""
+    frames = [frame for frame, _ in traceback.walk_tb(error.__traceback__)]
+    if not frames or frames[-1].f_code.co_name not in CONTRACT_CHECKS:
+        return None
+    method = getattr(frames[-1].f_locals.get("cls"), CONTRACT_CHECKS[frames[-1].f_code.co_name], None)
+    code = getattr(method, "__code__", None)
+    if code is None:
+        return None
+    line = code.co_firstlineno  # the first decorator's line (@staticmethod): the def follows
+    while line < code.co_firstlineno + 20 and not linecache.getline(code.co_filename, line).lstrip().startswith("def "):
+        line += 1
+    return participant_location(code.co_filename, line, root)
 
 
 class Watchdog:

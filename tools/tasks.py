@@ -180,7 +180,8 @@ TASKS: tuple[Task, ...] = (
          goal="forward: step(x) = 1 where x > 0, else 0, elementwise, in x's dtype. "
               "backward: ∂step/∂x = 0 wherever it is defined: an all-zero gradient of grad's shape.",
          hints=("Which NumPy expression gives True/False per element, and how do you turn that into 1.0/0.0?",
-                "x > 0 is a boolean array; converting it to x's dtype gives 1.0 and 0.0. The derivative is 0, "
+                "Comparing x with 0 gives one boolean per element; converted to x's dtype, True and False "
+                "become 1.0 and 0.0. The derivative is 0, "
                 "so backward returns zeros of grad's shape (not None: the shape check wants an array).",
                 "forward: `return (x > 0).astype(x.dtype)`; backward: `return np.zeros_like(grad)`."),
          slide="Go ahead: activation functions"),
@@ -210,7 +211,8 @@ TASKS: tuple[Task, ...] = (
          hints=("What does backward need to know about each element of x, and which NumPy function takes "
                 "an elementwise maximum?",
                 "The derivative is 1 where x > 0 and 0 elsewhere: save that mask (a boolean array) in "
-                "forward; backward multiplies grad by it. np.maximum(x, 0) is the forward.",
+                "forward; backward multiplies grad by it. forward itself is the larger of x and 0, element "
+                "by element: NumPy's element-wise maximum compares an array with a number too.",
                 "forward: `ctx.positive = x > 0`, `return np.maximum(x, 0)`; "
                 "backward: `return grad * ctx.positive`."),
          slide="Go ahead: activation functions"),

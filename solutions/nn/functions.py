@@ -93,6 +93,13 @@ class Function:
                 f"{cls.__name__}.backward wrote into its incoming grad ({error}): do not modify grad in place "
                 f"(no grad[...] = ..., grad *= ...); return a new array, e.g. grad * mask"
             ) from error
+        except AttributeError as error:
+            if getattr(error, "obj", None) is not ctx:
+                raise
+            raise AttributeError(
+                f"{cls.__name__}.backward reads ctx.{error.name}, which {cls.__name__}.forward did not save: "
+                f"set ctx.{error.name} in forward (ctx carries what backward needs from forward to backward)"
+            ) from error
         grads = tuple(_as_result(g) for g in grads) if isinstance(grads, tuple) else (_as_result(grads),)
         if len(grads) != len(inputs):
             raise ValueError(
@@ -113,7 +120,8 @@ class Function:
                                 f"{position}; return a NumPy array of floats, of the input's dtype "
                                 f"({_float_dtype_of([x])} here)")
             if input_grad is not None and input_grad.shape != x.shape:
-                advice = " (undo broadcasting with sum_to)" if _broadcasts_to(x.shape, input_grad.shape) else ""
+                broadcast = len(inputs) > 1 and _broadcasts_to(x.shape, input_grad.shape)  # by the other input
+                advice = " (undo broadcasting with sum_to)" if broadcast else ""
                 raise ValueError(
                     f"{cls.__name__}.backward returned a gradient of shape {input_grad.shape} for input "
                     f"{position}, which has shape {x.shape}: the gradient of an input always has the "
