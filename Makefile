@@ -39,7 +39,7 @@ $(STAMP): pyproject.toml | check-python
 	$(PY) -m pip install --disable-pip-version-check -e ".[lab,test]"
 	@touch $(STAMP)
 
-venv: $(STAMP)
+venv: $(STAMP) ## create .venv and install the kit into it (every command does that on first use)
 
 # PYTHONPATH: kernels import this folder's nn/, act/ and loss/, even when the venv's editable install points
 # at another folder (a kit folder copied with its .venv).

@@ -377,12 +377,20 @@ def test_numpy_error_handling_set_in_one_file_does_not_fail_other_tasks(complete
     assert set(statuses(output).values()) == {"done"}, output
 
 
-@pytest.mark.parametrize("call", ["sys.exit(1)", "os._exit(1)"])
-def test_exiting_while_being_imported_is_one_clear_line(complete, call):
+@pytest.mark.parametrize(("call", "said"), [("sys.exit(1)", "sys.exit(1)"), ("os._exit(1)", "os._exit(1)"),
+                                           ("exit()", "exit() or sys.exit()")])
+def test_exiting_while_being_imported_is_one_clear_line(complete, call, said):
     with mistakes(complete, ("nn/functions.py", "\nclass Function:", f"\nimport os, sys\n{call}\n\nclass Function:")):
         output = run_check(complete, "3.1", "4.4")
     assert set(statuses(output).values()) == {"not checked: fix the error in nn/functions.py first"}, output
-    assert output.count(f"called {call} while being imported") == 1, output
+    assert output.count(f"called {said} while being imported") == 1, output
+
+
+def test_an_endless_loop_while_being_imported_is_said_once(complete):
+    with mistakes(complete, ("act/functions.py", "\nclass ReLU(", "\nwhile True:\n    pass\n\n\nclass ReLU(")):
+        output = run_check(complete, "4.4")
+    assert "act/functions.py, line 1" not in output
+    assert re.search(r"act/functions\.py, line \d+: importing it did not finish in \d+ s — an endless loop\?", output), output
 
 
 @pytest.mark.parametrize(("new", "owner"), [
@@ -444,3 +452,13 @@ def test_a_same_size_edit_within_the_same_second_is_checked_as_it_is_now(complet
         assert statuses(output)["4.4"] == "done", output
     finally:
         path.write_text(fixed, encoding="utf-8")
+
+
+@pytest.mark.parametrize(("tool", "package"), [("check.py", "pluggy"), ("watch.py", "watchfiles")])
+def test_a_tool_run_without_its_package_says_what_to_install(tool, package):
+    """A hub or Colab where `python tools/check.py` runs without the kit's test packages (the README's way there)."""
+    hidden = (f"import runpy, sys; sys.modules[{package!r}] = None; sys.argv = [{tool!r}]; "
+              f"runpy.run_path({str(ROOT / 'tools' / tool)!r}, run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", hidden], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"the package {package}" in done.stderr and "pip install" in done.stderr, done.stderr

@@ -140,3 +140,23 @@ def test_scalar_backward_of_the_reference_is_good(capsys):
     exec(scalar_autodiff_cell("used three times"), {"nn": nn, "np": np})
     verdict = capsys.readouterr().out
     assert verdict.startswith("Good"), verdict
+
+
+def derivatives_table_verdict(capsys) -> str:
+    """The last line derivatives.ipynb's table of symbolic, numerical and automatic derivatives prints."""
+    cells = json.loads((IMPL_ROOT / "notebooks" / "derivatives.ipynb").read_text(encoding="utf-8"))["cells"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    namespace = {"nn": nn, "np": np}
+    exec(next(c for c in code if c.startswith("def f(")), namespace)
+    exec(next(c for c in code if "class Sin(nn.Function)" in c), namespace)
+    return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+def test_the_derivatives_table_of_the_reference_agrees(capsys):
+    assert derivatives_table_verdict(capsys) == "All three agree."
+
+
+def test_a_one_sided_difference_is_not_yet_in_the_derivatives_table(capsys, monkeypatch):
+    monkeypatch.setattr(nn, "central_difference", lambda f, x, eps=1e-6: (f(x + eps) - f(x)) / eps)
+    verdict = derivatives_table_verdict(capsys)
+    assert verdict.startswith("Not yet: the numerical column") and "task 1.1" in verdict, verdict

@@ -282,12 +282,16 @@ def test_an_unreachable_mirror_is_not_asked_again_for_the_next_files(tmp_path, c
     assert all("/good/" in f.how for f in files.values())
 
 
-def test_a_corrupt_cached_file_is_deleted_and_fetched_again(tmp_path, server):
+def test_a_corrupt_cached_file_is_kept_aside_and_fetched_again(tmp_path, server):
     name = "train-labels-idx1-ubyte"
-    (tmp_path / f"{name}.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01garbage"))
+    damaged = gzip.compress(b"\x00\x00\x08\x01garbage")
+    (tmp_path / f"{name}.gz").write_bytes(damaged)
+    (tmp_path / f"{name}.gz.damaged").write_bytes(b"an older one")
     files = fetch(tmp_path, [server.mirror("good", TINY)])
     assert files[name].how.startswith("downloaded from")
     assert gzip.decompress((tmp_path / f"{name}.gz").read_bytes()) == TINY[name]
+    assert (tmp_path / f"{name}.gz.damaged-2").read_bytes() == damaged, "a file someone put there is never deleted"
+    assert (tmp_path / f"{name}.gz.damaged").read_bytes() == b"an older one"
 
 
 def test_a_corrupt_cached_file_with_a_bad_mirror_ends_in_a_checksum_error(tmp_path, server):
@@ -295,7 +299,7 @@ def test_a_corrupt_cached_file_with_a_bad_mirror_ends_in_a_checksum_error(tmp_pa
     (tmp_path / f"{name}.gz").write_bytes(gzip.compress(tiny_mnist(seed=1)[name]))
     with pytest.raises(mnist.ChecksumError, match=f"{name}.*expected {TINY_SHA256[name]}"):
         fetch(tmp_path, [server.mirror("wrong", tiny_mnist(seed=1))])
-    assert cache_files(tmp_path) == []
+    assert cache_files(tmp_path) == [f"{name}.gz.damaged"]
 
 
 def test_files_are_copied_from_a_local_folder_gz_or_not(tmp_path, monkeypatch, server):
@@ -561,17 +565,17 @@ def test_a_cache_that_cannot_be_created_is_named_and_auto_mode_uses_the_sample(t
     assert x_train.shape == (10_000, 784)
 
 
-def test_a_corrupt_cached_file_that_cannot_be_deleted_names_the_folder(tmp_path, server, monkeypatch):
+def test_a_corrupt_cached_file_that_cannot_be_moved_aside_names_the_folder(tmp_path, server, monkeypatch):
     name = "train-labels-idx1-ubyte"
     (tmp_path / f"{name}.gz").write_bytes(gzip.compress(b"garbage"))
-    real_unlink = Path.unlink
+    real_rename = Path.rename
 
-    def read_only_unlink(path, missing_ok=False):
+    def read_only_rename(path, target):
         if path.parent == tmp_path:
             raise PermissionError(13, "Permission denied", str(path))
-        real_unlink(path, missing_ok=missing_ok)
+        return real_rename(path, target)
 
-    monkeypatch.setattr(Path, "unlink", read_only_unlink)
+    monkeypatch.setattr(Path, "rename", read_only_rename)
     with pytest.raises(mnist.CacheUnwritable, match=f"cannot write to the MNIST cache folder {tmp_path}: Permission denied"):
         fetch(tmp_path, [server.mirror("good", TINY)])
 
@@ -699,6 +703,7 @@ def test_a_damaged_cached_file_is_replaced_and_that_is_said(tmp_path, server):
     (tmp_path / f"{name}.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01garbage"))
     files = fetch(tmp_path, [server.mirror("good", TINY)])
     assert "damaged" in files[name].how and "downloaded from" in files[name].how, files[name].how
+    assert f"kept as {name}.gz.damaged" in files[name].how, files[name].how
     assert "damaged" not in files["t10k-labels-idx1-ubyte"].how
 
 

@@ -225,6 +225,13 @@ def test_make_help_marks_the_organizers_commands(tmp_path):
     assert not any("[" in text for text in listed.values()), listed
 
 
+def test_make_help_lists_every_command_the_readme_names():
+    named = set(re.findall(r"(?:`|^|= )make ([a-z][a-z-]*)", (ROOT / "README.md").read_text(encoding="utf-8"), re.M))
+    assert {"lab", "test", "venv"} <= named, named
+    missing = named - set(_help(ROOT))
+    assert not missing, f"the README names make {', make '.join(sorted(missing))}, which make help does not list"
+
+
 def test_make_help_in_a_handout_lists_only_what_works_there(tmp_path):
     (tmp_path / "Makefile").write_bytes((ROOT / "Makefile").read_bytes())  # a kit without solutions/
     listed = _help(tmp_path)

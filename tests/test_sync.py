@@ -644,6 +644,31 @@ def test_a_file_sync_never_wrote_is_left_out_of_the_handout_and_both_say_so(git_
     assert (git_kit / "nn/my_helpers.py").is_file(), "the organizer's file stays where it is"
 
 
+@pytest.mark.parametrize("copy", ["solutions-2025", "tools/answers.py"])
+def test_a_copy_of_the_solutions_stops_the_handout_and_is_named(git_kit, tmp_path_factory, copy):
+    if copy.endswith(".py"):
+        (git_kit / copy).parent.mkdir(exist_ok=True)
+        shutil.copy(git_kit / "solutions/nn/ops.py", git_kit / copy)
+    else:
+        shutil.copytree(git_kit / "solutions", git_kit / copy)
+    destination = tmp_path_factory.mktemp("out") / "kit"
+    with pytest.raises(sync.SyncError, match=rf"solution blocks .*{re.escape(copy)}.*Move them out") as caught:
+        handout_of(git_kit, destination)
+    assert "\n" not in str(caught.value), caught.value
+    assert not destination.exists()
+    assert (git_kit / copy).exists(), "the organizer's copy stays where it is"
+
+
+def test_a_file_git_does_not_track_is_named_when_it_is_handed_out(git_kit, tmp_path_factory):
+    subprocess.run(["git", "add", "-A"], cwd=git_kit, check=True)
+    subprocess.run(["git", "-c", "user.name=kit", "-c", "user.email=kit@127.0.0.1", "commit", "-qm", "kit"],
+                   cwd=git_kit, check=True)
+    write(git_kit / "notes-for-the-room.md", "the wifi password\n")
+    said = io.StringIO()
+    handout_of(git_kit, tmp_path_factory.mktemp("out") / "kit", said)
+    assert re.search(r"copied, though git does not track them.*: notes-for-the-room\.md\n", said.getvalue()), said.getvalue()
+
+
 def test_a_changed_generated_file_stops_the_handout_with_advice_that_works(git_kit, tmp_path_factory):
     write(git_kit / "nn/ops.py", WORK["the raise line commented out"](EXPECTED_OPS))
     destination = tmp_path_factory.mktemp("out") / "kit"

@@ -28,7 +28,12 @@ if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.append(str(Path(__file__).resolve().parent))
 import hints  # noqa: E402  (tools/hints.py)
 import tasks as catalogue  # noqa: E402  (tools/tasks.py)
-import taskreport  # noqa: E402  (tools/taskreport.py)
+try:
+    import taskreport  # noqa: E402  (tools/taskreport.py; it needs pytest)
+except ModuleNotFoundError as missing:  # a hub or Colab without the kit's test packages
+    sys.exit(f"{Path(sys.argv[0]).name}: the check runs the task tests with pytest, and the package {missing.name} "
+             f"(part of pytest) is not installed in this Python ({sys.executable}): pip install pytest hypothesis "
+             f"(in a notebook: %pip install pytest hypothesis), or use make check, which installs them")
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK_PREFIX = re.compile(r"Task (\d+(?:\.\d+)*):")
@@ -309,9 +314,10 @@ def describe_file_error(root: Path, error: taskreport.FileError) -> str:
     where = error.file.replace(" cell ", ", code cell ") + (f", line {error.line}" if error.line else "")
     if error.exception in ("SystemExit", "ExitCalled"):
         call = "sys.exit" if error.exception == "SystemExit" else "os._exit"
-        what = f"it called {call}({error.message}) while being imported"
-    elif error.exception == "DidNotFinish":
-        what = f"importing it did not finish: {error.message}"
+        call = "exit() or sys.exit()" if error.message in ("", "None") else f"{call}({error.message})"
+        what = f"it called {call} while being imported"
+    elif error.exception == "DidNotFinish":  # the message: "it did not finish in 10 s — …"
+        what = f"importing {error.message}"
     elif error.exception == "ProcessEnded":
         what = error.message
     elif error.exception == "Tampered":  # its message names the line too

@@ -22,11 +22,16 @@ from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
-import watchfiles
-
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.append(str(Path(__file__).resolve().parent))
 import check  # noqa: E402  (tools/check.py)
+
+try:
+    import watchfiles
+except ModuleNotFoundError:
+    sys.exit(f"watch.py: the watch mode waits for saved files with the package watchfiles, which is not installed "
+             f"in this Python ({sys.executable}): pip install watchfiles, or use make watch, which installs it; "
+             f"make check shows the same table once")
 import tasks as catalogue  # noqa: E402  (tools/tasks.py)
 import taskreport  # noqa: E402  (tools/taskreport.py)
 

@@ -26,6 +26,7 @@ the sample is read with ``allow_pickle=False``.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import gzip
 import hashlib
 import http.client
@@ -265,6 +266,15 @@ def _install(fill, target: Path, expected: str) -> bytes:
     return data
 
 
+def _move_aside(path: Path) -> Path:
+    """Rename ``path`` to ``path.damaged`` (or ``.damaged-2``, … if taken) beside it; the new name."""
+    for number in itertools.count(1):
+        target = path.with_name(f"{path.name}.damaged" + (f"-{number}" if number > 1 else ""))
+        if not target.exists():
+            path.rename(target)
+            return target
+
+
 def _remove_stale_parts(folder: Path) -> None:
     """Delete the temporary files that killed downloads left in the cache (see STALE_PART_AGE)."""
     now = time.time()
@@ -403,14 +413,14 @@ def fetch_file(name: str, expected: str, cache_dir: Path, mnist_dir: Path | None
     and no other source had the right ones, MnistUnavailable when no source delivered.
     """
     cached = _find(cache_dir, name)
-    damage = ""  # what was wrong with a cached copy that had to go
+    damage = ""  # what was wrong with a cached copy that had to make room
     if cached is not None:
         try:
             return Fetched(cached, f"already in {cache_dir}", verify_file(cached, expected))
         except ValueError as error:
             with _writing_to(cache_dir):
-                cached.unlink()  # corrupt or partial: fetch it again, once
-            damage = _describe(error)
+                kept = _move_aside(cached)  # someone may have put it there: fetch again, but delete nothing
+            damage = f"{_describe(error)}; kept as {kept.name}"
     replaced = f" (replacing a damaged copy in the cache: {damage})" if damage else ""
     failures: list[tuple[str, Exception]] = []
     if mnist_dir is not None:
@@ -429,7 +439,7 @@ def fetch_file(name: str, expected: str, cache_dir: Path, mnist_dir: Path | None
     if downloaded is not None:
         return Fetched(cache_dir / f"{name}.gz", f"downloaded from {downloaded[0]}{replaced}", downloaded[1])
     lines = [f"{where}: {_describe(error)}" for where, error in failures] or ["no directory and no mirrors to try"]
-    lines = [f"{cached}: damaged ({damage}), deleted", *lines] if damage else lines
+    lines = [f"{cached}: damaged ({damage})", *lines] if damage else lines
     lines = [line for k, line in enumerate(lines) if k == 0 or line != lines[k - 1]]  # a retry's repeat
     report = f"{name}: no source delivered the official file:\n  " + "\n  ".join(lines)
     if any(isinstance(error, ChecksumError) for _, error in failures):
