@@ -462,3 +462,16 @@ def test_a_tool_run_without_its_package_says_what_to_install(tool, package):
     done = subprocess.run([sys.executable, "-c", hidden], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert f"the package {package}" in done.stderr and "pip install" in done.stderr, done.stderr
+
+
+def test_correct_but_quadratic_code_that_runs_out_of_time_is_told_why(complete):
+    """A list of visited nodes gives the right order, but looking a node up in it reads the whole list: far too
+    slow for the 100,000-node chain, which the message then names (the test's when_too_slow marker)."""
+    order = solution("nn/graph.py", "topological_order")
+    listed = order.replace("set()", "[]").replace(".add(node)", ".append(node)")  # the set of visited nodes a list
+    with mistakes(complete, ("nn/graph.py", order, listed)):
+        status = check.report(complete, [check.catalogue.TASKS_BY_ID["2.2"]], timeout=2).rows[0][1]
+    shown = one_line("\n".join(check.failure_lines(status)))
+    assert status.label.startswith("wrong") and "100000_node_chain" in shown, f"{status.label}:\n{shown}"
+    assert re.search(r"did not finish in 2 s .*Or too slow: this test orders a chain of 100,000 nodes\. Looking a node "
+                     r"up in a list \(node in visited\)", shown), shown

@@ -614,7 +614,8 @@ def test_make_check_takes_task_as_well_as_tasks():
     assert re.search(r"^\S*python\S* tools/check\.py +3\.2$", done.stdout, flags=re.MULTILINE), done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("arguments, message", [("99", "there is no task '99'"), ("3.2 7", "LEVEL must be 1, 2 or 3")])
+@pytest.mark.parametrize("arguments, message", [("99", "there is no task '99'"),
+                                                ("3.2 7", "hint: the level must be 1, 2 or 3")])
 def test_a_wrong_hint_from_a_notebook_cell_leaves_no_names_and_suggests_run(state, arguments, message):
     cell = ("before = set(globals())\n"
             f"%run ../tools/hint.py {arguments}\n"

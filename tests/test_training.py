@@ -30,3 +30,18 @@ def test_the_cnn_recipe_reaches_99_percent_on_full_mnist(full_mnist):
     accuracies = train.train(train.build_cnn(), train.as_images(full_mnist), progress=False, **recipe)
     per_epoch = ", ".join(f"{a:.2%}" for a in accuracies)
     assert accuracies[-1] >= 0.99, f"CNN test accuracy after {recipe['epochs']} epochs: {per_epoch}; expected ≥ 99.0%"
+
+
+@pytest.mark.parametrize(("arguments", "said"), [
+    (["--epochs", "0"], "argument --epochs: must be > 0, got 0"),
+    (["--batch-size", "0"], "argument --batch-size: must be > 0, got 0"),
+    (["--hidden", "128", "0"], "argument --hidden: must be > 0, got 0"),
+    (["--lr", "-1"], "argument --lr: must be > 0, got -1"),
+    (["--momentum", "1"], "argument --momentum: must be ≥ 0 and < 1, got 1"),
+    (["--epochs", "two"], "argument --epochs: expected an integer > 0, got 'two'"),
+])
+def test_make_train_with_a_value_out_of_range_is_one_line_before_any_training(capsys, arguments, said):
+    with pytest.raises(SystemExit) as stopped:
+        load_tools_module("train").main(arguments)
+    shown = capsys.readouterr()
+    assert stopped.value.code == 2 and shown.err.strip().endswith(said) and not shown.out, shown

@@ -154,9 +154,10 @@ def find_task(name: str, ask: str = MAKE_HINT) -> catalogue.Task:
     return catalogue.TASKS_BY_ID[task_id]
 
 
-def parse_level(text: str) -> int:
+def parse_level(text: str, ask: str = MAKE_HINT) -> int:
     if text.strip() not in {str(n) for n in range(1, LEVELS + 1)}:
-        raise SystemExit(f"hint: LEVEL must be 1, 2 or 3 (1 a question, 2 the math, 3 close to code), got {text!r}")
+        name = "LEVEL" if ask == MAKE_HINT else "the level"  # make's variable, or %run's second argument
+        raise SystemExit(f"hint: {name} must be 1, 2 or 3 (1 a question, 2 the math, 3 close to code), got {text!r}")
     return int(text)
 
 
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None, root: Path = ROOT, ask: str = MAKE_HINT)
     parser.add_argument("task", nargs="*", help="a task id such as 3.2 (default: the first not done)")
     parser.add_argument("--level", default="", help="show this level (1, 2 or 3) instead of the next")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    level = parse_level(args.level) if args.level.strip() else None
+    level = parse_level(args.level, ask) if args.level.strip() else None
     names = " ".join(args.task).replace(",", " ").split()
     if len(names) > 1:
         raise SystemExit(f"hint: one task at a time, got {' '.join(args.task)!r} (e.g. {ask.format('3.2')})")

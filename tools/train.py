@@ -105,16 +105,34 @@ RECIPES = {
 }
 
 
+def number(kind: type, low: float, high: float | None = None, low_allowed: bool = False):
+    """An argparse type: a ``kind`` (int or float) above ``low`` (or equal, if ``low_allowed``) and below ``high``;
+    anything else is argparse's one-line error, naming the range."""
+    bounds = f"{'≥' if low_allowed else '>'} {low:g}" + (f" and < {high:g}" if high is not None else "")
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'} {bounds}, "
+                                             f"got {text!r}") from None
+        if not ((value >= low if low_allowed else value > low) and (high is None or value < high)):
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text}")
+        return value
+    return parse
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Train the reference MLP (or CNN) on MNIST.",
                                      epilog=f"recipes (the defaults): {RECIPES}")
     parser.add_argument("--model", choices=sorted(RECIPES), default="mlp")
-    parser.add_argument("--hidden", type=int, nargs="*", default=[256, 128], help="the MLP's hidden layers")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--lr", type=float)
-    parser.add_argument("--momentum", type=float)
-    parser.add_argument("--lr-decay", type=float, help="learning-rate factor after each epoch")
-    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--hidden", type=number(int, 0), nargs="*", default=[256, 128],
+                        help="the MLP's hidden layers")
+    parser.add_argument("--epochs", type=number(int, 0))
+    parser.add_argument("--lr", type=number(float, 0))
+    parser.add_argument("--momentum", type=number(float, 0, 1, low_allowed=True))
+    parser.add_argument("--lr-decay", type=number(float, 0), help="learning-rate factor after each epoch")
+    parser.add_argument("--batch-size", type=number(int, 0))
     args = parser.parse_args(argv)
     if not (REFERENCE / "nn").is_dir():
         sys.exit("make train trains the reference framework in solutions/, which this copy of the kit does not "
