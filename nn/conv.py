@@ -172,12 +172,20 @@ class Convolution(Function):
         raise NotImplementedError("Task 8.2: Convolution backward (nn/conv.py: Convolution.backward) — backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x, ∂L/∂weight and ∂L/∂bias (None where ctx.needs_input_grad says nobody needs it): the derivatives of out = W · rowsᵀ + bias, as in Linear, then col2im. col2im: the gradient of the rows (oh·ow·batch, c·kh·kw) → the gradient of the images (batch, c, h, w): every window's gradient added back onto the pixels it was cut from, the padding dropped. Stuck? make hint TASK=8.2. Check with: make check")
 
 
+def image_hint(x) -> str:
+    """How to turn MNIST as it comes (rows of 784 pixels, or 28 × 28 images) into (batch, channels, h, w)."""
+    if x.ndim == 2:
+        return " — MNIST rows of 784 pixels become images with x.reshape(-1, 1, 28, 28)"
+    if x.ndim == 3:
+        return f" — images of one channel get their channel axis with x.reshape(-1, 1, {x.shape[1]}, {x.shape[2]})"
+    return ""
+
+
 def check_convolution(x, weight, bias, stride, padding) -> None:
     """Clear errors for the usual mistakes: flat images, a wrong channel count, a kernel that does not fit."""
     if x.ndim != 4:
-        hint = (" — MNIST rows of 784 pixels become images with x.reshape(-1, 1, 28, 28)"
-                if x.ndim == 2 else "")
-        raise ValueError(f"Conv2d expects input of shape (batch, channels, height, width), got shape {x.shape}{hint}")
+        raise ValueError(f"Conv2d expects input of shape (batch, channels, height, width), got shape {x.shape}"
+                         f"{image_hint(x)}")
     out_channels, in_channels, kernel_h, kernel_w = weight.shape
     if x.shape[1] != in_channels:
         hint = (" — are the channels last, as in (batch, height, width, channels)? "

@@ -120,8 +120,7 @@ class Function:
                                 f"{position}; return a NumPy array of floats, of the input's dtype "
                                 f"({_float_dtype_of([x])} here)")
             if input_grad is not None and input_grad.shape != x.shape:
-                broadcast = len(inputs) > 1 and _broadcasts_to(x.shape, input_grad.shape)  # by the other input
-                advice = " (undo broadcasting with sum_to)" if broadcast else ""
+                advice = " (undo broadcasting with sum_to)" if _broadcast_by_another(x, input_grad, inputs, grad) else ""
                 raise ValueError(
                     f"{cls.__name__}.backward returned a gradient of shape {input_grad.shape} for input "
                     f"{position}, which has shape {x.shape}: the gradient of an input always has the "
@@ -137,6 +136,16 @@ def _read_only(array):
     view = array.view()
     view.setflags(write=False)
     return view
+
+
+def _broadcast_by_another(x, input_grad, inputs, grad) -> bool:
+    """Whether an input's gradient has the shape broadcasting with the other inputs gave it: an element-wise
+    Function of several inputs (such as Add) whose output is their broadcast shape."""
+    try:
+        elementwise = len(inputs) > 1 and np.broadcast_shapes(*(i.shape for i in inputs)) == grad.shape
+    except ValueError:  # inputs that do not broadcast together (a matrix product, a convolution)
+        return False
+    return elementwise and _broadcasts_to(x.shape, input_grad.shape)
 
 
 def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:

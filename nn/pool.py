@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conv import add_windows_back, pair, sliding_windows, zeros_batch_innermost
+from .conv import add_windows_back, image_hint, pair, sliding_windows, zeros_batch_innermost
 from .functions import Function
 from .module import Module
 from .tensor import Tensor
@@ -57,8 +57,8 @@ class MaxPooling(Function):
 
 def check_pooling(x, kernel_size, stride) -> None:
     if x.ndim != 4:
-        hint = " — MNIST rows of 784 pixels become images with x.reshape(-1, 1, 28, 28)" if x.ndim == 2 else ""
-        raise ValueError(f"MaxPool2d expects input of shape (batch, channels, height, width), got shape {x.shape}{hint}")
+        raise ValueError(f"MaxPool2d expects input of shape (batch, channels, height, width), got shape {x.shape}"
+                         f"{image_hint(x)}")
     if kernel_size[0] > x.shape[2] or kernel_size[1] > x.shape[3]:
         raise ValueError(
             f"MaxPool2d: the pooling window ({kernel_size[0]}×{kernel_size[1]}) does not fit the input "

@@ -306,6 +306,8 @@ CENTRAL_DIFFERENCE = solution("nn/gradcheck.py", "central_difference")
 MEAN_BACKWARD = solution("nn/functions.py", "Mean.backward")
 TANH_FORWARD = solution("act/functions.py", "Tanh.forward")
 CROSS_ENTROPY_FORWARD = solution("loss/functions.py", "CrossEntropy.forward")
+MOMENTUM = solution("nn/optim.py", "SGD.momentum_direction")
+SCALAR_BACKWARD = solution("nn/scalar.py", "Scalar.backward")
 # Mistakes a beginner made in a fresh handout, each with the verdict it must get and what its message must say.
 BEGINNERS_MISTAKES = {
     "3.5 off the graph": ("3.5", ("nn/linear.py", LINEAR_BLOCK,
@@ -313,6 +315,8 @@ BEGINNERS_MISTAKES = {
                           r"must stay in the graph so that gradients reach the weight and the bias"),
     "3.5 bias=False": ("3.5", ("nn/linear.py", LINEAR_BLOCK, "        return x @ self.weight + self.bias\n"),
                        r"a layer made with bias=False has self\.bias = None, so there is no bias to add"),
+    "2.3 the order not reversed": ("2.3", ("nn/scalar.py", SCALAR_BACKWARD, SCALAR_BACKWARD.replace("reversed(order)", "order")),
+                                   r"a and b got nothing: the node a\*b passed its grad on before d had added to it"),
     "1.1 a list": ("1.1", ("nn/gradcheck.py", CENTRAL_DIFFERENCE, f"    return [{CENTRAL_DIFFERENCE.strip()[7:]}]\n"),
                    r"central_difference\(x³, 2\.0\) returned \[[\d.]+\], a list: expected a number"),
     "3.2 ctx not saved": ("3.2", ("nn/functions.py", MATMUL_FORWARD, MATMUL_FORWARD.replace("ctx.a, ctx.b = a, b", "ctx.a = a")),
@@ -327,6 +331,9 @@ BEGINNERS_MISTAKES = {
                                                 RELU_BACKWARD.replace("return ", "return (").rstrip() + ")[..., :1]\n"),
                                         r"ReLU\.backward returned a gradient of shape \(2, 1\) for input 0, which has "
                                         r"shape \(2, 3\)[^(]*\(raised at act/functions\.py:\d+ \(ReLU\.backward\)\)$"),
+    "7.1 returns grad": ("7.1", ("nn/optim.py", MOMENTUM, MOMENTUM.replace("return velocity", "return grad")),
+                         r"should return the new velocity, 0\.9 v \+ grad = \[1\.4, 2\.3, 1\.7\]; it returned "
+                         r"\[0\.5, 0\.5, -1\.0\]"),
     "5.1 no mean": ("5.1", ("loss/functions.py", CROSS_ENTROPY_FORWARD, CROSS_ENTROPY_FORWARD.replace(".mean())", ")")),
                     r"CrossEntropy\.forward returned an array of shape \(2,\); a loss is one number, the mean over "
                     r"the N = 2 rows"),
@@ -475,3 +482,13 @@ def test_correct_but_quadratic_code_that_runs_out_of_time_is_told_why(complete):
     assert status.label.startswith("wrong") and "100000_node_chain" in shown, f"{status.label}:\n{shown}"
     assert re.search(r"did not finish in 2 s .*Or too slow: this test orders a chain of 100,000 nodes\. Looking a node "
                      r"up in a list \(node in visited\)", shown), shown
+
+
+def test_a_result_the_contract_rejects_is_shown_at_the_return_line(complete):
+    """The contract checks what forward or backward returned after it returned: the line shown is its return."""
+    relu = check.catalogue.TASKS_BY_ID["4.4"]
+    with mistakes(complete, ("act/functions.py", RELU_BACKWARD, "        kept = grad * ctx.positive\n"
+                                                                "        return kept[..., :1]\n")):
+        status = check.report(complete, [relu]).rows[0][1]
+        line = (complete / "act/functions.py").read_text(encoding="utf-8").splitlines().index("        return kept[..., :1]")
+    assert status.label == "wrong" and status.raised_at == f"act/functions.py:{line + 1} (ReLU.backward)", status

@@ -20,13 +20,14 @@ import nn
 NOTEBOOK = IMPL_ROOT / "notebooks" / "try_extensions.ipynb"
 
 
-def run_optimizer_check_cell(capsys) -> dict[str, str]:
-    """The check cell's verdict per optimizer: 'Good', 'Not yet' or 'not written yet'."""
+def run_optimizer_check_cell(capsys, whole: bool = False) -> dict[str, str]:
+    """The check cell's verdict per optimizer: 'Good', 'Not yet' or 'not written yet' (``whole``: its whole line)."""
     cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
     source = next("".join(c["source"]) for c in cells if c["cell_type"] == "code" and "candidates" in "".join(c["source"]))
     exec(compile(source, "try_extensions.ipynb check cell", "exec"), {"nn": nn, "np": np})
-    lines = capsys.readouterr().out.splitlines()
-    return {line.split(" (task")[0]: line.split(": ", 1)[1].split(":")[0] for line in lines}
+    lines = [line for line in capsys.readouterr().out.splitlines() if " (task" in line]
+    verdicts = {line.split(" (task")[0]: line.split(": ", 1)[1] for line in lines}
+    return verdicts if whole else {name: verdict.split(":")[0] for name, verdict in verdicts.items()}
 
 
 def momentum_not_in_place(self, velocity, grad):
@@ -58,8 +59,11 @@ def test_the_reference_is_good(capsys):
 ])
 def test_a_broken_optimizer_is_not_good(capsys, monkeypatch, name, owner, method, broken):
     monkeypatch.setattr(owner, method, broken)
-    verdicts = run_optimizer_check_cell(capsys)
-    assert verdicts[name] == "Not yet", verdicts
+    verdicts = run_optimizer_check_cell(capsys, whole=True)
+    assert verdicts[name].startswith("Not yet"), verdicts
+    if broken is adam_without_bias_correction:  # wrong from step 1 on: nothing remembered is to blame yet
+        assert "after step 1" in verdicts[name] and "remembers between steps" not in verdicts[name], verdicts[name]
+    verdicts = {other: verdict.split(":")[0] for other, verdict in verdicts.items()}
     assert [verdict for other, verdict in verdicts.items() if other != name] == ["Good", "Good"]
 
 
@@ -160,3 +164,58 @@ def test_a_one_sided_difference_is_not_yet_in_the_derivatives_table(capsys, monk
     monkeypatch.setattr(nn, "central_difference", lambda f, x, eps=1e-6: (f(x + eps) - f(x)) / eps)
     verdict = derivatives_table_verdict(capsys)
     assert verdict.startswith("Not yet: the numerical column") and "task 1.1" in verdict, verdict
+
+
+def cnn_cell_verdict(capsys, cell_id: str) -> str:
+    """The last line that a check cell of upgrade_to_cnn.ipynb prints, after the cells it needs (imports, MNIST,
+    the loops of a convolution, the gradient check's rng)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = {c["id"]: "".join(c["source"]) for c in json.loads(
+        (IMPL_ROOT / "notebooks" / "upgrade_to_cnn.ipynb").read_text(encoding="utf-8"))["cells"]}
+    namespace: dict = {}
+    for needed in ("035968bd", "2ebfa193", "ffb337e6", cell_id):  # imports and data, loops, rng = ..., the cell
+        exec(cells[needed], namespace)
+        plt.close("all")
+    return [line for line in capsys.readouterr().out.splitlines() if line.startswith(("Good", "Not yet"))][-1]
+
+
+def overwriting_windows(window_grads, image_shape, stride):
+    """Each window's gradient put onto its pixels with =, so that a pixel in two windows keeps only one."""
+    out_h, out_w, kernel_h, kernel_w = window_grads.shape[2:]
+    grad_x = np.zeros(image_shape, window_grads.dtype)
+    for di in range(kernel_h):
+        for dj in range(kernel_w):
+            grad_x[:, :, di:di + stride[0] * out_h:stride[0], dj:dj + stride[1] * out_w:stride[1]] = \
+                window_grads[:, :, :, :, di, dj]
+    return grad_x
+
+
+def without_bias(forward):
+    return staticmethod(lambda ctx, x, weight, bias, **options: forward(ctx, x, weight, np.zeros_like(bias), **options))
+
+
+def images_rolled(forward):
+    return staticmethod(lambda ctx, *inputs, **options: np.roll(forward(ctx, *inputs, **options), 1, axis=0))
+
+
+@pytest.mark.parametrize(("cell", "owner", "name", "broken"), [
+    ("a9bbcf8e", nn.conv.Convolution, "forward", without_bias),
+    ("a9bbcf8e", nn.conv.Convolution, "forward", images_rolled),
+    ("ffb337e6", nn.conv, "col2im", lambda col2im: lambda *a, **k: col2im(*a, **k).astype(np.float64)),
+    ("a77d0d06", nn.pool, "add_windows_back", lambda _: overwriting_windows),
+], ids=["conv forward without the bias", "conv forward with the images of a batch mixed up",
+        "col2im in float64", "pooling windows that overwrite"])
+def test_a_cnn_check_cell_is_not_good_for_code_the_tests_reject(capsys, monkeypatch, cell, owner, name, broken):
+    monkeypatch.setattr(owner, name, broken(getattr(owner, name)))
+    verdict = cnn_cell_verdict(capsys, cell)
+    assert verdict.startswith("Not yet"), verdict
+
+
+@pytest.mark.parametrize("cell", ["a9bbcf8e", "ffb337e6", "a77d0d06"])
+def test_the_cnn_check_cells_are_good_for_the_reference(capsys, cell):
+    verdict = cnn_cell_verdict(capsys, cell)
+    assert verdict.startswith("Good"), verdict

@@ -415,6 +415,31 @@ def test_conv2d_on_flat_mnist_rows_says_how_to_reshape():
 
 
 @reference_only
+@pytest.mark.parametrize("make_layer", [lambda: nn.Conv2d(1, 8, 3), lambda: nn.MaxPool2d(2)], ids=["Conv2d", "MaxPool2d"])
+def test_images_without_a_channel_axis_get_one_in_the_message(make_layer):
+    """MNIST as (N, 28, 28) images, as load_mnist(flatten=False) gives them. (The layers are made in the test:
+    making a Conv2d while the file loads would need task 3.4, and the file would not load without it.)"""
+    with pytest.raises(ValueError, match=r"got shape \(64, 28, 28\) — images of one channel get their channel axis "
+                                         r"with x\.reshape\(-1, 1, 28, 28\)"):
+        make_layer()(nn.Tensor(np.zeros((64, 28, 28), np.float32)))
+
+
+@reference_only
+def test_a_wrong_bias_gradient_gets_no_advice_about_broadcasting(monkeypatch):
+    """sum_to undoes the broadcasting of an element-wise operation; a convolution's bias is added along axis 1."""
+    def backward_without_the_bias_sum(ctx, grad):
+        grad_x, grad_weight, _ = original(ctx, grad)
+        return grad_x, grad_weight, grad.sum(axis=0)
+
+    original = nn.conv.Convolution.backward
+    monkeypatch.setattr(nn.conv.Convolution, "backward", staticmethod(backward_without_the_bias_sum))
+    layer = nn.Conv2d(1, 2, 3)
+    with pytest.raises(ValueError, match=r"Convolution\.backward returned a gradient of shape \(2, 2, 2\) for input 2") as error:
+        layer(nn.Tensor(np.ones((1, 1, 4, 4), np.float32), requires_grad=True)).sum().backward()
+    assert "sum_to" not in str(error.value), error.value
+
+
+@reference_only
 def test_conv2d_channel_mismatch():
     with pytest.raises(ValueError, match=r"expects 3 input channel\(s\).*got shape \(2, 1, 8, 8\) with 1 channel"):
         nn.Conv2d(3, 8, 3)(nn.Tensor(np.zeros((2, 1, 8, 8), np.float32)))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import builtins
 import compileall
 import contextlib
+import dis
 import faulthandler
 import functools
 import importlib
@@ -216,7 +217,8 @@ CONTRACT_CHECKS = {"checked_forward": "forward", "checked_backward": "backward"}
 
 def checked_method(error: BaseException, root: Path) -> str | None:
     """For an error the contract raised about what a participant's forward or backward returned (after
-    it returned, so its line is in no traceback): where that method is defined, its ``def`` line."""
+    it returned, so its line is in no traceback): that method's ``return`` line if it has one, else its
+    ``def`` line."""
     frames = [frame for frame, _ in traceback.walk_tb(error.__traceback__)]
     if not frames or frames[-1].f_code.co_name not in CONTRACT_CHECKS:
         return None
@@ -224,6 +226,9 @@ def checked_method(error: BaseException, root: Path) -> str | None:
     code = getattr(method, "__code__", None)
     if code is None:
         return None
+    returns = {ins.positions.lineno for ins in dis.get_instructions(code) if ins.opname.startswith("RETURN")}
+    if len(returns) == 1 and None not in returns:
+        return participant_location(code.co_filename, returns.pop(), root)
     line = code.co_firstlineno  # the first decorator's line (@staticmethod): the def follows
     while line < code.co_firstlineno + 20 and not linecache.getline(code.co_filename, line).lstrip().startswith("def "):
         line += 1
