@@ -444,6 +444,19 @@ def test_log_softmax_values(axis):
 
 
 @pytest.mark.task8_4
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_log_softmax_backward_along_each_axis(axis):
+    """Before the generated check: a slip about the axis (one fixed in backward) shown on a small array."""
+    grad_out = np.arange(1.0, 1.0 + ROWS.size).reshape(ROWS.shape)
+    _, (grad,) = run_function(F.LogSoftmax, ROWS, grad_out=grad_out, axis=axis)
+    softmax = np.exp(log_softmax64(ROWS, axis))
+    expected = grad_out - softmax * grad_out.sum(axis=axis, keepdims=True)
+    assert_values(f"LogSoftmax.backward with axis={axis} and grad {grad_out.tolist()}", ROWS, grad, expected,
+                  hint=f"\ng − softmax(x) · Σ g, the sum taken along axis={axis}: the axis forward was given "
+                       "(saved on ctx), in backward too")
+
+
+@pytest.mark.task8_4
 @generated
 @given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), elements=st.floats(-30, 30)),
        st.data())

@@ -308,6 +308,7 @@ TANH_FORWARD = solution("act/functions.py", "Tanh.forward")
 CROSS_ENTROPY_FORWARD = solution("loss/functions.py", "CrossEntropy.forward")
 MOMENTUM = solution("nn/optim.py", "SGD.momentum_direction")
 SCALAR_BACKWARD = solution("nn/scalar.py", "Scalar.backward")
+LOG_SOFTMAX_BACKWARD = solution("act/functions.py", "LogSoftmax.backward")
 # Mistakes a beginner made in a fresh handout, each with the verdict it must get and what its message must say.
 BEGINNERS_MISTAKES = {
     "3.5 off the graph": ("3.5", ("nn/linear.py", LINEAR_BLOCK,
@@ -317,6 +318,10 @@ BEGINNERS_MISTAKES = {
                        r"a layer made with bias=False has self\.bias = None, so there is no bias to add"),
     "2.3 the order not reversed": ("2.3", ("nn/scalar.py", SCALAR_BACKWARD, SCALAR_BACKWARD.replace("reversed(order)", "order")),
                                    r"a and b got nothing: the node a\*b passed its grad on before d had added to it"),
+    "8.4 the axis fixed in backward": ("8.4", ("act/functions.py", LOG_SOFTMAX_BACKWARD,
+                                               LOG_SOFTMAX_BACKWARD.replace("axis=ctx.axis", "axis=-1")),
+                                       r"LogSoftmax\.backward with axis=0 and grad \[\[1\.0, 2\.0, 3\.0\], \[4\.0, 5\.0, "
+                                       r"6\.0\]\] is wrong\..*the sum taken along axis=0"),
     "1.1 a list": ("1.1", ("nn/gradcheck.py", CENTRAL_DIFFERENCE, f"    return [{CENTRAL_DIFFERENCE.strip()[7:]}]\n"),
                    r"central_difference\(x³, 2\.0\) returned \[[\d.]+\], a list: expected a number"),
     "3.2 ctx not saved": ("3.2", ("nn/functions.py", MATMUL_FORWARD, MATMUL_FORWARD.replace("ctx.a, ctx.b = a, b", "ctx.a = a")),
