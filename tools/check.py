@@ -215,7 +215,8 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
             wrong.append((result, raised_at))
     if wrong:
         result, raised_at = wrong[0]
-        label = f"wrong: {result.message}" if result.exception == "DidNotFinish" else "wrong"
+        # an endless loop: its first line in the table ("it did not finish in 10 s — …"), the rest below it
+        label = f"wrong: {result.message.splitlines()[0]}" if result.exception == "DidNotFinish" else "wrong"
         return Status(label, result, passed, len(ran), raised_at)
     if waiting:
         result, other, raised_at = waiting[0]

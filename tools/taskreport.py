@@ -684,7 +684,7 @@ class Recorder:
         message = message_of(error)
         too_slow = item.get_closest_marker("when_too_slow")
         if isinstance(error, DidNotFinish) and too_slow:  # a test of speed: say why a correct answer took so long
-            message = f"{message} {too_slow.args[0]}"
+            message = f"{message}\n{too_slow.args[0]}"
         entry.update(outcome="failed", exception=type(error).__name__, message=message,
                      frames=participant_frames(error, self.root))
 
