@@ -135,7 +135,7 @@ def kit(tmp_path):
 
 
 def run_sync(kit, tasks=TASKS, **options):
-    return sync.sync(kit, tasks, out=open(os.devnull, "w"), **options)
+    return sync.sync(kit, tasks, out=io.StringIO(), **options)
 
 
 def manifest(kit) -> dict[str, str]:
@@ -497,14 +497,14 @@ def test_the_committed_participant_version_is_what_make_sync_generates():
 @needs_solutions
 def test_handout_copies_the_kit_without_solutions(tmp_path):
     destination = tmp_path / "handout"
-    sync.handout(ROOT, destination, out=open(os.devnull, "w"))
+    sync.handout(ROOT, destination, out=io.StringIO())
     assert not (destination / "solutions").exists()
     for name in ("Makefile", "README.md", "nn/__init__.py", "tools/check.py", "tests/conftest.py"):
         assert (destination / name).is_file(), f"{name} is missing from the handout"
     assert (destination / "nn/functions.py").read_bytes() == (ROOT / "nn/functions.py").read_bytes()
     assert not (destination / ".venv").exists()
     with pytest.raises(sync.SyncError, match="is not empty"):
-        sync.handout(ROOT, destination, out=open(os.devnull, "w"))
+        sync.handout(ROOT, destination, out=io.StringIO())
     assert (destination / sync.MANIFEST).read_bytes() == (ROOT / sync.MANIFEST).read_bytes()
 
 
@@ -575,7 +575,7 @@ def test_handout_that_cannot_write_says_so_and_leaves_nothing_half_copied(tmp_pa
 
     monkeypatch.setattr(sync.shutil, "copy2", copy_then_fail)
     with pytest.raises(sync.SyncError) as caught:
-        sync.handout(ROOT, destination, out=open(os.devnull, "w"))
+        sync.handout(ROOT, destination, out=io.StringIO())
     message = str(caught.value)
     assert "\n" not in message and "Permission denied" in message and str(destination) in message, message
     assert list(tmp_path.rglob("*")) == ([tmp_path / "outer", destination] if exists else []), "nothing half-copied"
@@ -597,7 +597,7 @@ def handout_copy(tmp_path_factory):
     if not (ROOT / "solutions").is_dir():
         return ROOT
     destination = tmp_path_factory.mktemp("handout") / "kit"
-    sync.handout(ROOT, destination, out=open(os.devnull, "w"))
+    sync.handout(ROOT, destination, out=io.StringIO())
     return destination
 
 
@@ -626,7 +626,7 @@ def git_kit(kit):
 
 
 def handout_of(kit, destination, out=None):
-    return sync.handout(kit, destination, out=out or open(os.devnull, "w"), tasks=TASKS)
+    return sync.handout(kit, destination, out=out or io.StringIO(), tasks=TASKS)
 
 
 def test_a_file_sync_never_wrote_is_left_out_of_the_handout_and_both_say_so(git_kit, tmp_path_factory):

@@ -656,14 +656,16 @@ def handout(root: Path, destination: Path, out=sys.stdout,
     problems = handout_problems(root, outputs, todo)
     if problems:
         raise SyncError(problems)
-    files, untracked = [name for name in handout_files(root) if name not in todo.own], untracked_files(root)
+    files = [name for name in handout_files(root) if name not in todo.own]
     solutions = holding_solutions(root, files)
     if solutions:
         raise SyncError("these files hold solution blocks (a line ### BEGIN SOLUTION), so a handout with them "
                         "would give the answers away: " + ", ".join(solutions) + ". Move them out of the kit's "
                         "folder (or delete them, if they are copies of solutions/), then run make handout again")
     _copy_files(root, files, destination)
-    strays = [name for name in files if name in untracked and name not in outputs] if len(untracked) < len(files) else []
+    untracked = untracked_files(root)
+    committed = any(name not in untracked for name in files)  # else a fresh `git init` (an unpacked ZIP): all are new
+    strays = [name for name in files if name in untracked and name not in outputs] if committed else []
     if strays:
         print(f"copied, though git does not track them (commit them, or delete them if they do not belong in the "
               f"handout): {', '.join(strays)}", file=out)

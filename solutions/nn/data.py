@@ -26,10 +26,10 @@ the sample is read with ``allow_pickle=False``.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import gzip
 import hashlib
 import http.client
+import itertools
 import os
 import sys
 import tempfile
