@@ -28,6 +28,8 @@ SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 # download a test did not point at its own server goes to a port on 127.0.0.1 where nothing listens.
 os.environ.setdefault("NN_MNIST", "sample")
 os.environ["NN_MNIST_MIRRORS"] = "http://127.0.0.1:9/tests-never-download/"
+# make check writes in the terminal's width: the tests read it at its widest, whatever terminal runs them.
+os.environ["COLUMNS"] = "100"
 
 
 def _private_home() -> None:

@@ -71,7 +71,7 @@ def test_a_long_message_is_wrapped_and_keeps_its_advice_at_the_end():
     failure = Outcome("tests/t.py::test_matmul", ("3.2",), "failed", "Failed", f"{what} {advice}")
     shown = check.failure_lines(check.Status("wrong", failure, 0, 1))
     assert " ".join(" ".join(shown[1:]).split()) == f"{what} {advice}", shown
-    assert max(map(len, shown)) <= check.hints.WIDTH, shown
+    assert max(map(len, shown)) <= check.hints.width(), shown
 
 
 def test_a_wrapped_line_keeps_its_indentation():
@@ -80,7 +80,7 @@ def test_a_wrapped_line_keeps_its_indentation():
     shown = check.trimmed(f"got = [[{row}]\n       [{row}]]").splitlines()
     second_row = shown[[number for number, line in enumerate(shown) if line.strip().startswith("[0.25")][0]:]
     assert len(second_row) > 1 and all(line.startswith("       ") for line in second_row), shown
-    assert max(map(len, shown)) <= check.MESSAGE_WIDTH, shown
+    assert max(map(len, shown)) <= check.message_width(), shown
 
 
 def test_a_message_with_a_huge_array_loses_part_of_the_array_not_the_advice():
@@ -147,11 +147,13 @@ def handout_copy(folder):
     return folder
 
 
-def run_check(scratch, *task_ids: str, limit: float = 300) -> str:
-    """tools/check.py as a participant runs it; it must exit 0 with the table, within ``limit`` seconds."""
+def run_check(scratch, *task_ids: str, limit: float = 300, columns: int = 100) -> str:
+    """tools/check.py as a participant runs it, in a terminal ``columns`` wide; it must exit 0 with the
+    table, within ``limit`` seconds."""
     started = time.monotonic()
     done = subprocess.run([sys.executable, str(scratch / "tools/check.py"), *task_ids],
-                          cwd=scratch, capture_output=True, text=True, timeout=limit, stdin=subprocess.DEVNULL)
+                          cwd=scratch, capture_output=True, text=True, timeout=limit, stdin=subprocess.DEVNULL,
+                          env={**os.environ, "COLUMNS": str(columns)})
     output = done.stdout
     assert done.returncode == 0, f"check exited with {done.returncode}:\n{output}{done.stderr}"
     assert re.search(r"^  task\s+title\s+status", output, flags=re.MULTILINE), f"no table:\n{output}"
@@ -161,9 +163,21 @@ def run_check(scratch, *task_ids: str, limit: float = 300) -> str:
 
 
 def statuses(output: str) -> dict[str, str]:
-    """task id -> status, from the table."""
-    rows = re.findall(r"^  (\d+(?:\.\d+)*)\s+.+?\s{2,}(\S.*?)\s{2,}\S", output, flags=re.MULTILINE)
-    return dict(rows)
+    """task id -> status, from the table: its status column (a status may go on over lines)."""
+    lines = output.splitlines()
+    header = next(number for number, line in enumerate(lines) if line.startswith("  task  title"))
+    start = lines[header].index("status")
+    end = lines[header].index("place") if "place" in lines[header] else None
+    found, task_id = {}, None
+    for line in lines[header + 1:]:
+        if not line.strip():
+            break
+        if line[:start].strip():
+            task_id = line.split()[0]
+            found[task_id] = line[start:end].strip()
+        else:  # the status going on
+            found[task_id] += " " + line[start:end].strip()
+    return found
 
 
 def next_part(output: str) -> str:
@@ -176,6 +190,36 @@ def test_an_untouched_tree_has_every_task_not_started(scratch):
     assert statuses(output) == {task.id: "not started" for task in TASKS.TASKS}, output
     first = TASKS.TASKS[0]
     assert next_part(output).startswith(f"task {first.id} — {first.title}"), output
+
+
+@needs_solutions
+def test_the_report_fits_an_80_column_terminal(scratch):
+    output = run_check(scratch, columns=80)
+    assert [line for line in output.splitlines() if len(line) > 80] == [], output
+    assert statuses(output) == {task.id: "not started" for task in TASKS.TASKS}, output
+    assert re.search(r"^  2\.1 .* not started  nn/scalar\.py: Mul\.\S*…$", output, flags=re.MULTILINE), output
+
+
+LONG_STATUSES = {"4.4": "wrong: it did not finish in 10 s — an endless loop?",
+                 "8.1": "not checked: fix the error in act/functions.py first", "2.1": "not started, 2 hints"}
+
+
+@pytest.mark.parametrize("width", [60, 80, 100])
+def test_the_table_fits_the_terminal_and_shows_every_status_whole(width):
+    rows = [(TASKS.TASKS_BY_ID[task_id], check.Status(label.removesuffix(", 2 hints"), None, 0, 3))
+            for task_id, label in LONG_STATUSES.items()]
+    text = check.table(rows, {"2.1": 2}, width=width)
+    assert max(map(len, text.splitlines())) <= width, text
+    assert statuses(text) == LONG_STATUSES, text
+
+
+def test_the_place_column_is_cut_to_the_room_left_and_left_out_when_too_narrow():
+    rows = [(TASKS.TASKS_BY_ID["2.1"], check.Status("not started", None, 0, 4))]
+    for width in (100, 70):
+        row = check.table(rows, width=width).splitlines()[1]
+        assert row.endswith("…") and width - 2 <= len(row) <= width and "not started  nn/scalar.py: Mul." in row, row
+    narrow = check.table(rows, width=50)
+    assert "place" not in narrow and "nn/scalar.py" not in narrow, narrow
 
 
 @needs_solutions

@@ -377,6 +377,16 @@ def run_hint(capsys, *arguments) -> str:
     return capsys.readouterr().out
 
 
+@pytest.mark.parametrize("columns", [60, 80])
+def test_a_hint_is_written_in_the_terminals_width(state, capsys, monkeypatch, columns):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    for task in catalogue.TASKS:
+        for level in range(1, hints.LEVELS + 1):
+            shown = run_hint(capsys, task.id, f"--level={level}")
+            assert max(map(len, shown.splitlines())) <= columns, shown
+            assert squash(task.hints[level - 1]) in squash(shown), shown
+
+
 def test_each_call_opens_the_next_level_and_shows_the_levels_opened(state, capsys):
     task = catalogue.TASKS_BY_ID["3.2"]
     first = run_hint(capsys, "3.2")

@@ -198,11 +198,41 @@ def test_the_figure_script_draws_every_figure_the_slides_and_notebooks_use(tmp_p
         assert path.stat().st_size <= MAX_FIGURE_BYTES, f"{name} is {path.stat().st_size:,} bytes"
 
 
+def test_make_figures_keeps_a_figure_someone_edited_and_says_so(tmp_path):
+    name = next(name for name in figures.FIGURES if name not in figures.NEEDS_REFERENCE)
+    other = next(other for other in figures.FIGURES if other not in figures.NEEDS_REFERENCE | {name})
+    figures.main([str(tmp_path), "--only", name, other])
+    drawn = (tmp_path / f"{name}.png").read_bytes()
+    (tmp_path / f"{name}.png").write_bytes(b"my own drawing")
+    (tmp_path / f"{other}.png").unlink()
+    with pytest.raises(SystemExit, match=rf"kept {re.escape(str(tmp_path / name))}\.png as it is, not redrawn: "
+                                         r"it differs from the committed figure and from the new drawing"):
+        figures.main([str(tmp_path), "--only", name, other])
+    assert (tmp_path / f"{name}.png").read_bytes() == b"my own drawing"
+    assert (tmp_path / f"{other}.png").is_file(), "the other figures are drawn"
+    (tmp_path / f"{name}.png").write_bytes(drawn)
+    figures.main([str(tmp_path), "--only", name])  # its own drawing: no complaint
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([f"{name}.png", f"{other}.png"]), \
+        "no temporary file is left behind"
+
+
+def test_make_figures_redraws_a_figure_as_committed(tmp_path):
+    name = next(name for name in figures.FIGURES if name not in figures.NEEDS_REFERENCE)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (tmp_path / f"{name}.png").write_bytes(b"an older drawing")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "figures"], check=True)
+    figures.main([str(tmp_path), "--only", name])
+    assert (tmp_path / f"{name}.png").read_bytes().startswith(b"\x89PNG"), "the committed figure is redrawn"
+
+
 def test_make_figures_in_a_handout_says_what_it_needs_before_drawing_anything(tmp_path):
     """A handout has no solutions/, and the training curves train the reference."""
     kit, out = tmp_path / "kit", tmp_path / "out"
     (kit / "tools").mkdir(parents=True)
-    shutil.copy2(ROOT / "tools" / "figures.py", kit / "tools" / "figures.py")
+    for tool in ("figures.py", "files.py"):
+        shutil.copy2(ROOT / "tools" / tool, kit / "tools" / tool)
     shutil.copytree(ROOT / "data", kit / "data", ignore=shutil.ignore_patterns("mnist"))
     done = subprocess.run([sys.executable, str(kit / "tools" / "figures.py"), str(out)],
                           capture_output=True, text=True, timeout=300)

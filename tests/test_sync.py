@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import textwrap
@@ -201,6 +202,18 @@ def test_notebooks_get_holes_in_code_cells_and_lose_outputs_and_run_metadata(kit
     exec("".join(forward["source"][1:]), namespace)
     with pytest.raises(NotImplementedError, match=r'^Task 2\.1: .*"the logits"'):
         namespace["forward"](None, 1)
+
+
+def test_generated_files_are_readable_as_any_new_file_not_private(kit):
+    """They are written through a temporary file, which is private; a handout copies the mode, so on a
+    shared hub other people could not read a file that kept it."""
+    previous = os.umask(0o022)
+    try:
+        run_sync(kit)
+    finally:
+        os.umask(previous)
+    for name in ("nn/ops.py", "nn/__init__.py", "notebooks/train.ipynb", sync.MANIFEST):
+        assert stat.S_IMODE((kit / name).stat().st_mode) == 0o644, name
 
 
 def test_running_twice_changes_nothing(kit):

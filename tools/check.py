@@ -21,6 +21,7 @@ import json
 import os
 import re
 import sys
+import textwrap
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -37,14 +38,14 @@ except ModuleNotFoundError as missing:  # a hub or Colab without the kit's test 
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK_PREFIX = re.compile(r"Task (\d+(?:\.\d+)*):")
-#: A message is wrapped to the terminal's width (its lines are indented by 4); one that still has more
-#: lines than this (an exception may carry a whole array) loses lines from its middle, never its end,
-#: where a message says what is expected.
+#: The report is written in the terminal's width (hints.width()). A message (its lines are indented by 4)
+#: that still has more lines than this (an exception may carry a whole array) loses lines from its middle,
+#: never its end, where a message says what is expected.
 MAX_MESSAGE_LINES = 30
-MESSAGE_WIDTH = hints.WIDTH - 4
 #: Longer lines of the participant's code, or of pytest's internal errors, are cut.
 MAX_LINE_WIDTH = 300
-MAX_PLACE_WIDTH = 58
+MAX_PLACE_WIDTH, MIN_PLACE_WIDTH = 58, 16  # the table's place column; narrower than the minimum, it is left out
+CODE_LINE = re.compile(r"\s+\d+ \| ")  # '    12 | x = …', a line of the participant's code quoted in the report
 #: More printed lines than this get a line of their own in the report.
 MANY_PRINTS = 1000
 COLORS = {"done": "32", "wrong": "31", "in progress": "33", "waiting": "33", "not checked": "33"}
@@ -250,23 +251,35 @@ def printable(text: str) -> str:
     return CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", ANSI_ESCAPE.sub("", text))
 
 
-def wrapped(line: str) -> list[str]:
-    """A long line of a message in lines of MESSAGE_WIDTH, each indented as the line was (and its
-    continuations two more), so that the rows of a printed array stay apart."""
+def message_width() -> int:
+    return hints.width() - 4
+
+
+def wrapped(line: str, width: int, break_words: bool = True) -> list[str]:
+    """A long line in lines of ``width``, each indented as the line was (and its continuations two more),
+    so that the rows of a printed array stay apart."""
     indent = line[:len(line) - len(line.lstrip())]
-    return hints.wrap(line, MESSAGE_WIDTH, first=indent, rest=indent + "  ")
+    return hints.wrap(line, width, first=indent, rest=indent + "  ", break_words=break_words)
+
+
+def fitted(text: str, width: int) -> str:
+    """``text`` with every line longer than ``width`` wrapped between words (a test's name stays whole),
+    except a quoted line of code, which is left as it is."""
+    return "\n".join(line if len(line) <= width or CODE_LINE.match(line) else
+                     "\n".join(wrapped(line, width, break_words=False)) for line in text.splitlines())
 
 
 def trimmed(message: str) -> str:
     """A failure message without pytest's assertion introspection or control characters, its long
-    lines wrapped to MESSAGE_WIDTH, at most MAX_MESSAGE_LINES lines (the first and the last ones)."""
+    lines wrapped to message_width(), at most MAX_MESSAGE_LINES lines (the first and the last ones)."""
     lines = printable(message).strip().splitlines()
     if len(lines) > 1:  # 'our message\nassert 3 == 4\n +  where ...': keep our message
         for number, line in enumerate(lines[1:], start=1):
             if line.startswith("assert "):
                 lines = lines[:number]
                 break
-    lines = [part for line in lines for part in (wrapped(line) if len(line) > MESSAGE_WIDTH else [line])]
+    width = message_width()
+    lines = [part for line in lines for part in (wrapped(line, width) if len(line) > width else [line])]
     if len(lines) > MAX_MESSAGE_LINES:
         kept_at_end = MAX_MESSAGE_LINES // 3
         left_out = len(lines) - MAX_MESSAGE_LINES + 1
@@ -286,16 +299,31 @@ def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def table(rows: list[tuple[catalogue.Task, Status]], opened_hints: dict[str, int] | None = None) -> str:
-    opened_hints = opened_hints or {}
+def table(rows: list[tuple[catalogue.Task, Status]], opened_hints: dict[str, int] | None = None,
+          width: int | None = None) -> str:
+    """One row per task, fitted to ``width`` columns (the terminal's): the place column is cut to the room
+    the statuses leave, or left out when that is too little (the report's "where:" names the next task's);
+    a status longer than the whole room goes on over the next lines."""
+    width, opened_hints = width or hints.width(), opened_hints or {}
     labels = {task.id: status.label + hints.count_label(opened_hints.get(task.id, 0)) for task, status in rows}
-    title_width = max([len("title")] + [len(task.title) + (11 if task.optional else 0) for task, _ in rows])
-    status_width = max([len("status")] + list(map(len, labels.values())))
-    lines = [f"  {'task':<5} {'title':<{title_width}}  {'status':<{status_width}}  place"]
+    titles = {task.id: task.title + (" (optional)" if task.optional else "") for task, _ in rows}
+    title_width = max(len("title"), *map(len, titles.values()))
+    before_status = len(f"  {'':<5} {'':<{title_width}}  ")
+    status_width = max(len("status"), *map(len, labels.values()))
+    place_width = min(MAX_PLACE_WIDTH, width - before_status - status_width - 2)
+    if place_width < MIN_PLACE_WIDTH:
+        place_width, status_width = 0, min(status_width, width - before_status)
+    lines = [f"  {'task':<5} {'title':<{title_width}}  " + (f"{'status':<{status_width}}  place" if place_width
+                                                              else "status")]
     for task, status in rows:
-        title = task.title + (" (optional)" if task.optional else "")
-        label = _paint(f"{labels[task.id]:<{status_width}}", status.label)
-        lines.append(f"  {task.id:<5} {title:<{title_width}}  {label}  {_shorten(task.place, MAX_PLACE_WIDTH)}")
+        first, *more = textwrap.wrap(labels[task.id], status_width, break_on_hyphens=False)
+        row = f"  {task.id:<5} {titles[task.id]:<{title_width}}  "
+        if place_width:
+            row += f"{_paint(f'{first:<{status_width}}', status.label)}  {_shorten(task.place, place_width)}"
+        else:
+            row += _paint(first, status.label)
+        lines.append(row)
+        lines.extend(" " * before_status + _paint(line, status.label) for line in more)
     return "\n".join(lines)
 
 
@@ -371,7 +399,7 @@ def next_steps(task: catalogue.Task, status: Status, root: Path = ROOT) -> str:
         lines.extend(failure_lines(status))
         if status.label.startswith("waiting"):
             lines.append(f"  Its tests need task {status.label.rsplit(' ', 1)[1]} first: do that one, then come back.")
-    lines.extend(hints.wrap(task.goal, hints.WIDTH, "  goal: ", "    "))
+    lines.extend(hints.wrap(task.goal, hints.width(), "  goal: ", "    "))
     lines.append(f"  {hints.how_to_get_more(task, root)}")
     if any(place.startswith("notebooks/") for place in task.places):
         lines.append("  (the check reads the notebook file: save it first, Ctrl+S in JupyterLab)")
@@ -482,7 +510,7 @@ def render(progress: Progress) -> str:
     else:
         parts.append("Every task here is done. Well done!")
     parts.append(summary(rows))
-    return "\n\n".join(parts)
+    return "\n\n".join([parts[0], *(fitted(part, hints.width()) for part in parts[1:])])
 
 
 def selected_tasks(arguments: list[str]) -> list[catalogue.Task]:

@@ -2,7 +2,9 @@
 
     python tools/figures.py [FOLDER] [--only NAME ...]
 
-Writes one PNG per entry of ``FIGURES`` into FOLDER (default: the kit's img/).
+Writes one PNG per entry of ``FIGURES`` into FOLDER (default: the kit's img/), each atomically.
+A figure that differs from both its committed version and the new drawing (a figure
+someone edited) is kept as it is, never overwritten: the run names it and exits with 1.
 Deterministic: the Agg backend, fixed seeds, and no software name or date in
 the PNG metadata, so a re-run on the same machine gives the same bytes. (Other
 matplotlib versions may draw slightly differently; nothing compares bytes.)
@@ -15,6 +17,8 @@ the digit grid shows images of that sample.
 from __future__ import annotations
 
 import argparse
+import io
+import subprocess
 import sys
 from pathlib import Path
 from typing import Callable
@@ -26,6 +30,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Circle, FancyBboxPatch  # noqa: E402
+
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.append(str(Path(__file__).resolve().parent))
+from files import write_atomically  # noqa: E402  (tools/files.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FOLDER = ROOT / "img"
@@ -48,10 +56,31 @@ def figure(name: str, needs_reference: bool = False):
     return register
 
 
-def save(fig: Figure, path: Path) -> None:
+def png_bytes(fig: Figure) -> bytes:
     """PNG without the 'Software' entry (matplotlib writes no date into PNGs)."""
-    fig.savefig(path, dpi=DPI, metadata={"Software": None})
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     plt.close(fig)
+    return buffer.getvalue()
+
+
+def committed(path: Path) -> bytes | None:
+    """``path`` as the last commit has it; None outside git or when it was never committed."""
+    try:
+        shown = subprocess.run(["git", "-C", str(path.parent), "show", f"HEAD:./{path.name}"],
+                               capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return shown.stdout if shown.returncode == 0 else None
+
+
+def save(data: bytes, path: Path) -> bool:
+    """Write ``data`` to ``path`` unless the file there is someone's: neither the committed figure nor
+    ``data``. Atomic (a temporary file renamed), so an interrupted run leaves no half-written PNG."""
+    if path.is_file() and path.read_bytes() not in (data, committed(path)):
+        return False
+    write_atomically(path, data)
+    return True
 
 
 # ---------------------------------------------------------------- drawing helpers
@@ -698,10 +727,17 @@ def main(argv: list[str] | None = None) -> None:
                  "copy of the kit does not have (a handout copy); nothing was drawn: the committed figures in img/ "
                  "are complete (others alone: .venv/bin/python tools/figures.py --only NAME ..., names in --help)")
     args.folder.mkdir(parents=True, exist_ok=True)
+    kept = []
     for name in chosen:
         path = args.folder / f"{name}.png"
-        save(FIGURES[name](), path)
-        print(f"{path}  {path.stat().st_size / 1000:.0f} kB")
+        if save(png_bytes(FIGURES[name]()), path):
+            print(f"{path}  {path.stat().st_size / 1000:.0f} kB")
+        else:
+            kept.append(str(path))
+    if kept:
+        sys.exit(f"kept {', '.join(kept)} as {'they are' if len(kept) > 1 else 'it is'}, not redrawn: "
+                 f"{'they differ' if len(kept) > 1 else 'it differs'} from the committed figure and from the new "
+                 "drawing (edited by hand?). To redraw, move it away (or commit it) and run make figures again.")
 
 
 if __name__ == "__main__":

@@ -20,19 +20,20 @@ import argparse
 import json
 import os
 import re
+import shutil
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.append(str(Path(__file__).resolve().parent))
 import tasks as catalogue  # noqa: E402  (tools/tasks.py)
+from files import write_atomically  # noqa: E402  (tools/files.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 LEVELS = 3
 LEVEL_NAMES = {1: "a question", 2: "the math", 3: "close to code"}
-WIDTH = 100
+WIDTH, MIN_WIDTH = 100, 60  # text is written in the terminal's width, within these bounds
 SHORT_GROUP = re.compile(r"\([^()]{1,16}\)")
 SHORT_RELATION = re.compile(r"(?<!\S)\S{1,4} [<>=≥≤·] \S{1,4}(?!\S)")  # 'x < 0', 'a = 1' stay together
 MAKE_HINT = "make hint TASK={}"  # how to ask for a task's hint
@@ -72,12 +73,6 @@ def opened(root: Path = ROOT) -> dict[str, int]:
     return _load(state_file(root)) or {}
 
 
-def _umask() -> int:
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
-
-
 def remember(task_id: str, level: int, root: Path = ROOT) -> None:
     """Record that ``level`` of ``task_id`` was opened (levels only go up), atomically."""
     path = state_file(root)
@@ -86,20 +81,12 @@ def remember(task_id: str, level: int, root: Path = ROOT) -> None:
         return
     levels[task_id] = max(level, levels.get(task_id, 0))
     text = json.dumps({"opened": dict(sorted(levels.items()))}, indent=1) + "\n"
-    temporary = None
     try:
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o666 & ~_umask())  # as any file saved here (mkstemp makes it private)
-        os.replace(temporary, path)
+        write_atomically(path, text)
     except OSError as error:
         fix = "set NN_HINTS_FILE to a file in a folder you can write" if os.environ.get("NN_HINTS_FILE") \
             else f"fix the permissions of {path.parent}"
         warn(f"cannot save the hints opened in {path} ({error.strerror or error}); {fix}")
-    finally:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
 
 
 def count_label(levels: int) -> str:
@@ -115,16 +102,24 @@ def how_to_get_more(task: catalogue.Task, root: Path = ROOT) -> str:
     return f"stuck? make hint TASK={task.id}" + (f"   ({levels} of {LEVELS} hints opened)" if levels else "")
 
 
-def wrap(text: str, width: int, first: str = "", rest: str = "  ") -> list[str]:
-    """``text`` in lines of at most ``width`` columns, keeping groups such as '(N, K)' on one line."""
+def width() -> int:
+    """Columns to write in: the terminal's (COLUMNS if set), kept between MIN_WIDTH and WIDTH; WIDTH where
+    there is no terminal (a notebook, a pipe)."""
+    return max(MIN_WIDTH, min(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns))
+
+
+def wrap(text: str, width: int, first: str = "", rest: str = "  ", break_words: bool = True) -> list[str]:
+    """``text`` in lines of at most ``width`` columns, keeping groups such as '(N, K)' on one line; a word
+    longer than a line is cut, or with ``break_words=False`` has a line of its own."""
     text = SHORT_GROUP.sub(lambda group: group.group().replace(" ", "\0"), " ".join(text.split()))
     text = SHORT_RELATION.sub(lambda relation: relation.group().replace(" ", "\0"), text)
     return [line.replace("\0", " ") for line in textwrap.wrap(
-        text, width, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False)]
+        text, width, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False,
+        break_long_words=break_words)]
 
 
 def _paragraph(label: str, text: str) -> str:
-    return "\n".join(wrap(text, WIDTH, label))
+    return "\n".join(wrap(text, width(), label))
 
 
 def show(task: catalogue.Task, level: int | None = None, root: Path = ROOT, ask: str = MAKE_HINT) -> str:
@@ -133,16 +128,16 @@ def show(task: catalogue.Task, level: int | None = None, root: Path = ROOT, ask:
     explicit = level is not None
     level = level if explicit else min(already + 1, LEVELS)
     remember(task.id, level, root)
-    lines = [f"Task {task.id} — {task.title} ({task.place})", _paragraph("Goal: ", task.goal), ""]
+    lines = [_paragraph("", f"Task {task.id} — {task.title} ({task.place})"), _paragraph("Goal: ", task.goal), ""]
     for shown in ([level] if explicit else range(1, level + 1)):
         lines.append(_paragraph(f"Hint {shown} of {LEVELS} ({LEVEL_NAMES[shown]}): ", task.hints[shown - 1]))
     lines.append("")
     if level < LEVELS:
-        lines.append(f"Still stuck? {ask.format(task.id)} shows hint {level + 1} of {LEVELS} "
-                     f"({LEVEL_NAMES[level + 1]}). Check your code with: make check TASKS={task.id}")
+        lines.append(_paragraph("", f"Still stuck? {ask.format(task.id)} shows hint {level + 1} of {LEVELS} "
+                                    f"({LEVEL_NAMES[level + 1]}). Check your code with: make check TASKS={task.id}"))
     else:
-        lines.append(f"That is the last hint. Still stuck? Ask your neighbour or a helper. "
-                     f"Check your code with: make check TASKS={task.id}")
+        lines.append(_paragraph("", f"That is the last hint. Still stuck? Ask your neighbour or a helper. "
+                                    f"Check your code with: make check TASKS={task.id}"))
     return "\n".join(lines)
 
 

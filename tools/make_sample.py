@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -28,6 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if __name__ == "__main__":  # run as a script: use the reference nn (imported as a module: the caller's)
     sys.path.insert(0, str(ROOT / "solutions"))
 from nn.data import SHA256, parse_idx, verify_file  # noqa: E402
+
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.append(str(Path(__file__).resolve().parent))
+from files import write_atomically  # noqa: E402  (tools/files.py)
 
 SAMPLE_SIZES = {"train": 10_000, "t10k": 2_000}
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip file can store
@@ -60,20 +62,16 @@ def stratified_index(labels: np.ndarray, size: int) -> np.ndarray:
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """An .npz (a zip of .npy files, readable with allow_pickle=False), byte-for-byte reproducible, written atomically."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as file, zipfile.ZipFile(file, "w") as archive:
-            for key, array in arrays.items():
-                buffer = io.BytesIO()
-                np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
-                entry = zipfile.ZipInfo(f"{key}.npy", date_time=FIXED_DATE)
-                entry.compress_type = zipfile.ZIP_DEFLATED
-                entry.external_attr = 0o644 << 16
-                archive.writestr(entry, buffer.getvalue(), compresslevel=9)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    finally:
-        Path(temp).unlink(missing_ok=True)
+    archive_bytes = io.BytesIO()
+    with zipfile.ZipFile(archive_bytes, "w") as archive:
+        for key, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            entry = zipfile.ZipInfo(f"{key}.npy", date_time=FIXED_DATE)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            archive.writestr(entry, buffer.getvalue(), compresslevel=9)
+    write_atomically(path, archive_bytes.getvalue())
 
 
 def make_sample(source: Path) -> dict[str, np.ndarray]:

@@ -40,7 +40,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +48,7 @@ from pathlib import Path
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.append(str(Path(__file__).resolve().parent))
 import hints  # noqa: E402  (tools/hints.py)
+from files import write_atomically  # noqa: E402  (tools/files.py)
 import tasks as catalogue  # noqa: E402  (tools/tasks.py)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -481,18 +481,6 @@ def move_aside(root: Path, files: Iterable[str], out) -> None:
 
 
 # --- the commands --------------------------------------------------------------------------------
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(text.encode("utf-8"))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def sync(root: Path = ROOT, tasks: Iterable[catalogue.Task] = catalogue.TASKS, force: bool = False,
          out=sys.stdout) -> list[str]:
     """Write the participant version; returns the files written or deleted.
@@ -507,7 +495,8 @@ def sync(root: Path = ROOT, tasks: Iterable[catalogue.Task] = catalogue.TASKS, f
     if todo.changed:
         move_aside(root, todo.changed, out)
     for file in todo.write:
-        _write_atomically(root / file, outputs[file])
+        (root / file).parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(root / file, outputs[file])
         print(f"wrote {file}", file=out)
     for file in todo.delete:
         if (root / file).exists():
@@ -518,7 +507,7 @@ def sync(root: Path = ROOT, tasks: Iterable[catalogue.Task] = catalogue.TASKS, f
               f"{', '.join(todo.own)}", file=out)
     manifest = manifest_text(outputs)  # written last: an interrupted run leaves files sync recognizes
     if not _is_current(root / MANIFEST, manifest):
-        _write_atomically(root / MANIFEST, manifest)
+        write_atomically(root / MANIFEST, manifest)
         print(f"recorded the generated files in {MANIFEST}", file=out)
     return todo.write + todo.delete
 
