@@ -109,6 +109,63 @@ def test_forward_backward_that_never_resets_the_gradients_is_not_good(capsys):
     assert verdict.startswith("Not yet: the second step also used the first batch's gradient"), verdict
 
 
+def task_cells_changed(**changes) -> dict[str, str]:
+    """train.ipynb's cells defining forward, forward_backward and accuracy, each as the reference has it
+    or with ``changes[name]`` = (old, new) replaced in it."""
+    cells = train_cells()
+    defined = {name: next(c for c in cells if c.startswith(f"def {name}("))
+               for name in ("forward", "forward_backward", "accuracy")}
+    for name, (old, new) in changes.items():
+        for old_part, new_part in zip(old.split(" | "), new.split(" | ")):  # 'a | b' → 'c | d': two changes
+            assert old_part in defined[name], (name, old_part)
+            defined[name] = defined[name].replace(old_part, new_part)
+    return defined
+
+
+def train_check_verdicts(capsys, **changes) -> list[str]:
+    """What train.ipynb's check cells of tasks 6.1, 6.2, 6.3 and its final cell print (their last lines),
+    for the reference's task functions with ``changes`` (see task_cells_changed) made."""
+    cells = train_cells()
+    namespace = {"nn": nn, "np": np, "act": act, "loss": loss}
+    (namespace["x_train"], namespace["y_train"]), (namespace["x_test"], namespace["y_test"]) = nn.load_mnist()
+    namespace["FULL_MNIST"] = False
+    exec(next(c for c in cells if "def build_model" in c), namespace)
+    for source in task_cells_changed(**changes).values():
+        exec(source, namespace)
+    capsys.readouterr()
+    verdicts = []
+    for marker in ("logits = forward(model, nn.Tensor(x_train[:5]))", "scratch_optimizer = ", "untrained = accuracy(",
+                   "final = accuracy("):
+        exec(next(c for c in cells if marker in c), namespace)
+        verdicts.append(capsys.readouterr().out.strip().splitlines()[-1])
+    return verdicts
+
+
+def test_the_train_check_cells_are_good_for_the_reference(capsys):
+    verdicts = train_check_verdicts(capsys)
+    assert [verdict.split(":")[0] for verdict in verdicts] == ["Good", "Good", "Good", "Below the bar"], verdicts
+
+
+@pytest.mark.parametrize(("changes", "cell", "said"), [
+    ({"forward": ("return model(x)", "return act.softmax(model(x), axis=1)")}, 0, "no activation or softmax on top"),
+    ({"forward": ("return model(x)", "return model.layers[2](model.layers[0](x))")}, 0, "no layer left out"),
+    ({"forward_backward": ("loss.cross_entropy(logits, y)", "loss.mse(logits, np.eye(10, dtype=np.float32)[y])")},
+     1, "but the batch's cross-entropy loss was"),
+    ({"forward_backward": ("loss.cross_entropy(logits, y)", "loss.cross_entropy(act.softmax(logits, axis=1), y)")},
+     1, "but the batch's cross-entropy loss was"),
+    ({"accuracy": ("nn.Tensor(images) | == labels", "nn.Tensor(x_test) | == y_test")}, 2,
+     "accuracy should score the images and labels it is given"),
+    ({"accuracy": ("return float(", "return nn.Tensor(")}, 2, "accuracy should return one plain number"),
+    ({"accuracy": ("return float(", "return nn.Tensor(")}, 3, "accuracy should return a fraction between 0 and 1"),
+    ({"accuracy": ("return float(", "return 100 * float(")}, 3, "accuracy should return a fraction between 0 and 1"),
+], ids=["6.1 softmax on top", "6.1 a layer left out", "6.2 mean squared error", "6.2 softmax before the loss",
+        "6.3 the test set instead of its arguments", "6.3 a Tensor", "6.3 a Tensor, in the final cell",
+        "6.3 a percentage, in the final cell"])
+def test_a_train_check_cell_is_not_good_for_code_the_tests_reject(capsys, changes, cell, said):
+    verdicts = train_check_verdicts(capsys, **changes)
+    assert verdicts[cell].startswith("Not yet") and said in verdicts[cell], verdicts
+
+
 def scalar_autodiff_cell(marker: str) -> str:
     cells = json.loads((IMPL_ROOT / "notebooks" / "scalar_autodiff.ipynb").read_text(encoding="utf-8"))["cells"]
     return next("".join(c["source"]) for c in cells if c["cell_type"] == "code" and marker in "".join(c["source"]))

@@ -111,6 +111,18 @@ def test_the_code_of_hint_3_is_the_reference_code(task):
             f"(solutions/{task.places[0].split(':')[0]}); the hint must match what the tests accept")
 
 
+@pytest.mark.parametrize("task", TASKS, ids=lambda task: task.id)
+def test_hint_2_gives_the_math_without_the_solutions_calls(task):
+    """Level 2 is the math or the reasoning; only level 3 comes close to code. (A function the goal
+    already names, shown by default, may be named.)"""
+    hint = task.hints[1]
+    assert "`" not in hint, f"task {task.id}: hint 2 quotes code: {hint}"
+    allowed = MATH_NAMES | set(re.findall(r"\w+", task.goal))
+    called = {name for name in re.findall(r"([A-Za-z_][\w.]*)\(", hint)
+              if name.split(".")[-1] in called_names(SOLUTIONS[task.id]) - allowed}
+    assert not called, f"task {task.id}: hint 2 names the solution's calls {sorted(called)}: {hint}"
+
+
 def test_the_solution_blocks_were_found():
     assert all(SOLUTIONS.values()), [task_id for task_id, lines in SOLUTIONS.items() if not lines]
 
@@ -247,6 +259,8 @@ def test_no_default_visible_text_contains_a_near_copy_of_a_solution():
 COMMON_CALLS = {"float", "int", "len", "range", "zip", "enumerate", "isinstance", "tuple", "list", "print",
                 "asarray", "array", "zeros", "ones", "zeros_like", "ones_like", "sum", "mean", "reshape"}
 NEAR_COPY_CALLS = 3
+MATH_NAMES = {"exp", "log", "max", "tanh", "sqrt",
+              "topological_order", "_reduced_shape_keepdims"}  # and helpers the task's TODO hands over
 
 
 def called_names(lines: list[str]) -> set[str]:

@@ -13,7 +13,7 @@ import json
 import shutil
 
 import pytest
-from conftest import ROOT, TASKS, load_tools_module, one_line, solve
+from conftest import IMPL_ROOT, ROOT, TASKS, load_tools_module, one_line, solve
 
 notebook_functions = load_tools_module("notebook_functions")
 check = load_tools_module("check")
@@ -293,3 +293,51 @@ def test_the_set_up_cells_magic_costs_no_import_of_ipython(tmp_path):
     ])
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False", done.stdout + done.stderr
+
+
+# --- the tests of 6.1–6.3 judge what a function does, not how it is written ------------------------
+import test_train_tasks as train_tests  # noqa: E402  (tests/test_train_tasks.py)
+
+TASK_TESTS = {"forward": train_tests.test_forward_returns_the_models_logits,
+              "forward_backward": train_tests.test_forward_backward_takes_one_sgd_step,
+              "accuracy": train_tests.test_accuracy_is_the_fraction_of_correct_argmax_predictions}
+IMPORTS = "import numpy as np\n\nimport act\nimport loss\nimport nn\n"
+STEP = ("def forward_backward(model, optimizer, x, y):\n    {reset}\n    out = forward(model, x)\n"
+        "    value = loss.cross_entropy(out, y)\n    value.backward()\n    optimizer.step()\n    return {number}\n")
+
+
+def run_task_test(tmp_path, monkeypatch, source: str) -> None:
+    """The task test of the function ``source`` defines, on a notebook that holds it."""
+    name = source.split("def ", 1)[1].split("(", 1)[0]
+    monkeypatch.setattr(train_tests, "NOTEBOOK", write_notebook(tmp_path / "train.ipynb", IMPORTS, source))
+    TASK_TESTS[name]()
+
+
+@pytest.mark.parametrize("source", [
+    "def forward(model, x):\n    return model.forward(x)\n",
+    STEP.format(reset="model.zero_grad()", number="float(value.data)"),
+    STEP.format(reset="optimizer.zero_grad()", number="value.data.item()"),
+    STEP.format(reset="optimizer.zero_grad()", number="float(value.numpy())"),
+], ids=["model.forward", "model.zero_grad and float of .data", ".data.item()", "float of .numpy()"])
+def test_other_correct_ways_to_write_a_notebook_task_pass(tmp_path, monkeypatch, source):
+    run_task_test(tmp_path, monkeypatch, source)
+
+
+@pytest.mark.parametrize(("source", "said"), [
+    ("def forward(model, x):\n    return model.layers[0](x)\n",
+     "forward(model, x) used model.layers: the check passes a model of its own"),
+    (STEP.format(reset="optimizer.zero_grad()", number="value.item()").replace("loss.cross_entropy(out, y)",
+                                                                               "loss.mse(out, y)"),
+     "forward_backward used loss.mse: a classifier of 10 digits trains with the softmax cross-entropy"),
+    pytest.param(STEP.format(reset="optimizer.zero_grad()", number="value.item()").replace(
+        "    optimizer.step()\n", "    mine = nn.SGD(model.parameters(), lr=0.1)\n    mine.step()\n"),
+        "forward_backward should update the parameters with the optimizer it is given",
+        marks=pytest.mark.skipif(IMPL_ROOT.name != "solutions", reason="nn.SGD of the reference (task 5.3)")),
+    (STEP.format(reset="optimizer.zero_grad()", number="value.item()").replace(
+        "    optimizer.step()\n", "    for p in model.parameters():\n        p.data -= 0.1 * p.grad\n"),
+     "forward_backward should update the parameters with the optimizer it is given"),
+], ids=["forward looks inside the model", "the wrong loss", "an optimizer of its own", "an update by hand"])
+def test_a_notebook_task_that_ignores_what_it_is_given_is_told_so(tmp_path, monkeypatch, source, said):
+    with pytest.raises((AssertionError, pytest.fail.Exception)) as failure:
+        run_task_test(tmp_path, monkeypatch, source)
+    assert said in one_line(str(failure.value)), failure.value

@@ -10,8 +10,8 @@ task's test depends on that task alone (not on Linear, backward or SGD).
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -63,30 +63,37 @@ def reference_forward(model, x):
     return model(x)
 
 
-class StandInModel:
-    """logits = x @ weight (no graph); remembers its calls and whether gradients were being recorded."""
+class StandInModel(nn.Module):
+    """logits = x @ weight (no graph); remembers its calls and whether gradients were being recorded.
+    An nn.Module, so model(x), model.forward(x), parameters(), zero_grad(), train() and eval() all work."""
 
     def __init__(self, weight: np.ndarray):
         self.weight = nn.Tensor(weight.copy(), requires_grad=True)
         self.calls: list = []
         self.grad_enabled: list[bool] = []
 
-    def __call__(self, x):
+    def forward(self, x):
         self.calls.append(x)
         is_grad_enabled = getattr(getattr(nn, "tensor", None), "is_grad_enabled", None)
         self.grad_enabled.append(is_grad_enabled() if is_grad_enabled else True)
         data = x.data if isinstance(x, nn.Tensor) else np.asarray(x, dtype=np.float32)
         return nn.Tensor(data @ self.weight.data)
 
-    def parameters(self):
-        return [self.weight]
+    def __getattr__(self, name: str):  # only for names it lacks, such as model.layers
+        raise AttributeError(name, self)
 
-    def train(self, mode: bool = True):
-        self.training = mode
-        return self
 
-    def eval(self):
-        return self.train(False)
+@contextlib.contextmanager
+def only_what_every_model_has(call: str):
+    """A task function that looks inside the stand-in model (model.layers, …) is told that it gets any model."""
+    try:
+        yield
+    except AttributeError as error:
+        if len(error.args) == 2 and isinstance(error.args[1], StandInModel):
+            pytest.fail(f"{call} used model.{error.args[0]}: the check passes a model of its own, which has only "
+                        "what every nn.Module has (model(x), parameters(), zero_grad(), train(), eval()); "
+                        "a task function works for any model, so call it, model(x), instead of looking inside")
+        raise
 
 
 @pytest.mark.task6_1
@@ -96,7 +103,8 @@ def test_forward_returns_the_models_logits():
     x = nn.Tensor(np.arange(8, dtype=np.float32).reshape(2, 4) / 10)
     weight = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]], dtype=np.float32)
     model = StandInModel(weight)
-    returned = forward(model, x)
+    with only_what_every_model_has("forward(model, x)"):
+        returned = forward(model, x)
     expected = x.data @ weight
     assert model.calls, "forward(model, x) never called the model: return model(x)"
     assert isinstance(returned, nn.Tensor), (
@@ -107,24 +115,34 @@ def test_forward_returns_the_models_logits():
         f"got shape {returned.shape}"
     )
     assert np.allclose(returned.data, expected), (
-        f"forward(model, x) should return model(x) unchanged.\nexpected {expected.tolist()}\ngot      {returned.data.tolist()}"
+        f"forward(model, x) should return model(x) unchanged (no activation or softmax on top: the loss applies "
+        f"the softmax itself).\nexpected {rounded(expected)}\ngot      {rounded(returned.data)}"
     )
 
 
-class StandInLoss:
-    """What the stand-in cross_entropy returns: a loss whose backward() adds known gradients (+=, as
-    Tensor.backward does)."""
+class StandInLoss(nn.Tensor):
+    """What the stand-in cross_entropy returns: a one-number Tensor (.item(), .data, .numpy() as usual)
+    whose backward() adds known gradients (+=, as Tensor.backward does)."""
 
     def __init__(self, value: float, gradients: dict, events: list):
-        self.value, self.gradients, self.events = value, gradients, events
+        super().__init__(np.float32(value))
+        self.gradients, self.events = gradients, events
 
-    def backward(self):
+    def backward(self, grad=None, retain_graph: bool = False):
         self.events.append("backward")
         for parameter, grad in self.gradients.items():
             parameter.grad = grad.copy() if parameter.grad is None else parameter.grad + grad
 
-    def item(self) -> float:
-        return self.value
+
+class StandInLossModule:
+    """The ``loss`` module as forward_backward sees it: only cross_entropy, and a clear word for any other loss."""
+
+    def __init__(self, cross_entropy):
+        self.cross_entropy = cross_entropy
+
+    def __getattr__(self, name: str):
+        pytest.fail(f"forward_backward used loss.{name}: a classifier of 10 digits trains with the softmax "
+                    "cross-entropy of its logits, loss.cross_entropy(logits, y)")
 
 
 class StandInSGD:
@@ -160,13 +178,14 @@ def test_forward_backward_takes_one_sgd_step():
         received.update(logits=logits, labels=labels)
         return StandInLoss(0.75, {model.weight: grad if events.count("cross_entropy") == 1 else second_grad}, events)
 
-    stand_in_loss = SimpleNamespace(cross_entropy=cross_entropy)
-    forward_backward = notebook_function("forward_backward", forward=reference_forward, loss=stand_in_loss,
-                                         cross_entropy=cross_entropy)
-    optimizer = StandInSGD(model.parameters(), lr=0.1, events=events)
+    forward_backward = notebook_function("forward_backward", forward=reference_forward,
+                                         loss=StandInLossModule(cross_entropy), cross_entropy=cross_entropy)
+    lr = 0.25  # not the notebook's LEARNING_RATE: forward_backward must step with the optimizer it is given
+    optimizer = StandInSGD(model.parameters(), lr=lr, events=events)
     x = nn.Tensor(np.array([[1.0, 2.0]], dtype=np.float32))
     y = np.array([1])
-    result = forward_backward(model, optimizer, x, y)
+    with only_what_every_model_has("forward_backward(model, optimizer, x, y)"):
+        result = forward_backward(model, optimizer, x, y)
 
     assert "cross_entropy" in events, "forward_backward never computed the loss: call loss.cross_entropy(logits, y)"
     assert events.count("cross_entropy") == 1, f"the loss should be computed once per step; the calls were {events}"
@@ -181,15 +200,19 @@ def test_forward_backward_takes_one_sgd_step():
         f"forward_backward should call backward() on the loss once (so every parameter gets its .grad); "
         f"the calls were {events}"
     )
-    expected = weight - 0.1 * grad
+    assert "step" in events, (
+        "forward_backward should update the parameters with the optimizer it is given, optimizer.step() "
+        f"(not an optimizer of its own, nor by hand); that optimizer was never stepped (the calls were {events})"
+    )
+    expected = weight - lr * grad
     assert np.allclose(model.weight.data, expected), (
-        "after one step with lr = 0.1 each parameter should be p − lr · grad (optimizer.step()).\n"
-        f"weight before {weight.tolist()}, its grad {grad.tolist()}\n"
-        f"expected      {expected.tolist()}\ngot           {model.weight.data.tolist()}\n(the calls were {events})"
+        f"after one step of the optimizer (lr = {lr}) each parameter should be p − lr · grad (optimizer.step()).\n"
+        f"weight before {rounded(weight)}, its grad {rounded(grad)}\n"
+        f"expected      {rounded(expected)}\ngot           {rounded(model.weight.data)}\n(the calls were {events})"
     )
     assert isinstance(result, float) and not isinstance(result, bool), (
         f"forward_backward should return the loss as a Python float (a one-element Tensor can give its number); "
-        + ("got the loss object that loss.cross_entropy returned, not a number" if isinstance(result, StandInLoss)
+        + ("got the loss Tensor that loss.cross_entropy returned, not a number" if isinstance(result, nn.Tensor)
            else f"got {type(result).__name__}: {result!r}")
     )
     assert result == 0.75, f"forward_backward should return this batch's loss, 0.75 here; got {result!r}"
@@ -197,14 +220,14 @@ def test_forward_backward_takes_one_sgd_step():
     # The next call: its step must use the next batch's gradient alone (the reset may come first or last).
     before = model.weight.data.copy()
     forward_backward(model, optimizer, x, y)
-    expected = before - 0.1 * second_grad
+    expected = before - lr * second_grad
     assert np.allclose(model.weight.data, expected), (
         "a second call's step should use only its own batch's gradient: backward() adds to .grad, so the "
         "gradients must be reset once per call (before backward() or after the step), or they pile up.\n"
-        f"weight before {rounded(before)}, this batch's grad {second_grad.tolist()}\n"
+        f"weight before {rounded(before)}, this batch's grad {rounded(second_grad)}\n"
         f"expected      {rounded(expected)}\ngot           {rounded(model.weight.data)}"
         + ("  (the first batch's gradient was added in as well)"
-           if np.allclose(model.weight.data, before - 0.1 * (grad + second_grad)) else "")
+           if np.allclose(model.weight.data, before - lr * (grad + second_grad)) else "")
         + f"\n(the calls were {events})"
     )
 
@@ -220,7 +243,8 @@ def test_accuracy_is_the_fraction_of_correct_argmax_predictions():
                        [1.0, 0.2, 0.1]],   # predicts 0
                       dtype=np.float32)
     labels = np.array([0, 1, 2, 2])  # the last one is wrong
-    got = accuracy(model, logits, labels)
+    with only_what_every_model_has("accuracy(model, images, labels)"):
+        got = accuracy(model, logits, labels)
     assert model.calls, "accuracy never ran the model: compute the logits with forward(model, nn.Tensor(images))"
     assert not isinstance(got, nn.Tensor), (
         "accuracy should return a plain number (a float), not a Tensor: the fraction of rows whose largest logit "

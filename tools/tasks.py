@@ -120,7 +120,7 @@ TASKS: tuple[Task, ...] = (
               "Example: grad (2, 3) → shape (3,): ∂L/∂x[j] = Σᵢ grad[i, j].",
          hints=("Compare grad.shape and shape aligned from the right: which axes of grad did broadcasting "
                 "create or stretch?",
-                "With extra = grad.ndim − len(shape), the first `extra` axes of grad were added by "
+                "With extra = grad.ndim − len(shape), the first extra axes of grad were added by "
                 "broadcasting: sum them all. Among the remaining axes, sum those where shape has size 1 and "
                 "grad a larger size. Sum with keepdims so the axes stay aligned, then reshape to shape "
                 "(which drops the leading size-1 axes). If the shapes are already equal, return grad.",
@@ -301,12 +301,12 @@ TASKS: tuple[Task, ...] = (
               "The step must use this batch's gradients alone: backward adds to the gradients, so reset "
               "them once per call, before the backward pass or after the step.",
          hints=("Which five things happen in every training step, and in which order?",
-                "1. logits from forward(model, x); 2. the loss from loss.cross_entropy(logits, y); "
-                "3. backward() on the loss fills every parameter's .grad; 4. the optimizer's step() moves "
-                "the parameters; 5. its zero_grad() clears the gradients, which backward() adds to, so the "
-                "next step starts from zero. Clearing them first, before backward(), works as well: what "
-                "matters is that each step uses only its own batch's gradient. "
-                "A one-element Tensor gives its Python number with .item().",
+                "In order: 1. the logits of the batch (the forward pass); 2. their cross-entropy loss "
+                "against the labels; 3. the backward pass from that loss, which gives every parameter its "
+                "gradient; 4. one step of the optimizer, which moves each parameter against its gradient; "
+                "5. the gradients reset to zero: the backward pass adds to them, so each step must start "
+                "from zero (resetting first, before the backward pass, works as well). The loss goes back "
+                "as a plain Python number, not as a Tensor.",
                 "`logits = forward(model, x)`, `batch_loss = loss.cross_entropy(logits, y)`, "
                 "`batch_loss.backward()`, `optimizer.step()`, `optimizer.zero_grad()`, "
                 "`return batch_loss.item()`."),
@@ -316,9 +316,10 @@ TASKS: tuple[Task, ...] = (
               "label, computing the logits without recording a graph (nn.no_grad()).",
          hints=("How do you get the predicted class of each row from the logits (batch, 10), and how do "
                 "you turn a boolean array into a fraction?",
-                "Inside `with nn.no_grad():` compute the logits of nn.Tensor(images) with forward. The "
-                "predicted class of a row is the index of its largest entry (argmax along axis 1, on the "
-                "ndarray .data); compare with labels, and the mean of the booleans is the fraction right.",
+                "Evaluation needs no gradients, so compute the logits of the images (as a Tensor) while "
+                "no graph is recorded. The predicted class of a row is the position of its largest logit "
+                "(along axis 1, on the logits' ndarray); compare the predictions with the labels: the mean "
+                "of those booleans is the fraction right, as a Python float.",
                 "`with nn.no_grad():` `logits = forward(model, nn.Tensor(images))`; "
                 "`return float(np.mean(logits.data.argmax(axis=1) == labels))`."),
          slide="Go ahead: train on MNIST"),
