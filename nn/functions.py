@@ -100,7 +100,8 @@ class Function:
                 f"{cls.__name__}.backward reads ctx.{error.name}, which {cls.__name__}.forward did not save: "
                 f"set ctx.{error.name} in forward (ctx carries what backward needs from forward to backward)"
             ) from error
-        grads = tuple(_as_result(g) for g in grads) if isinstance(grads, tuple) else (_as_result(grads),)
+        several = isinstance(grads, tuple) or (isinstance(grads, list) and len(inputs) > 1)  # [ga, gb] as (ga, gb)
+        grads = tuple(_as_result(g) for g in grads) if several else (_as_result(grads),)
         if len(grads) != len(inputs):
             raise ValueError(
                 f"{cls.__name__}.backward returned {len(grads)} gradient(s) for {len(inputs)} input(s); "

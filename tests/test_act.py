@@ -217,6 +217,15 @@ def test_leaky_relu_default_alpha():
 
 
 @pytest.mark.task4_5
+def test_leaky_relu_derivative_at_zero_is_alpha():
+    x = np.array([-1.0, 0.0, 2.0])
+    _, (grad,) = run_function(F.LeakyReLU, x, alpha=0.1)
+    assert_values("LeakyReLU.backward (alpha = 0.1) at x = 0", x, grad, [0.1, 0.1, 1.0],
+                  hint="\nAt x = 0 the kit uses the derivative alpha, as the formula says (x for x > 0, alpha·x "
+                       "otherwise) and as PyTorch does: the slope 1 is for x > 0 only.")
+
+
+@pytest.mark.task4_5
 def test_leaky_relu_uses_the_alpha_option():
     output, (grad,) = run_function(F.LeakyReLU, SMALL, alpha=0.2)
     assert_values("LeakyReLU.forward with alpha=0.2", SMALL, output, [-0.4, -0.1, 0.5, 3.0],

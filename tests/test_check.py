@@ -442,6 +442,32 @@ def test_exiting_while_being_imported_is_one_clear_line(complete, call, said):
     assert output.count(f"called {said} while being imported") == 1, output
 
 
+@pytest.mark.parametrize(("call", "said"), [("input('threshold? ')", "your code called input()"),
+                                           ("breakpoint()", "your code called breakpoint()")])
+def test_input_or_breakpoint_while_being_imported_says_what_to_remove(complete, call, said):
+    with mistakes(complete, ("loss/functions.py", "\nclass MSE(", f"\n{call}\n\n\nclass MSE(")):
+        output = run_check(complete, "5.1")
+    assert set(statuses(output).values()) == {"not checked: fix the error in loss/functions.py first"}, output
+    assert one_line(output).count(said) == 1 and "remove it" in output and "Called:" not in output, output
+
+
+@pytest.mark.parametrize("kept", ["", "import numpy as np\n"], ids=["emptied", "cut after its imports"])
+def test_a_file_that_lost_a_name_the_package_imports_is_named_with_how_to_restore_it(complete, kept):
+    path = complete / "act" / "functions.py"
+    original = path.read_bytes()
+    try:
+        path.write_text(kept, encoding="utf-8")
+        output = run_check(complete, "3.1", "4.4")
+    finally:
+        path.write_bytes(original)
+    assert statuses(output) == {"3.1": "done", "4.4": "not checked: fix the error in act/functions.py first"}, output
+    said = one_line(next_part(output))
+    assert said.startswith("act/functions.py does not define ") and "which act/__init__.py imports from it" in said, \
+        output
+    assert "restore it (your last saved copy, or act/functions.py of a fresh copy of the kit" in said, output
+    assert "outside every task's function" not in said, output
+
+
 def test_an_endless_loop_while_being_imported_is_said_once(complete):
     with mistakes(complete, ("act/functions.py", "\nclass ReLU(", "\nwhile True:\n    pass\n\n\nclass ReLU(")):
         output = run_check(complete, "4.4")

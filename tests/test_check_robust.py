@@ -341,6 +341,17 @@ def test_participant_code_cannot_kill_the_check(complete):
     assert "the check's own process" in shown, shown
 
 
+@pytest.mark.parametrize("skip", ["import pytest; pytest.skip('later')", "import unittest; raise unittest.SkipTest('later')"])
+def test_code_that_skips_its_tests_is_wrong_not_done(complete, skip):
+    with mistakes(complete, relu_forward_does(skip)):
+        progress = checked(complete, "4.4")
+        line = line_of(complete, "act/functions.py", "        " + skip)
+    shown = one_line("\n".join(check.failure_lines(progress.rows[0][1])))
+    assert labels_of(progress) == {"4.4": "wrong"}, check.render(progress)
+    assert "your code skipped the test (later), so nothing was checked" in shown, shown
+    assert f"(raised at act/functions.py:{line} (ReLU.forward))" in shown, shown
+
+
 # --- 7. what a message shows -----------------------------------------------------------------------
 def test_a_leftover_breakpoint_says_to_remove_it(complete):
     with mistakes(complete, relu_forward_does("breakpoint()")):
@@ -406,6 +417,19 @@ def test_prints_to_stderr_writes_and_logging_are_counted_like_prints_to_the_scre
                      one_line(text)), text
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="no file size limit on Windows")
+@pytest.mark.parametrize("write", ["sys.__stdout__.write('debug ' * 30_000_000)",
+                                   "os.write(1, b'debug ' * 30_000_000)"])
+def test_output_past_the_file_size_limit_fails_the_test_instead_of_filling_memory(complete, write):
+    with mistakes(complete, relu_forward_does("import os, sys", write)):
+        progress = checked(complete, "4.4")
+        line = line_of(complete, "act/functions.py", "        " + write)
+    shown = one_line("\n".join(check.failure_lines(progress.rows[0][1])))
+    assert labels_of(progress) == {"4.4": "wrong"}, check.render(progress)
+    assert f"your code wrote more than {taskreport.MAX_FILE_BYTES // 2**20} MB in one test" in shown, shown
+    assert f"(raised at act/functions.py:{line} (ReLU.forward))" in shown, shown
+
+
 def test_input_in_the_code_says_to_remove_it(complete):
     with mistakes(complete, relu_forward_does("answer = input('threshold? ')")):
         progress = checked(complete, "4.4")
@@ -439,6 +463,7 @@ LEAKY_RELU_BACKWARD = solution("act/functions.py", "LeakyReLU.backward")
     ("np.allclose = lambda *a, **k: True", "numpy.allclose"),
     ("setattr(np, 'isclose', lambda *a, **k: True)", "numpy.isclose"),
     ("np.testing.assert_allclose = lambda *a, **k: None", "numpy.testing.assert_allclose"),
+    ("np.exp = lambda v, exp=np.exp: exp(np.clip(v, -30, 30))", "numpy.exp"),
 ])
 def test_replacing_a_numpy_function_the_tests_use_fails_its_task_and_is_undone(complete, code, replaced):
     """ReLU (4.4) replaces the function; LeakyReLU (4.5), tested after it, has a wrong gradient that
@@ -455,6 +480,8 @@ def test_replacing_a_numpy_function_the_tests_use_fails_its_task_and_is_undone(c
 
 @pytest.mark.parametrize(("code", "file", "said"), [
     ("np.array_equal = lambda *a, **k: True", "act/functions.py", "your code replaced numpy.array_equal; remove that line"),
+    ("np.exp = lambda v, exp=np.exp: exp(np.clip(v, -30, 30))", "act/functions.py",
+     "your code replaced numpy.exp; remove that line"),
     ("import sys; sys.stdout.close()", "act/functions.py", "your code closed sys.stdout; remove that line"),
     ("vars(np).update(allclose=lambda *a, **k: True)", "act/",  # no line says allclose = ...: the package
      "your code replaced numpy.allclose; remove the line that does it"),

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 import nn
+
+MAX_RECURSION_LIMIT = 10_000  # Python's default is 1,000; tools may raise it a little, never to this
 
 
 class Node:
@@ -99,12 +103,19 @@ def test_a_100000_node_chain_needs_no_recursion():
     first = node = Node("n0")
     for i in range(1, 100_000):
         node = Node(f"n{i}", node)
+    limit = sys.getrecursionlimit()
     try:
         order = nn.topological_order(node)
     except RecursionError:
         pytest.fail("topological_order of a chain of 100,000 nodes raised RecursionError: a recursive "
                     "depth-first search goes 100,000 calls deep, beyond Python's limit (about 1,000). "
                     "Keep the nodes still to visit in a list (an explicit stack) and loop instead of recursing")
+    finally:
+        raised, _ = sys.getrecursionlimit(), sys.setrecursionlimit(min(limit, MAX_RECURSION_LIMIT))
+    assert raised <= MAX_RECURSION_LIMIT, (
+        f"Python's recursion limit was raised to {raised:,} (sys.setrecursionlimit): that lets a recursive "
+        "search pass here, but a deep enough graph then crashes Python itself. Keep the nodes still to visit "
+        "in a list (an explicit stack) and loop instead of recursing")
     assert len(order) == 100_000 and order[0] is first and order[-1] is node, (
         f"a chain of 100,000 nodes: expected all of them, first n0 and last the root; got {len(order)} "
         f"nodes, from {order[0].name if order else None} to {order[-1].name if order else None}"

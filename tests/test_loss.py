@@ -128,6 +128,24 @@ def test_one_hot_and_integer_labels_agree(case):
                   grad_index)
 
 
+def assert_float32(name: str, output, grads) -> None:
+    """A loss of float32 inputs, and its gradients, stay float32 (NumPy makes float64 of an array built without
+    a dtype, such as np.eye(C) or np.zeros(n), and of anything combined with one)."""
+    assert np.asarray(output).dtype == np.float32, (
+        f"{name}.forward returned {np.asarray(output).dtype} for float32 inputs; keep the inputs' dtype, float32")
+    for position, grad in enumerate(grads):
+        assert grad is None or np.asarray(grad).dtype == np.float32, (
+            f"{name}.backward returned a gradient of dtype {np.asarray(grad).dtype} for input {position}, of dtype "
+            f"float32; a gradient has its input's dtype (an array made without a dtype, such as np.eye(C), is "
+            f"float64, and so is anything computed with it)")
+
+
+@pytest.mark.task5_1
+def test_cross_entropy_keeps_float32():
+    output, grads = run_function(F.CrossEntropy, LOGITS.astype(np.float32), labels=LABELS)
+    assert_float32("CrossEntropy", output, grads)
+
+
 @pytest.mark.task5_1
 def test_cross_entropy_is_stable_at_large_logits():
     z = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4], [0.0, 0.0, 0.0]], dtype=np.float32)
@@ -185,6 +203,12 @@ def test_mse_gradcheck(pair):
     pred, target = pair
     assert_function_gradients(F.MSE, pred, target,
                      factor_names={pred.size: f"n = {pred.size}, the number of elements (the loss is their mean)."})
+
+
+@pytest.mark.task5_2
+def test_mse_keeps_float32():
+    output, grads = run_function(F.MSE, PRED.astype(np.float32), TARGET.astype(np.float32))
+    assert_float32("MSE", output, grads)
 
 
 @pytest.mark.task5_2

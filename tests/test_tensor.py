@@ -192,6 +192,21 @@ def test_a_gradient_of_another_shape_gets_no_advice_about_broadcasting(cut):
     assert "sum_to" not in str(error.value), "sum_to undoes broadcasting between inputs; this gradient was not broadcast"
 
 
+def test_the_gradients_of_several_inputs_may_come_as_a_list():
+    class ListOfTwo(nn.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a * b
+
+        @staticmethod
+        def backward(ctx, grad):
+            return [grad * 2.0, grad * 3.0]
+
+    a, b = leaf([1.0]), leaf([2.0])
+    ListOfTwo.apply(a, b).sum().backward()
+    assert a.grad.tolist() == [2.0] and b.grad.tolist() == [3.0]
+
+
 def test_backward_names_a_function_that_returns_the_wrong_number_of_gradients():
     with pytest.raises(ValueError, match=r"WrongCount\.backward returned 1 gradient\(s\) for 2"):
         WrongCount.apply(leaf([1.0]), leaf([2.0])).sum().backward()

@@ -65,6 +65,10 @@ EXPLAINED = {
     "BdbQuit": "your code started the debugger (pdb); remove that line: the check runs without a debugger",
     "InputCalled": "your code called input() ({message}); remove it: nobody can type an answer during the check "
                    "(give the value as an argument instead)",
+    "SkipCalled": "your code skipped the test ({message}), so nothing was checked; remove the skip and compute "
+                  "the result",
+    "TooMuchOutput": f"your code wrote more than {taskreport.MAX_FILE_BYTES // 2**20} MB in one test (to "
+                     "sys.__stdout__, with os.write or to a file), where the check stops it; print less",
 }
 #: Escape sequences (colors, cursor moves) and other control characters a message must not send to the terminal.
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
@@ -340,6 +344,9 @@ def describe_file_error(root: Path, error: taskreport.FileError) -> str:
     if error.exception == "InvalidNotebook":
         return (f"{error.file} is not a valid notebook ({error.message}); "
                 f"restore it ({taskreport.restore_advice(root, error.file)})")
+    if error.exception == "MissingName":
+        return (f"{error.message}: a function or class of the kit is gone from the file (was it emptied, or a "
+                f"part of it deleted?); restore it ({taskreport.restore_advice(root, error.file)})")
     where = error.file.replace(" cell ", ", code cell ") + (f", line {error.line}" if error.line else "")
     if error.exception in ("SystemExit", "ExitCalled"):
         call = "sys.exit" if error.exception == "SystemExit" else "os._exit"
@@ -353,6 +360,8 @@ def describe_file_error(root: Path, error: taskreport.FileError) -> str:
         what = error.message.replace(f" ({error.file}:{error.line})", "")
     elif error.exception == "KeyboardInterrupt":
         what = "it raised KeyboardInterrupt while being imported, which stops the whole program"
+    elif error.exception in EXPLAINED:  # input(), breakpoint() on a line of its own
+        what = EXPLAINED[error.exception].format(message=error.message) + " (the line runs as the file is imported)"
     else:
         what = f"{error.exception}: {trimmed(error.message)}"
     text = f"{where}: {what}"
@@ -365,7 +374,7 @@ def file_error_steps(root: Path, error: taskreport.FileError) -> str:
     """Next: the task that owns the broken line, or the file and what to do."""
     name, owner = place_of(root, f"{error.file}:{error.line}") if error.line else ("", None)
     lines = [describe_file_error(root, error)]
-    if error.exception == "InvalidNotebook":
+    if error.exception in ("InvalidNotebook", "MissingName"):
         return f"Next: {lines[0]}. Until then the tests that need it cannot run."
     if owner is not None:
         lines.insert(0, f"Next: fix the error in {name} (task {owner.id} — {owner.title}); until then the "
