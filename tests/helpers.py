@@ -19,6 +19,11 @@ TESTS = Path(__file__).resolve().parent
 MISTAKES = (ArithmeticError, AttributeError, LookupError, NameError, TypeError, ValueError)
 
 
+class NeedsTask(Exception):
+    """A test cannot judge its task yet: an earlier task's result it builds on is wrong. Its message starts
+    with 'Task X:', as a hole's does, so that make check reads 'waiting for task X'."""
+
+
 @contextlib.contextmanager
 def naming(call: str):
     """A mistake raised inside fails the test with ``call`` (what was called, on which input) in front:

@@ -457,6 +457,22 @@ def test_closing_or_replacing_the_screen_streams_fails_only_its_task(complete, c
 
 
 LEAKY_RELU_BACKWARD = solution("act/functions.py", "LeakyReLU.backward")
+REPEATING_ORDER = """    found = []
+
+    def visit(node):  # recursive, and a node reached along two paths is listed twice
+        for parent in node.parents():
+            visit(parent)
+        found.append(node)
+
+    visit(root)
+    return found
+"""
+
+
+def test_a_task_that_walks_a_wrong_order_waits_for_the_task_that_makes_it(complete):
+    with mistakes(complete, ("nn/graph.py", solution("nn/graph.py", "topological_order"), REPEATING_ORDER)):
+        progress = checked(complete, "2.2", "2.3")
+    assert labels_of(progress) == {"2.2": "wrong", "2.3": "waiting for task 2.2"}, check.render(progress)
 
 
 @pytest.mark.parametrize(("code", "replaced"), [

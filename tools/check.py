@@ -180,9 +180,10 @@ def blamed_frame(task: catalogue.Task, failure: taskreport.Outcome, root: Path) 
 
 # --- statuses --------------------------------------------------------------------------------
 def _hole_of(result: taskreport.Outcome) -> str | None:
-    """The task whose NotImplementedError a test stopped at."""
+    """The task whose NotImplementedError a test stopped at (or whose wrong result it cannot build on: NeedsTask
+    of tests/helpers.py)."""
     match = TASK_PREFIX.match(result.message)
-    return match.group(1) if result.exception == "NotImplementedError" and match else None
+    return match.group(1) if result.exception in ("NotImplementedError", "NeedsTask") and match else None
 
 
 def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: taskreport.Report,
@@ -243,7 +244,8 @@ def report(root: Path, chosen: list[catalogue.Task], **limits) -> Progress:
     statuses = {task.id: status_of(task, run.tests, run, root) for task in chosen}
     for task_id, status in statuses.items():  # failing in the code of a task that is done: its own fault
         other = status.label.removeprefix("waiting for task ")
-        if other != status.label and statuses.get(other, status).done and _hole_of(status.failure) is None:
+        if other != status.label and statuses.get(other, status).done and (
+                _hole_of(status.failure) is None or status.failure.exception == "NeedsTask"):
             statuses[task_id] = replace(status, label="wrong")
     return Progress([(task, statuses[task.id]) for task in chosen], run, root)
 
