@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import IMPL_ROOT
+from conftest import IMPL_ROOT, one_line
 
 import act
 import loss
@@ -276,3 +276,149 @@ def test_a_cnn_check_cell_is_not_good_for_code_the_tests_reject(capsys, monkeypa
 def test_the_cnn_check_cells_are_good_for_the_reference(capsys, cell):
     verdict = cnn_cell_verdict(capsys, cell)
     assert verdict.startswith("Good"), verdict
+
+
+# --- the check cells of tasks 1.1, 2.1, 2.2 and 7.1–7.3 ----------------------------------------------
+def central_difference_verdict(capsys) -> str:
+    """The last line of derivatives.ipynb's check cell of task 1.1."""
+    cells = json.loads((IMPL_ROOT / "notebooks" / "derivatives.ipynb").read_text(encoding="utf-8"))["cells"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    namespace = {"nn": nn, "np": np}
+    exec(next(c for c in code if c.startswith("def f(")), namespace)
+    exec(next(c for c in code if c.startswith("numerical = nn.central_difference(")), namespace)
+    return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(("central_difference", "said"), [
+    (lambda f, x, eps=1e-6: (f(x + 1e-5) - f(x - 1e-5)) / 2e-5, "use eps, and the points x ± ε"),
+    (lambda f, x, eps=1e-6: (f(x + eps / 2) - f(x - eps / 2)) / eps, "use eps, and the points x ± ε"),
+    (lambda f, x, eps=1e-6: float((f(x + eps) - f(x - eps)) / (2 * eps)), "one per element"),
+    (lambda f, x, eps=1e-6: None, "returned None"),
+], ids=["eps ignored", "half a step", "a float for an array", "no return"])
+def test_a_central_difference_the_tests_reject_is_not_good(capsys, monkeypatch, central_difference, said):
+    monkeypatch.setattr(nn, "central_difference", central_difference)
+    verdict = central_difference_verdict(capsys)
+    assert verdict.startswith("Not yet") and said in verdict, verdict
+
+
+def test_the_central_difference_of_the_reference_is_good(capsys):
+    assert central_difference_verdict(capsys).startswith("Good")
+
+
+def local_derivative_verdicts(capsys) -> list[str]:
+    exec(scalar_autodiff_cell("def check_local_derivative("), {"nn": nn, "np": np})
+    return [line for line in capsys.readouterr().out.splitlines() if line.startswith(("Good", "Not yet"))]
+
+
+def without_d_out(backward):
+    return staticmethod(lambda ctx, d_out: backward(ctx, 1.0))
+
+
+@pytest.mark.parametrize(("owner", "broken", "said"), [
+    (nn.scalar.Exp, without_d_out, "backward multiplies by its d_out"),
+    (nn.scalar.Mul, lambda backward: staticmethod(lambda ctx, d_out: list(backward(ctx, d_out))), "returned [2"),
+    (nn.scalar.Exp, lambda backward: staticmethod(lambda ctx, d_out: backward(ctx, d_out)[0]), "returns a tuple"),
+    (nn.scalar.ReLU, lambda backward: staticmethod(lambda ctx, d_out: (d_out * 1.0,) if ctx.saved == 0 else
+                                                   backward(ctx, d_out)), "at x = 0 gives (0.7,)"),
+], ids=["d_out forgotten", "a list", "no tuple", "1 at the kink"])
+def test_a_scalar_backward_the_tests_reject_is_not_good(capsys, monkeypatch, owner, broken, said):
+    monkeypatch.setattr(owner, "backward", broken(owner.backward))
+    verdicts = local_derivative_verdicts(capsys)
+    assert any(verdict.startswith("Not yet") and said in verdict for verdict in verdicts), verdicts
+
+
+def test_the_scalar_backwards_of_the_reference_are_good(capsys):
+    assert {verdict.split(":")[0] for verdict in local_derivative_verdicts(capsys)} == {"Good"}
+
+
+def order_verdict(capsys) -> str:
+    exec(scalar_autodiff_cell("order = nn.topological_order(z)"), {"nn": nn, "np": np})
+    return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+def breadth_first_reversed(root):
+    """Nodes in the order a breadth-first search meets them, reversed: a parent met early can end up after
+    a child met later."""
+    met, queue = [], [root]
+    while queue:
+        node = queue.pop(0)
+        if all(node is not other for other in met):
+            met.append(node)
+            queue.extend(node.parents())
+    return met[::-1]
+
+
+def recursive_order(root, found=None):
+    found = [] if found is None else found
+    for parent in root.parents():
+        if all(parent is not other for other in found):
+            recursive_order(parent, found)
+    found.append(root)
+    return found
+
+
+@pytest.mark.parametrize(("order", "said"), [(breadth_first_reversed, "x + x·y as well"),
+                                             (recursive_order, "raised RecursionError")],
+                         ids=["breadth first, reversed", "recursive"])
+def test_a_topological_order_the_tests_reject_is_not_good(capsys, monkeypatch, order, said):
+    monkeypatch.setattr(nn, "topological_order", order)
+    verdict = order_verdict(capsys)
+    assert verdict.startswith("Not yet") and said in verdict, verdict
+
+
+def test_the_topological_order_of_the_reference_is_good(capsys):
+    assert order_verdict(capsys).startswith("Good")
+
+
+def momentum_without_return(self, velocity, grad):
+    velocity[...] = self.momentum * velocity + grad
+
+
+def momentum_of_0_9(self, velocity, grad):
+    velocity[...] = 0.9 * velocity + grad  # the setting written in as a number
+    return velocity
+
+
+@pytest.mark.parametrize(("broken", "said"), [(momentum_without_return, "a step failed with TypeError"),
+                                              (momentum_of_0_9, "after step 2")],
+                         ids=["no return", "momentum 0.9 written in"])
+def test_a_momentum_the_tests_reject_is_not_good(capsys, monkeypatch, broken, said):
+    monkeypatch.setattr(nn.SGD, "momentum_direction", broken)
+    verdicts = run_optimizer_check_cell(capsys, whole=True)
+    assert verdicts["SGD with momentum"].startswith("Not yet") and said in verdicts["SGD with momentum"], verdicts
+
+
+def scalar_backward_verdict(capsys) -> str:
+    exec(scalar_autodiff_cell("used three times"), {"nn": nn, "np": np})
+    return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+def keeping_old_grads(backward):
+    """Scalar.backward that does not reset the computed nodes' grad before a pass (simulated: put back after)."""
+    def run(self, retain_graph=False):
+        old = {id(node): node.grad for node in nn.topological_order(self) if node._function is not None}
+        backward(self, retain_graph)
+        for node in nn.topological_order(self) if retain_graph else ():
+            node.grad += old.get(id(node), 0.0)
+    return run
+
+
+def input_set_to_one(backward):
+    def run(self, retain_graph=False):
+        if self._function is None:
+            self.grad = 1.0  # = instead of +=
+        else:
+            backward(self, retain_graph)
+    return run
+
+
+@pytest.mark.parametrize(("broken", "said"), [
+    (keeping_old_grads, "At the start of a pass set grad to 0 on the computed nodes only"),
+    (input_set_to_one, "an input adds 1 when backward() is called on it"),
+    (lambda backward: lambda self, retain_graph=False: backward(self, True), "should release the graph"),
+    (lambda backward: lambda self, retain_graph=False: backward(self, False), "keep it when retain_graph is True"),
+], ids=["computed nodes not reset", "an input set to 1", "never released", "always released"])
+def test_a_scalar_backward_pass_the_tests_reject_is_not_good(capsys, monkeypatch, broken, said):
+    monkeypatch.setattr(nn.Scalar, "backward", broken(nn.Scalar.backward))
+    verdict = scalar_backward_verdict(capsys)
+    assert verdict.startswith("Not yet") and said in one_line(verdict), verdict

@@ -92,9 +92,12 @@ def test_sgd_skips_parameters_without_gradient():
     assert np.array_equal(unused.data, W0), "a parameter whose grad is None is left unchanged"
 
 
-def rounded(values) -> list[float]:
-    """Numbers for a message, without float32's noise: 2.4000000953674316 as 2.4."""
-    return [round(float(value), 6) for value in np.ravel(values)]
+def test_a_wrong_step_is_shown_as_numbers():
+    """What assert_step says when a step is wrong (a helper of the tests above and below: once a second
+    rounded() replaced the one it calls, and every wrong step read as a TypeError)."""
+    with pytest.raises(AssertionError, match=r"from w = \[1\.0, 2\.0\] .* expected w − lr·g = \[0\.9, 1\.8\], "
+                                             r"got \[0\.0, 0\.0\]"):
+        assert_step("SGD", np.array([1.0, 2.0]), np.zeros(2, np.float32), np.array([0.9, 1.8]), "w − lr·g")
 
 
 # --- Task 7.1: momentum --------------------------------------------------------------------
