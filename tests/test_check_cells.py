@@ -289,22 +289,6 @@ def central_difference_verdict(capsys) -> str:
     return capsys.readouterr().out.strip().splitlines()[-1]
 
 
-@pytest.mark.parametrize(("central_difference", "said"), [
-    (lambda f, x, eps=1e-6: (f(x + 1e-5) - f(x - 1e-5)) / 2e-5, "use eps, and the points x ± ε"),
-    (lambda f, x, eps=1e-6: (f(x + eps / 2) - f(x - eps / 2)) / eps, "use eps, and the points x ± ε"),
-    (lambda f, x, eps=1e-6: float((f(x + eps) - f(x - eps)) / (2 * eps)), "one per element"),
-    (lambda f, x, eps=1e-6: None, "returned None"),
-], ids=["eps ignored", "half a step", "a float for an array", "no return"])
-def test_a_central_difference_the_tests_reject_is_not_good(capsys, monkeypatch, central_difference, said):
-    monkeypatch.setattr(nn, "central_difference", central_difference)
-    verdict = central_difference_verdict(capsys)
-    assert verdict.startswith("Not yet") and said in verdict, verdict
-
-
-def test_the_central_difference_of_the_reference_is_good(capsys):
-    assert central_difference_verdict(capsys).startswith("Good")
-
-
 def local_derivative_verdicts(capsys) -> list[str]:
     exec(scalar_autodiff_cell("def check_local_derivative("), {"nn": nn, "np": np})
     return [line for line in capsys.readouterr().out.splitlines() if line.startswith(("Good", "Not yet"))]
@@ -357,17 +341,28 @@ def recursive_order(root, found=None):
     return found
 
 
-@pytest.mark.parametrize(("order", "said"), [(breadth_first_reversed, "x + x·y as well"),
-                                             (recursive_order, "raised RecursionError")],
-                         ids=["breadth first, reversed", "recursive"])
-def test_a_topological_order_the_tests_reject_is_not_good(capsys, monkeypatch, order, said):
-    monkeypatch.setattr(nn, "topological_order", order)
-    verdict = order_verdict(capsys)
+@pytest.mark.parametrize(("name", "broken", "verdict_of", "said"), [
+    ("central_difference", lambda f, x, eps=1e-6: (f(x + 1e-5) - f(x - 1e-5)) / 2e-5, central_difference_verdict,
+     "use eps, and the points x ± ε"),
+    ("central_difference", lambda f, x, eps=1e-6: (f(x + eps / 2) - f(x - eps / 2)) / eps, central_difference_verdict,
+     "use eps, and the points x ± ε"),
+    ("central_difference", lambda f, x, eps=1e-6: float((f(x + eps) - f(x - eps)) / (2 * eps)),
+     central_difference_verdict, "one per element"),
+    ("central_difference", lambda f, x, eps=1e-6: None, central_difference_verdict, "returned None"),
+    ("topological_order", breadth_first_reversed, order_verdict, "x + x·y as well"),
+    ("topological_order", recursive_order, order_verdict, "raised RecursionError"),
+], ids=["1.1 eps ignored", "1.1 half a step", "1.1 a float for an array", "1.1 no return",
+        "2.2 breadth first, reversed", "2.2 recursive"])
+def test_a_function_the_tests_reject_is_not_good_in_its_check_cell(capsys, monkeypatch, name, broken, verdict_of,
+                                                                    said):
+    monkeypatch.setattr(nn, name, broken)
+    verdict = verdict_of(capsys)
     assert verdict.startswith("Not yet") and said in verdict, verdict
 
 
-def test_the_topological_order_of_the_reference_is_good(capsys):
-    assert order_verdict(capsys).startswith("Good")
+@pytest.mark.parametrize("verdict_of", [central_difference_verdict, order_verdict], ids=["1.1", "2.2"])
+def test_the_check_cells_of_1_1_and_2_2_are_good_for_the_reference(capsys, verdict_of):
+    assert verdict_of(capsys).startswith("Good")
 
 
 def momentum_without_return(self, velocity, grad):
