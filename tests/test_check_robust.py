@@ -242,11 +242,18 @@ def test_the_parent_stops_waiting_for_a_child_that_lingers_after_its_end(tmp_pat
 
 
 # --- 4. processes in a session of their own -------------------------------------------------------
-def test_processes_started_in_a_new_session_do_not_survive_the_check(complete):
+@pytest.mark.parametrize("environment", [
+    pytest.param("", id="inherited"),
+    pytest.param(", env={}", id="cleared", marks=pytest.mark.skipif(sys.platform != "linux", reason="Linux only")),
+])
+def test_processes_started_in_a_new_session_do_not_survive_the_check(complete, environment):
+    """A cleared environment drops the run's marker: the check still finds the process, as an orphan it adopted
+    (Linux: a child subreaper while the tests run), and ends it with everything it started."""
     pids = complete / "pids.txt"
+    started_in_the_background = f"sleep 1002 & echo $! >> {pids}; exec sleep 1001"  # a grandchild, and its parent
     with mistakes(complete, relu_forward_does(
             "import subprocess",
-            "p = subprocess.Popen(['sleep', '1001'], start_new_session=True)",
+            f"p = subprocess.Popen(['sh', '-c', {started_in_the_background!r}], start_new_session=True{environment})",
             f"open({str(pids)!r}, 'a').write(str(p.pid) + chr(10))")):
         labels = labels_of(checked(complete, "4.4"))
     started = [int(pid) for pid in pids.read_text().split()]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import builtins
 import compileall
 import contextlib
+import ctypes
 import dis
 import errno
 import faulthandler
@@ -865,27 +866,58 @@ def _signal(pid: int, signum: int, group: bool = False) -> None:
         pass
 
 
-def marked_processes(marker: str) -> set[int]:
-    """The processes whose environment holds ``RUN_MARKER=marker``: everything a run started, also what
-    left its process group (a new session) or lost its parent (Linux: /proc; elsewhere none)."""
-    wanted, found = f"{RUN_MARKER}={marker}".encode(), set()
+def processes_of_the_run(marker: str | None, children_before: frozenset[int] = frozenset()) -> set[int]:
+    """The processes a run started (Linux: /proc; elsewhere none): those whose environment holds
+    ``RUN_MARKER=marker``, also in a session of their own or orphaned, and those this process adopted
+    (``adopting_orphans``): children of ours that were not ours before the run, whatever their environment."""
+    wanted, me, found = f"{RUN_MARKER}={marker}".encode(), os.getpid(), set()
     try:
-        entries = [entry.name for entry in os.scandir("/proc") if entry.name.isdigit()]
+        entries = [int(entry.name) for entry in os.scandir("/proc") if entry.name.isdigit()]
     except OSError:
         return found
     for pid in entries:
         try:
-            with open(f"/proc/{pid}/environ", "rb") as environ:
-                if wanted in environ.read().split(b"\0"):
-                    found.add(int(pid))
-        except OSError:  # ended meanwhile, or another user's
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                parent = int(stat.read().rsplit(b")", 1)[1].split()[1])
+            if parent == me and pid not in children_before:
+                found.add(pid)
+            elif marker is not None:
+                with open(f"/proc/{pid}/environ", "rb") as environ:
+                    if wanted in environ.read().split(b"\0"):
+                        found.add(pid)
+        except (OSError, IndexError, ValueError):  # ended meanwhile, or another user's
             continue
     return found
 
 
-def kill_child(process: subprocess.Popen, marker: str | None = None) -> None:
+#: prctl's option that makes a process adopt its orphaned descendants (<linux/prctl.h>).
+PR_SET_CHILD_SUBREAPER = 36
+
+
+@contextlib.contextmanager
+def adopting_orphans():
+    """While the block runs, the descendants of this process whose parent ends become its children instead
+    of init's (Linux; elsewhere nothing changes), so that ``processes_of_the_run`` finds what the participant's
+    code started with a cleared environment. Yields the children this process had before."""
+    children_before = frozenset(processes_of_the_run(None))
+    prctl = None
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+    if prctl is not None:
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    try:
+        yield children_before
+    finally:
+        if prctl is not None:
+            prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+
+def kill_child(process: subprocess.Popen, marker: str | None = None,
+               children_before: frozenset[int] = frozenset()) -> None:
     """End the child and everything it started, then reap it: its process group, and (with ``marker``)
-    every process of the run, stopped first so that none can start another meanwhile."""
+    every process of the run, round by round (stopped first, so that none can start another meanwhile;
+    a killed process's children are adopted and found in the next round)."""
     blocked = {signal.SIGINT, getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)} - {None}
     if hasattr(signal, "pthread_sigmask"):  # a Ctrl-C now would leave the child running: it comes after
         signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
@@ -894,23 +926,49 @@ def kill_child(process: subprocess.Popen, marker: str | None = None) -> None:
             _signal(process.pid, signal.SIGKILL, group=True)
         else:  # Windows: no process groups, no SIGALRM either (a loop there ends only with the budget)
             process.kill()
+        try:
+            process.wait(timeout=10)  # a process stuck in the kernel (a dead network drive) may not end at once
+        except subprocess.TimeoutExpired:
+            pass
+        if marker is not None:
+            end_processes_of_the_run(marker, children_before | {process.pid})
+    finally:
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
+
+
+def end_processes_of_the_run(marker: str, not_ours: frozenset[int]) -> None:
+    ended: set[int] = set()
+    for _ in range(100):
         stopped: set[int] = set()
         for _ in range(100):
-            new = (marked_processes(marker) if marker else set()) - stopped
+            new = processes_of_the_run(marker, not_ours) - ended - stopped
             if not new:
                 break
             for pid in new:
                 _signal(pid, signal.SIGSTOP)
             stopped |= new
+        if not stopped:
+            return
         for pid in stopped:
             _signal(pid, signal.SIGKILL)
-        try:
-            process.wait(timeout=10)  # a process stuck in the kernel (a dead network drive) may not end at once
-        except subprocess.TimeoutExpired:
-            pass
-    finally:
-        if hasattr(signal, "pthread_sigmask"):
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
+        reap(stopped)
+        ended |= stopped
+
+
+def reap(pids: set[int], seconds: float = 2.0) -> None:
+    """Collect the exit status of those of ``pids`` that are our children (the adopted ones), so that none
+    stays a zombie in a long-lived process (make watch); the others are not ours to reap."""
+    waiting, deadline = set(pids), time.monotonic() + seconds
+    while waiting and time.monotonic() < deadline:
+        for pid in list(waiting):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    waiting.discard(pid)
+            except ChildProcessError:  # not our child, or reaped already
+                waiting.discard(pid)
+        if waiting:
+            time.sleep(0.01)
 
 
 def interrupt_on_termination() -> None:
@@ -1008,7 +1066,7 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
     deadline = time.monotonic() + budget
     tests: dict[str, Outcome] = {}
     report = Report([], [], [])
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, adopting_orphans() as children_before:
         events_path, skip_path, output_path = (Path(scratch) / name for name in ("events", "skip", "output"))
         env["TMPDIR"] = str(Path(scratch) / "tmp")  # what a killed child cannot clean up goes with the folder
         Path(env["TMPDIR"]).mkdir()
@@ -1032,7 +1090,7 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
                 except subprocess.TimeoutExpired:
                     report.timed_out = True
                 finally:
-                    kill_child(process, marker)
+                    kill_child(process, marker, children_before)
             report.output = output_path.read_bytes()[-20000:].decode("utf-8", errors="replace")
             finished = len(tests)
             child = collect_events(read_events(events_path), tests, report)
