@@ -7,8 +7,8 @@ classic trick, im2col, copies every window into one row of a matrix
 
     rows = im2col(x)          (out_height · out_width · batch,  channels · kh · kw)
 
-so that the whole layer is one matrix product, ``rows @ Wᵀ`` with the kernels as the rows of W,
-exactly as in ``Linear``. Shapes follow PyTorch: images (batch, channels, height, width),
+so that the whole layer is one matrix product, ``W · rowsᵀ`` with the kernels as the rows of
+W (out_channels, channels · kh · kw): one column per output position, the product of ``Linear``. Shapes follow PyTorch: images (batch, channels, height, width),
 weight (out_channels, in_channels, kh, kw), bias (out_channels,).
 
 Memory layout, for speed only: the arrays this module and nn/pool.py make keep the
@@ -114,11 +114,13 @@ def col2im(grad_rows: np.ndarray, image_shape, kernel_size, stride, padding) -> 
     gradient of the images, ``image_shape`` (batch, channels, h, w), overlapping windows summed."""
     # TODO Task 8.2: backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x,
     #   ∂L/∂weight and ∂L/∂bias (None where ctx.needs_input_grad says nobody needs it): the
-    #   derivatives of out = W · rowsᵀ + bias, as in Linear, then col2im. col2im: the gradient of
-    #   the rows (oh·ow·batch, c·kh·kw) → the gradient of the images (batch, c, h, w): every
-    #   window's gradient added back onto the pixels it was cut from, the padding dropped.
+    #   derivatives of out = W · rowsᵀ + bias, as in Linear, with G = g laid out as W · rowsᵀ,
+    #   (out_channels, oh·ow·batch), then col2im. Read only ctx.rows, ctx.weight, ctx.x_shape,
+    #   ctx.stride and ctx.padding (the output's shape is grad.shape). col2im: the gradient of the
+    #   rows (oh·ow·batch, c·kh·kw) → the gradient of the images (batch, c, h, w): every window's
+    #   gradient added back onto the pixels it was cut from, the padding dropped.
     #   (stuck? make hint TASK=8.2)
-    raise NotImplementedError("Task 8.2: Convolution backward (nn/conv.py: col2im) — backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x, ∂L/∂weight and ∂L/∂bias (None where ctx.needs_input_grad says nobody needs it): the derivatives of out = W · rowsᵀ + bias, as in Linear, then col2im. col2im: the gradient of the rows (oh·ow·batch, c·kh·kw) → the gradient of the images (batch, c, h, w): every window's gradient added back onto the pixels it was cut from, the padding dropped. Stuck? make hint TASK=8.2. Check with: make check")
+    raise NotImplementedError("Task 8.2: Convolution backward (nn/conv.py: col2im) — backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x, ∂L/∂weight and ∂L/∂bias (None where ctx.needs_input_grad says nobody needs it): the derivatives of out = W · rowsᵀ + bias, as in Linear, with G = g laid out as W · rowsᵀ, (out_channels, oh·ow·batch), then col2im. Read only ctx.rows, ctx.weight, ctx.x_shape, ctx.stride and ctx.padding (the output's shape is grad.shape). col2im: the gradient of the rows (oh·ow·batch, c·kh·kw) → the gradient of the images (batch, c, h, w): every window's gradient added back onto the pixels it was cut from, the padding dropped. Stuck? make hint TASK=8.2. Check with: make check")
 
 
 def output_size(image_size: tuple[int, int], kernel_size, stride) -> tuple[int, int]:
@@ -130,11 +132,11 @@ class Convolution(Function):
     """out[n, o, i, j] = Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] + bias[o].
 
     With rows = im2col(x) (oh·ow·batch, c·kh·kw) and W = weight as a matrix (out_channels, c·kh·kw)
-    it is one product, out = rows @ Wᵀ + bias (or its transpose, W @ rowsᵀ: one column per output
-    position, in the rows' order), as in Linear. So the derivatives are Linear's, with g = dL/dout
-    laid out as out:
+    it is one product, W · rowsᵀ + bias (out_channels, oh·ow·batch): one column per output position,
+    in the rows' order. So the derivatives are Linear's, with G = dL/dout laid out the same way,
+    (out_channels, oh·ow·batch):
 
-        dL/dW = gᵀ @ rows,   dL/dbias = Σ_positions g,   dL/drows = g @ W,   dL/dx = col2im(dL/drows)
+        dL/dW = G · rows,   dL/dbias = G summed over its columns,   dL/drows = Gᵀ · W,   dL/dx = col2im(dL/drows)
 
     (col2im adds each row's gradient back onto the pixels of its window).
     """
@@ -144,7 +146,8 @@ class Convolution(Function):
         """x (batch, c, h, w), weight (out_channels, c, kh, kw), bias (out_channels,) → (batch, out_channels, oh, ow).
 
         Saves on ctx what backward needs: ``ctx.rows`` = im2col(x) (set it below), and
-        the weight, the input's shape, stride and padding (saved for you).
+        the weight, the input's shape, stride and padding (saved for you). Backward reads only these
+        (task 8.2's tests give it just these; the output's shape is grad.shape).
         """
         check_convolution(x, weight, bias, stride, padding)
         ctx.weight, ctx.x_shape, ctx.stride, ctx.padding = weight, x.shape, stride, padding
@@ -165,11 +168,13 @@ class Convolution(Function):
         weight = ctx.weight
         # TODO Task 8.2: backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x,
         #   ∂L/∂weight and ∂L/∂bias (None where ctx.needs_input_grad says nobody needs it): the
-        #   derivatives of out = W · rowsᵀ + bias, as in Linear, then col2im. col2im: the gradient
-        #   of the rows (oh·ow·batch, c·kh·kw) → the gradient of the images (batch, c, h, w): every
+        #   derivatives of out = W · rowsᵀ + bias, as in Linear, with G = g laid out as W · rowsᵀ,
+        #   (out_channels, oh·ow·batch), then col2im. Read only ctx.rows, ctx.weight, ctx.x_shape,
+        #   ctx.stride and ctx.padding (the output's shape is grad.shape). col2im: the gradient of
+        #   the rows (oh·ow·batch, c·kh·kw) → the gradient of the images (batch, c, h, w): every
         #   window's gradient added back onto the pixels it was cut from, the padding dropped.
         #   (stuck? make hint TASK=8.2)
-        raise NotImplementedError("Task 8.2: Convolution backward (nn/conv.py: Convolution.backward) — backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x, ∂L/∂weight and ∂L/∂bias (None where ctx.needs_input_grad says nobody needs it): the derivatives of out = W · rowsᵀ + bias, as in Linear, then col2im. col2im: the gradient of the rows (oh·ow·batch, c·kh·kw) → the gradient of the images (batch, c, h, w): every window's gradient added back onto the pixels it was cut from, the padding dropped. Stuck? make hint TASK=8.2. Check with: make check")
+        raise NotImplementedError("Task 8.2: Convolution backward (nn/conv.py: Convolution.backward) — backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x, ∂L/∂weight and ∂L/∂bias (None where ctx.needs_input_grad says nobody needs it): the derivatives of out = W · rowsᵀ + bias, as in Linear, with G = g laid out as W · rowsᵀ, (out_channels, oh·ow·batch), then col2im. Read only ctx.rows, ctx.weight, ctx.x_shape, ctx.stride and ctx.padding (the output's shape is grad.shape). col2im: the gradient of the rows (oh·ow·batch, c·kh·kw) → the gradient of the images (batch, c, h, w): every window's gradient added back onto the pixels it was cut from, the padding dropped. Stuck? make hint TASK=8.2. Check with: make check")
 
 
 def image_hint(x) -> str:

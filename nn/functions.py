@@ -9,6 +9,7 @@ to ``Tensor`` and records the graph.
 
 from __future__ import annotations
 
+import inspect
 from types import SimpleNamespace
 
 import numpy as np
@@ -75,6 +76,13 @@ class Function:
         return output
 
     @classmethod
+    def input_names(cls, count: int) -> list[str]:
+        """The names forward gives its first ``count`` inputs (``x``, ``weight``, ``bias``), for messages;
+        fewer where forward takes ``*inputs``."""
+        parameters = list(inspect.signature(cls.forward).parameters.values())[1:]  # after ctx
+        return [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD][:count]
+
+    @classmethod
     def checked_backward(cls, ctx, grad: np.ndarray, inputs) -> tuple:
         """``backward`` on a read-only view of ``grad``; one gradient per input (``inputs``: anything
         with a ``shape``), each a float ndarray of its input's shape, or None where ``ctx.needs_input_grad``
@@ -122,10 +130,13 @@ class Function:
                                 f"({_float_dtype_of([x])} here)")
             if input_grad is not None and input_grad.shape != x.shape:
                 advice = " (undo broadcasting with sum_to)" if _broadcast_by_another(x, input_grad, inputs, grad) else ""
+                names = cls.input_names(len(inputs))
+                named = f" ({names[position]})" if len(names) == len(inputs) else ""
+                order = f", and they come in forward's order: {', '.join(names)}" if len(inputs) > 1 and named else ""
                 raise ValueError(
                     f"{cls.__name__}.backward returned a gradient of shape {input_grad.shape} for input "
-                    f"{position}, which has shape {x.shape}: the gradient of an input always has the "
-                    f"input's shape{advice}"
+                    f"{position}{named}, which has shape {x.shape}: the gradient of an input always "
+                    f"has the input's shape{advice}{order}"
                 )
         return grads
 

@@ -209,3 +209,14 @@ def forward_backward_strict(function, *inputs, name: str, advice: str | dict[str
                 f"{np.array2string(np.asarray(array), precision=4)}.{advice if isinstance(advice, str) else ''}"
             )
     return output, grads
+
+
+def in_float64(function):
+    """``function`` (a Function's forward or backward) with its result, or each of its results, in float64:
+    the slip of a new array made without a dtype."""
+    def wrong_dtype(*args, **options):
+        result = function(*args, **options)
+        return tuple(np.asarray(r, np.float64) for r in result) if isinstance(result, tuple) else \
+            np.asarray(result, np.float64)
+
+    return staticmethod(wrong_dtype)

@@ -353,6 +353,7 @@ CROSS_ENTROPY_FORWARD = solution("loss/functions.py", "CrossEntropy.forward")
 MOMENTUM = solution("nn/optim.py", "SGD.momentum_direction")
 SCALAR_BACKWARD = solution("nn/scalar.py", "Scalar.backward")
 LOG_SOFTMAX_BACKWARD = solution("act/functions.py", "LogSoftmax.backward")
+CONVOLUTION_BACKWARD = solution("nn/conv.py", "Convolution.backward")
 # Mistakes a beginner made in a fresh handout, each with the verdict it must get and what its message must say.
 BEGINNERS_MISTAKES = {
     "3.5 off the graph": ("3.5", ("nn/linear.py", LINEAR_BLOCK,
@@ -366,6 +367,11 @@ BEGINNERS_MISTAKES = {
                                                LOG_SOFTMAX_BACKWARD.replace("axis=ctx.axis", "axis=-1")),
                                        r"LogSoftmax\.backward with axis=0 and grad \[\[1\.0, 2\.0, 3\.0\], \[4\.0, 5\.0, "
                                        r"6\.0\]\] is wrong\..*the sum taken along axis=0"),
+    "8.2 reads what its own forward saved": ("8.2", ("nn/conv.py", CONVOLUTION_BACKWARD,
+                                                     "        assert ctx.out_shape == grad.shape\n" + CONVOLUTION_BACKWARD),
+                                             r"Convolution\.backward reads ctx\.out_shape, which these tests do not give "
+                                             r"it.*the output's shape is grad\.shape.*\(raised at nn/conv\.py:\d+ "
+                                             r"\(Convolution\.backward\)\)"),
     "1.1 a list": ("1.1", ("nn/gradcheck.py", CENTRAL_DIFFERENCE, f"    return [{CENTRAL_DIFFERENCE.strip()[7:]}]\n"),
                    r"central_difference\(x³, 2\.0\) returned \[[\d.]+\], a list: expected a number"),
     "3.2 ctx not saved": ("3.2", ("nn/functions.py", MATMUL_FORWARD, MATMUL_FORWARD.replace("ctx.a, ctx.b = a, b", "ctx.a = a")),
@@ -378,7 +384,7 @@ BEGINNERS_MISTAKES = {
                     r"Tanh\.forward of a float32 array returned float64: return x's dtype"),
     "4.4 a gradient of another shape": ("4.4", ("act/functions.py", RELU_BACKWARD,
                                                 RELU_BACKWARD.replace("return ", "return (").rstrip() + ")[..., :1]\n"),
-                                        r"ReLU\.backward returned a gradient of shape \(2, 1\) for input 0, which has "
+                                        r"ReLU\.backward returned a gradient of shape \(2, 1\) for input 0 \(x\), which has "
                                         r"shape \(2, 3\)[^(]*\(raised at act/functions\.py:\d+ \(ReLU\.backward\)\)$"),
     "7.1 returns grad": ("7.1", ("nn/optim.py", MOMENTUM, MOMENTUM.replace("return velocity", "return grad")),
                          r"should return the new velocity, 0\.9 v \+ grad = \[1\.4, 2\.3, 1\.7\]; it returned "

@@ -8,10 +8,13 @@ cell of task 6.2 on the reference's forward_backward with its lines in another o
 from __future__ import annotations
 
 import json
+import re
+import time
 
 import numpy as np
 import pytest
 from conftest import IMPL_ROOT, one_line
+from helpers import in_float64
 
 import act
 import loss
@@ -223,9 +226,9 @@ def test_a_one_sided_difference_is_not_yet_in_the_derivatives_table(capsys, monk
     assert verdict.startswith("Not yet: the numerical column") and "task 1.1" in verdict, verdict
 
 
-def cnn_cell_verdict(capsys, cell_id: str) -> str:
-    """The last line that a check cell of upgrade_to_cnn.ipynb prints, after the cells it needs (imports, MNIST,
-    the loops of a convolution, the gradient check's rng)."""
+def cnn_cell_verdict(capsys, *cell_ids: str) -> str:
+    """The last line that the last of ``cell_ids`` of upgrade_to_cnn.ipynb prints, after the cells all need
+    (imports, MNIST, the loops of a convolution) and the others in ``cell_ids``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -234,10 +237,13 @@ def cnn_cell_verdict(capsys, cell_id: str) -> str:
     cells = {c["id"]: "".join(c["source"]) for c in json.loads(
         (IMPL_ROOT / "notebooks" / "upgrade_to_cnn.ipynb").read_text(encoding="utf-8"))["cells"]}
     namespace: dict = {}
-    for needed in ("035968bd", "2ebfa193", "ffb337e6", cell_id):  # imports and data, loops, rng = ..., the cell
+    for needed in ("035968bd", "2ebfa193", *cell_ids):  # imports and data, the loops of a convolution, the cells
         exec(cells[needed], namespace)
         plt.close("all")
-    return [line for line in capsys.readouterr().out.splitlines() if line.startswith(("Good", "Not yet"))][-1]
+    return [line for line in capsys.readouterr().out.splitlines() if line.startswith(VERDICTS)][-1]
+
+
+VERDICTS = ("Good", "Not yet", "Slow", "One training step")
 
 
 def overwriting_windows(window_grads, image_shape, stride):
@@ -259,17 +265,67 @@ def images_rolled(forward):
     return staticmethod(lambda ctx, *inputs, **options: np.roll(forward(ctx, *inputs, **options), 1, axis=0))
 
 
-@pytest.mark.parametrize(("cell", "owner", "name", "broken"), [
-    ("a9bbcf8e", nn.conv.Convolution, "forward", without_bias),
-    ("a9bbcf8e", nn.conv.Convolution, "forward", images_rolled),
-    ("ffb337e6", nn.conv, "col2im", lambda col2im: lambda *a, **k: col2im(*a, **k).astype(np.float64)),
-    ("a77d0d06", nn.pool, "add_windows_back", lambda _: overwriting_windows),
+def weight_gradient_in_float64(backward):
+    return staticmethod(lambda ctx, grad: (lambda x, w, b: (x, w.astype(np.float64), b))(*backward(ctx, grad)))
+
+
+def gradients_in_another_order(backward):
+    return staticmethod(lambda ctx, grad: (lambda x, w, b: (w, x, b))(*backward(ctx, grad)))
+
+
+def ties_all_winning(forward):
+    """Every element equal to its window's maximum marked as a winner: a tie's gradient goes to all of them."""
+    def forward_marking_every_tie(ctx, x, kernel_size=(2, 2), stride=(2, 2)):
+        out = forward(ctx, x, kernel_size=kernel_size, stride=stride)
+        windows = nn.conv.sliding_windows(x, kernel_size, stride)  # (batch, c, oh, ow, kh, kw)
+        ctx.winner = np.moveaxis(windows == out[..., None, None], (4, 5), (0, 1)).reshape(ctx.winner.shape)
+        return out
+
+    return staticmethod(forward_marking_every_tie)
+
+
+def without_padding(im2col):
+    return lambda x, kernel_size, stride, padding: im2col(x, kernel_size, stride, (0, 0))
+
+
+@pytest.mark.parametrize(("cell", "owner", "name", "broken", "said"), [
+    ("a9bbcf8e", nn.conv.Convolution, "forward", without_bias, "bias"),
+    ("a9bbcf8e", nn.conv.Convolution, "forward", images_rolled, "3 images"),
+    ("a9bbcf8e", nn.conv, "im2col", without_padding, r"gave shape \(676, 9\), expected \(784, 9\)"),
+    ("a9bbcf8e", nn.conv, "im2col", lambda im2col: lambda *a, **k: im2col(*a, **k).T,
+     r"gave shape \(9, 784\), expected \(784, 9\)"),
+    ("a9bbcf8e", nn.conv.Convolution, "forward", in_float64, r"Convolution\.forward.*float64 unless"),
+    ("ffb337e6", nn.conv, "col2im", lambda col2im: lambda *a, **k: col2im(*a, **k).astype(np.float64), r"\bx\b"),
+    ("ffb337e6", nn.conv.Convolution, "backward", weight_gradient_in_float64, "weight"),
+    ("ffb337e6", nn.conv.Convolution, "backward", gradients_in_another_order, "forward's order: x, weight, bias"),
+    ("a77d0d06", nn.pool, "add_windows_back", lambda _: overwriting_windows, ""),
+    ("a77d0d06", nn.pool.MaxPooling, "forward", ties_all_winning, "tie"),
 ], ids=["conv forward without the bias", "conv forward with the images of a batch mixed up",
-        "col2im in float64", "pooling windows that overwrite"])
-def test_a_cnn_check_cell_is_not_good_for_code_the_tests_reject(capsys, monkeypatch, cell, owner, name, broken):
+        "im2col without the padding", "im2col returning columns", "conv forward in float64",
+        "col2im in float64", "the weight gradient in float64", "the gradients in another order",
+        "pooling windows that overwrite", "pooling ties all winning"])
+def test_a_cnn_check_cell_is_not_good_for_code_the_tests_reject(capsys, monkeypatch, cell, owner, name, broken,
+                                                                said):
     monkeypatch.setattr(owner, name, broken(getattr(owner, name)))
     verdict = cnn_cell_verdict(capsys, cell)
-    assert verdict.startswith("Not yet"), verdict
+    assert verdict.startswith("Not yet") and re.search(said, verdict), verdict
+
+
+def test_slow_convolutions_are_named_before_training(capsys, monkeypatch):
+    """A right but loop-based im2col reads 'done' in the check and trains for half an hour: the cell before
+    training says so (here im2col sleeps, standing in for Python loops: no timing is asserted)."""
+    im2col = nn.conv.im2col
+
+    def slow_im2col(*args, **options):
+        time.sleep(0.3)
+        return im2col(*args, **options)
+
+    monkeypatch.setattr(nn.conv, "im2col", slow_im2col)
+    verdict = cnn_cell_verdict(capsys, "387c88a5", "d0ba4906", SPEED_CELL)  # build_cnn, the recipe, the cell
+    assert verdict.startswith("Slow: one training step") and "minutes" in verdict and "im2col" in verdict, verdict
+
+
+SPEED_CELL = "5f3c0a7e"
 
 
 @pytest.mark.parametrize("cell", ["a9bbcf8e", "ffb337e6", "a77d0d06"])

@@ -10,12 +10,14 @@ generated shapes, check the layers' errors, and agree with PyTorch when it is in
 
 from __future__ import annotations
 
+import json
+import re
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import IMPL, load_tools_module
-from helpers import naming, numerical_grads, run_function, show
+from conftest import IMPL, IMPL_ROOT, load_tools_module
+from helpers import in_float64, naming, numerical_grads, run_function, show
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -86,6 +88,12 @@ def assert_close(what: str, got, expected, setting: str, hint: str = "", rtol=1e
         raise AssertionError(  # the advice before the arrays: `make check` shows a message's first lines
             f"{what} ({setting}) is wrong at index {index}: expected {expected[index]:.6g}, got {got[index]:.6g}."
             f"{hint}\nexpected = {show(expected)}\ngot      = {show(got)}")
+
+
+def assert_keeps_float32(function: str, inputs: str, result: str, got) -> None:
+    dtype = np.asarray(got).dtype
+    assert dtype == np.float32, (f"{function}: float32 {inputs} should give float32 for {result}, got {dtype} "
+                                 "(a new NumPy array is float64 unless it is given a dtype)")
 
 
 def test_a_wrong_large_array_keeps_its_advice_in_what_make_check_shows():
@@ -183,7 +191,7 @@ def test_convolution_forward_keeps_float32():
     x, w, b = (a.astype(np.float32) for a in conv_case((2, 1, 5, 5), (4, 1, 3, 3)))
     out = nn.conv.Convolution.checked_forward(SimpleNamespace(needs_input_grad=(True,) * 3), x, w, b,
                                               stride=(1, 1), padding=(1, 1))
-    assert np.asarray(out).dtype == np.float32, f"float32 images and weights should give float32, got {out.dtype}"
+    assert_keeps_float32("Convolution.forward", "images and weights", "the output", out)
 
 
 # --- Task 8.2: col2im and the backward --------------------------------------------------------------
@@ -214,6 +222,10 @@ def test_a_shape_error_inside_col2im_comes_with_the_advice(monkeypatch):
     assert isinstance(failure.value.__cause__, ValueError), "the participant's line stays in the chain"
 
 
+G_AND_W = ("with G the gradient laid out as W · rowsᵀ, (out_channels, out_h·out_w·batch), its columns in the order "
+           "of im2col's rows, and W the weight as a matrix (out_channels, channels·kh·kw)")
+
+
 def convolution_ctx(x, w, stride, padding, needs=(True, True, True)):
     """ctx as Convolution.forward leaves it (see its docstring)."""
     return SimpleNamespace(needs_input_grad=needs, rows=im2col_by_loops(x, w.shape[2:], stride, padding), weight=w,
@@ -222,7 +234,18 @@ def convolution_ctx(x, w, stride, padding, needs=(True, True, True)):
 
 def convolution_backward(ctx, grad_out, inputs):
     """Convolution.backward as Tensor.backward calls it: on a read-only grad, its results checked."""
-    return nn.conv.Convolution.checked_backward(ctx, grad_out, inputs)
+    try:
+        return nn.conv.Convolution.checked_backward(ctx, grad_out, inputs)
+    except AttributeError as error:
+        missing = error.__cause__
+        if not (isinstance(missing, AttributeError) and getattr(missing, "obj", None) is ctx):
+            raise
+        raise AssertionError(
+            f"Convolution.backward reads ctx.{missing.name}, which these tests do not give it: they call backward "
+            f"without your forward (so that task 8.2 is checked on its own), with ctx as Convolution.forward's "
+            f"docstring lists it: ctx.rows, ctx.weight, ctx.x_shape, ctx.stride, ctx.padding and "
+            f"ctx.needs_input_grad. Compute anything else from these and grad (the output's shape is grad.shape)."
+        ) from error
 
 
 @pytest.mark.task8_2
@@ -234,11 +257,9 @@ def test_convolution_backward_matches_central_differences(x_shape, w_shape, stri
         grads = convolution_backward(convolution_ctx(x, w, stride, padding), grad_out, (x, w, b))
     expected = numerical_grads(lambda *a: conv_by_loops(*a, stride, padding), [x, w, b], grad_out)
     advice = {
-        "x": "\ndL/dx = col2im(g · W), with g the gradient laid out as rows (out_h·out_w·batch, out_channels), "
-             "in the order of im2col's rows, and W the weight as a matrix (out_channels, channels·kh·kw)",
-        "weight": "\ndL/dweight = gᵀ · rows, (out_channels, channels·kh·kw) in the weight's shape, with g the "
-                  "gradient laid out as rows (out_h·out_w·batch, out_channels), in the order of im2col's rows",
-        "bias": "\ndL/dbias = g summed over all rows (every output position adds the bias once)",
+        "x": f"\ndL/dx = col2im(Gᵀ · W), {G_AND_W}",
+        "weight": f"\ndL/dweight = G · rows, (out_channels, channels·kh·kw) in the weight's shape, {G_AND_W}",
+        "bias": "\ndL/dbias = G summed over its columns (every output position adds the bias once)",
     }
     for name, got, want in zip(("x", "weight", "bias"), grads, expected):
         assert_close(f"Convolution.backward: the gradient of {name}", got, want,
@@ -265,9 +286,69 @@ def test_convolution_backward_keeps_float32():
     grad_out = RNG.normal(size=(2, 3, 5, 5)).astype(np.float32)
     grads = convolution_backward(convolution_ctx(x, w, (1, 1), (1, 1)), grad_out, (x, w, b))
     for name, grad in zip(("x", "weight", "bias"), grads):
-        assert np.asarray(grad).dtype == np.float32, (
-            f"Convolution.backward: float32 images, weights and grad should give a float32 gradient of {name}, "
-            f"got {np.asarray(grad).dtype} (a new NumPy array is float64 unless it is given a dtype)")
+        assert_keeps_float32("Convolution.backward", "images, weights and grad", f"the gradient of {name}", grad)
+
+
+@reference_only
+def test_a_backward_that_reads_what_its_own_forward_saved_is_told_what_the_tests_give_it(monkeypatch):
+    """The tests build ctx without running the participant's forward: a backward that reads anything more is
+    right in the framework, and the message says so and what to read instead, not 'set it in forward'."""
+    original = nn.conv.Convolution.backward
+
+    def reading_the_output_shape(ctx, grad):
+        assert ctx.out_shape == grad.shape  # saved by its own forward
+        return original(ctx, grad)
+
+    monkeypatch.setattr(nn.conv.Convolution, "backward", staticmethod(reading_the_output_shape))
+    with pytest.raises(AssertionError) as failure:
+        test_convolution_backward_when_the_images_need_no_gradient()
+    message = str(failure.value)
+    assert "ctx.out_shape" in message and "grad.shape" in message and "set ctx.out_shape in forward" not in message, \
+        message
+    assert "ctx.rows, ctx.weight, ctx.x_shape, ctx.stride, ctx.padding" in message, message
+
+
+@reference_only
+def test_gradients_in_another_order_are_named_by_their_inputs(monkeypatch):
+    original = nn.conv.Convolution.backward
+    monkeypatch.setattr(nn.conv.Convolution, "backward",
+                        staticmethod(lambda ctx, grad: tuple(original(ctx, grad)[i] for i in (1, 0, 2))))
+    x_shape, w_shape, stride, padding = CASES[2]
+    x, w, b = conv_case(x_shape, w_shape)
+    grad_out = RNG.normal(size=conv_by_loops(x, w, b, stride, padding).shape)
+    with pytest.raises(ValueError, match=r"input 0 \(x\), which has shape .*forward's order: x, weight, bias"):
+        convolution_backward(convolution_ctx(x, w, stride, padding), grad_out, (x, w, b))
+
+
+@reference_only
+@pytest.mark.parametrize(("owner", "name", "test"), [
+    (nn.conv.Convolution, "forward", lambda: test_convolution_forward_keeps_float32()),
+    (nn.conv.Convolution, "backward", lambda: test_convolution_backward_keeps_float32()),
+    (nn.pool.MaxPooling, "backward", lambda: test_max_pool_backward_keeps_float32()),
+], ids=["8.1", "8.2", "8.3"])
+def test_a_float64_result_is_named_with_its_function_and_the_usual_cause(monkeypatch, owner, name, test):
+    monkeypatch.setattr(owner, name, in_float64(getattr(owner, name)))
+    with pytest.raises(AssertionError, match=rf"{owner.__name__}\.{name}: float32 .* got float64 \(a new NumPy "
+                                             r"array is float64 unless it is given a dtype\)"):
+        test()
+
+
+def test_the_convolution_is_written_one_way_wherever_its_gradients_are():
+    """Goal, hints, docstrings, notebook and these tests' advice all write the layer as W · rowsᵀ, and name
+    the gradient's shape where they use it: one convention, not gᵀ · rows here and G · rows there."""
+    tasks = load_tools_module("tasks").TASKS_BY_ID
+    cells = {cell["id"]: "".join(cell["source"]) for cell in json.loads(
+        (IMPL_ROOT / "notebooks" / "upgrade_to_cnn.ipynb").read_text(encoding="utf-8"))["cells"]}
+    texts = {"task 8.1's goal": tasks["8.1"].goal, "task 8.2's goal": tasks["8.2"].goal,
+             "task 8.2's second hint": tasks["8.2"].hints[1], "nn/conv.py's docstring": conv.__doc__,
+             "Convolution's docstring": conv.Convolution.__doc__, "the notebook on im2col": cells["373522e7"],
+             "the notebook on backward": cells["30e104af"], "the tests' advice": G_AND_W}
+    for where, text in texts.items():
+        assert not re.search(r"gᵀ|rows @ Wᵀ|x @ W\b", text), where
+        if where != "task 8.1's goal":  # which product: the first hint's question
+            assert "W · rowsᵀ" in text and re.search(r"\((out_channels|16) ?[×,]", text), where
+    for where in ("task 8.2's second hint", "Convolution's docstring", "the notebook on backward"):
+        assert "G · rows" in texts[where] and "Gᵀ · W" in texts[where], where
 
 
 # --- Task 8.3: max pooling backward --------------------------------------------------------------------
@@ -319,9 +400,7 @@ def test_max_pool_backward_matches_central_differences(shape, kernel, stride):
 def test_max_pool_backward_keeps_float32():
     x = RNG.permutation(2 * 3 * 4 * 4).reshape(2, 3, 4, 4).astype(np.float32)
     grad = pool_backward(x, (2, 2), (2, 2), RNG.normal(size=(2, 3, 2, 2)).astype(np.float32))
-    assert np.asarray(grad).dtype == np.float32, (
-        f"MaxPooling.backward: float32 images and grad should give a float32 gradient, got {np.asarray(grad).dtype} "
-        "(a new NumPy array is float64 unless it is given a dtype)")
+    assert_keeps_float32("MaxPooling.backward", "images and grad", "the gradient", grad)
 
 
 # --- the reference: gradchecks through Tensor.backward ------------------------------------------------

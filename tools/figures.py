@@ -620,7 +620,8 @@ def training_curves() -> Figure:
 
 # ---------------------------------------------------------------- convolutional networks
 
-VERTICAL_EDGE = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])  # Sobel: dark → bright, left → right
+#: Sobel's vertical edges: large where the values rise from left to right (paper, then ink: a stroke's left edge).
+VERTICAL_EDGE = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 
 
 def correlate(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
@@ -676,7 +677,7 @@ def convolution() -> Figure:
     ax.imshow(feature, cmap="RdBu_r", vmin=-limit, vmax=limit, extent=(16, 23, 0, 7), interpolation="nearest")
     ax.add_patch(plt.Rectangle((16 + col * scale, 7 - (row + 1) * scale), scale, scale, fill=False,
                                edgecolor=ORANGE, lw=2.5))
-    ax.text(19.5, -0.3, "output: 28 × 28 feature map\n(red: dark → bright, blue: bright → dark)", ha="center",
+    ax.text(19.5, -0.3, "output: 28 × 28 feature map\nleft to right, red: paper → ink,\nblue: ink → paper", ha="center",
             va="top", fontsize=12)
     arrow(ax, (14.4, 3.5), (15.9, 3.5), shrink=0)
     ax.text(11.5, 7.6, "The same 9 weights at every position: slide the window, multiply, add.", ha="center",

@@ -378,14 +378,16 @@ TASKS: tuple[Task, ...] = (
     Task("8.2", "Convolution backward", ("nn/conv.py:col2im", "nn/conv.py:Convolution.backward"),
          goal="backward: from g = ∂L/∂out (batch, out_channels, oh, ow) return ∂L/∂x, ∂L/∂weight and ∂L/∂bias "
               "(None where ctx.needs_input_grad says nobody needs it): the derivatives of out = W · rowsᵀ + "
-              "bias, as in Linear, then col2im. col2im: the gradient of the rows (oh·ow·batch, c·kh·kw) → "
+              "bias, as in Linear, with G = g laid out as W · rowsᵀ, (out_channels, oh·ow·batch), then col2im. "
+              "Read only ctx.rows, ctx.weight, ctx.x_shape, ctx.stride and ctx.padding (the output's shape is "
+              "grad.shape). col2im: the gradient of the rows (oh·ow·batch, c·kh·kw) → "
               "the gradient of the images (batch, c, h, w): every window's gradient added back onto the "
               "pixels it was cut from, the padding dropped.",
          hints=("Seen as matrices, the convolution is Linear's product: what are ∂L/∂W, ∂L/∂bias and ∂L/∂rows "
                 "of out = W · rowsᵀ + bias? And where does the gradient of one row go in the image?",
-                "With G = g laid out like out, (out_channels, oh·ow·batch), and W = weight reshaped to "
+                "With G = g laid out as W · rowsᵀ, (out_channels, oh·ow·batch), and W = weight reshaped to "
                 "(out_channels, c·kh·kw): ∂L/∂W = G · rows (reshape to weight's shape), ∂L/∂bias = G summed over "
-                "the positions, ∂L/∂rows = (Wᵀ · G)ᵀ; compute each only where ctx.needs_input_grad asks for it. "
+                "the positions, ∂L/∂rows = Gᵀ · W = (Wᵀ · G)ᵀ; compute each only where ctx.needs_input_grad asks for it. "
                 "col2im undoes im2col's layout: oh and ow are those of the padded image; split the rows' gradient "
                 "back into its axes and reorder them to windows (batch, c, oh, ow, kh, kw), add them back onto "
                 "an image of the padded shape with add_windows_back (overlaps add up), then cut the padding off.",

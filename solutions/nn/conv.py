@@ -7,8 +7,8 @@ classic trick, im2col, copies every window into one row of a matrix
 
     rows = im2col(x)          (out_height · out_width · batch,  channels · kh · kw)
 
-so that the whole layer is one matrix product, ``rows @ Wᵀ`` with the kernels as the rows of W,
-exactly as in ``Linear``. Shapes follow PyTorch: images (batch, channels, height, width),
+so that the whole layer is one matrix product, ``W · rowsᵀ`` with the kernels as the rows of
+W (out_channels, channels · kh · kw): one column per output position, the product of ``Linear``. Shapes follow PyTorch: images (batch, channels, height, width),
 weight (out_channels, in_channels, kh, kw), bias (out_channels,).
 
 Memory layout, for speed only: the arrays this module and nn/pool.py make keep the
@@ -132,11 +132,11 @@ class Convolution(Function):
     """out[n, o, i, j] = Σ_{c, di, dj} x_padded[n, c, i·s + di, j·s + dj] · weight[o, c, di, dj] + bias[o].
 
     With rows = im2col(x) (oh·ow·batch, c·kh·kw) and W = weight as a matrix (out_channels, c·kh·kw)
-    it is one product, out = rows @ Wᵀ + bias (or its transpose, W @ rowsᵀ: one column per output
-    position, in the rows' order), as in Linear. So the derivatives are Linear's, with g = dL/dout
-    laid out as out:
+    it is one product, W · rowsᵀ + bias (out_channels, oh·ow·batch): one column per output position,
+    in the rows' order. So the derivatives are Linear's, with G = dL/dout laid out the same way,
+    (out_channels, oh·ow·batch):
 
-        dL/dW = gᵀ @ rows,   dL/dbias = Σ_positions g,   dL/drows = g @ W,   dL/dx = col2im(dL/drows)
+        dL/dW = G · rows,   dL/dbias = G summed over its columns,   dL/drows = Gᵀ · W,   dL/dx = col2im(dL/drows)
 
     (col2im adds each row's gradient back onto the pixels of its window).
     """
@@ -146,7 +146,8 @@ class Convolution(Function):
         """x (batch, c, h, w), weight (out_channels, c, kh, kw), bias (out_channels,) → (batch, out_channels, oh, ow).
 
         Saves on ctx what backward needs: ``ctx.rows`` = im2col(x) (set it below), and
-        the weight, the input's shape, stride and padding (saved for you).
+        the weight, the input's shape, stride and padding (saved for you). Backward reads only these
+        (task 8.2's tests give it just these; the output's shape is grad.shape).
         """
         check_convolution(x, weight, bias, stride, padding)
         ctx.weight, ctx.x_shape, ctx.stride, ctx.padding = weight, x.shape, stride, padding
