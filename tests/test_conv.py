@@ -189,9 +189,10 @@ def test_convolution_forward_matches_the_definition(x_shape, w_shape, stride, pa
 @pytest.mark.task8_1
 def test_convolution_forward_keeps_float32():
     x, w, b = (a.astype(np.float32) for a in conv_case((2, 1, 5, 5), (4, 1, 3, 3)))
-    out = nn.conv.Convolution.checked_forward(SimpleNamespace(needs_input_grad=(True,) * 3), x, w, b,
-                                              stride=(1, 1), padding=(1, 1))
+    ctx = SimpleNamespace(needs_input_grad=(True,) * 3)
+    out = nn.conv.Convolution.checked_forward(ctx, x, w, b, stride=(1, 1), padding=(1, 1))
     assert_keeps_float32("Convolution.forward", "images and weights", "the output", out)
+    assert_keeps_float32("im2col", "images", "the rows (ctx.rows, which backward multiplies)", getattr(ctx, "rows", out))
 
 
 # --- Task 8.2: col2im and the backward --------------------------------------------------------------
@@ -331,6 +332,17 @@ def test_a_float64_result_is_named_with_its_function_and_the_usual_cause(monkeyp
     with pytest.raises(AssertionError, match=rf"{owner.__name__}\.{name}: float32 .* got float64 \(a new NumPy "
                                              r"array is float64 unless it is given a dtype\)"):
         test()
+
+
+@reference_only
+def test_float64_rows_are_wrong_in_task_8_1_even_when_the_output_is_cast_back(monkeypatch):
+    """Rows padded into np.zeros(shape) are float64; an output cast back hides it until 8.2's gradients."""
+    forward = nn.conv.Convolution.forward
+    monkeypatch.setattr(nn.conv, "im2col", in_float64(nn.conv.im2col))
+    monkeypatch.setattr(nn.conv.Convolution, "forward", staticmethod(
+        lambda ctx, x, *rest, **options: forward(ctx, x, *rest, **options).astype(x.dtype)))
+    with pytest.raises(AssertionError, match=r"im2col: float32 images should give float32 for the rows"):
+        test_convolution_forward_keeps_float32()
 
 
 def test_the_convolution_is_written_one_way_wherever_its_gradients_are():

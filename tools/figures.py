@@ -666,7 +666,8 @@ def convolution() -> Figure:
                                edgecolor=ORANGE, lw=2.5))
     ax.text(3.5, -0.3, "input: 28 × 28 digit", ha="center", va="top", fontsize=12)
     window = np.pad(digit, 1)[row: row + 3, col: col + 3]
-    grid_with_numbers(ax, window, (8.0, 6.2), 0.85, highlight=((0, 0), (3, 3), ORANGE), fmt="{:.1f}")
+    grid_with_numbers(ax, window, (8.0, 6.2), 0.85, highlight=((0, 0), (3, 3), ORANGE), fmt="{:.2f}",
+                      fontsize=10)
     ax.text(9.3, 3.2, "window", ha="center", va="top", fontsize=12)
     ax.text(11.1, 4.9, "×", ha="center", va="center", fontsize=22)
     grid_with_numbers(ax, VERTICAL_EDGE, (11.7, 6.2), 0.85, highlight=((0, 0), (3, 3), BLUE))
