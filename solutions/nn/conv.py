@@ -8,8 +8,9 @@ classic trick, im2col, copies every window into one row of a matrix
     rows = im2col(x)          (out_height · out_width · batch,  channels · kh · kw)
 
 so that the whole layer is one matrix product, ``W · rowsᵀ`` with the kernels as the rows of
-W (out_channels, channels · kh · kw): one column per output position, the product of ``Linear``. Shapes follow PyTorch: images (batch, channels, height, width),
-weight (out_channels, in_channels, kh, kw), bias (out_channels,).
+W (out_channels, channels · kh · kw): one column per output position, the product of ``Linear``.
+Shapes follow PyTorch: images (batch, channels, height, width), weight (out_channels,
+in_channels, kh, kw), bias (out_channels,).
 
 Memory layout, for speed only: the arrays this module and nn/pool.py make keep the
 batch as the innermost axis in memory (``x.transpose(1, 2, 3, 0)`` is contiguous), while
