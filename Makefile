@@ -24,16 +24,23 @@ HELP_HIDE := $(if $(wildcard solutions/nn),[handout],[full kit])
 help: ## list the commands
 	@echo "Workshop kit commands (run from the kit's folder):"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | grep -vF '## $(HELP_HIDE)' \
-		| sed -E 's/^([a-z-]+):.*## (\[[a-z ]+\] )?(.*)/  make \1\t\3/' | expand -t 20
+		| awk -F ':.*## ' '{ sub(/^\[[a-z ]+\] /, "", $$2); printf "  make %-12s %s\n", $$1, $$2 }'
 
 MIN_PYTHON := 3.10
 
 # One line when the Python is too old (the check itself runs on any Python 3).
-check-python:
-	@$(PYTHON) -c 'import sys; need = tuple(map(int, "$(MIN_PYTHON)".split("."))); sys.exit(0 if sys.version_info >= need else "Python $(MIN_PYTHON) or newer is needed, found " + sys.version.split()[0] + " ($(PYTHON)); install one and run e.g. make PYTHON=python3.11 lab")'
+CHECK_PYTHON = $(PYTHON) -c 'import sys; need = tuple(map(int, "$(MIN_PYTHON)".split("."))); sys.exit(0 if sys.version_info >= need else "Python $(MIN_PYTHON) or newer is needed, found " + sys.version.split()[0] + " ($(PYTHON)); install one and run e.g. make PYTHON=python3.11 lab")'
 
-# The venv is (re)installed only when pyproject.toml changed since the last install.
-$(STAMP): pyproject.toml | check-python
+check-python:
+	@$(CHECK_PYTHON)
+
+# The venv is (re)installed only when pyproject.toml changed since the last install. $(PYTHON) is
+# checked only when a venv is made: once made with `make lab PYTHON=python3.11`, other commands
+# need no PYTHON=. A venv without a working pip is made again (`python3 -m venv` stops halfway,
+# leaving one, where Debian's python3-venv package is missing).
+$(STAMP): pyproject.toml
+	@$(PY) -m pip --version >/dev/null 2>&1 || rm -rf $(VENV)
+	@test -x "$(PY)" || $(CHECK_PYTHON)
 	@test -x "$(PY)" || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
 	$(PY) -m pip install --disable-pip-version-check -e ".[lab,test]"

@@ -10,6 +10,7 @@ come out as what it is, with a message that says so, in bounded time.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import py_compile
 import re
@@ -56,6 +57,14 @@ def test_status_of_a_task_from_its_tests(outcomes, label, shown):
     status = check.status_of(TASK, results + [Outcome("tests/t.py::test_other", ("3.1",), "passed")], NO_PROBLEMS)
     assert status.label == label
     assert status.failure is (None if shown is None else results[shown])
+
+
+def test_a_local_variable_named_like_a_module_is_explained():
+    """`loss = loss.cross_entropy(...)` in a function: Python's own words do not say why the module is gone."""
+    failure = Outcome("tests/t.py::test_step", ("6.2",), "failed", "UnboundLocalError",
+                      "cannot access local variable 'loss' where it is not associated with a value")
+    said = " ".join(" ".join(check.failure_lines(check.Status("wrong", failure, 0, 1))).split())
+    assert "local variable 'loss'" in said and "module" in said and "a name of its own" in said, said
 
 
 def test_trimmed_drops_pytests_assertion_introspection():
@@ -220,6 +229,37 @@ def test_the_place_column_is_cut_to_the_room_left_and_left_out_when_too_narrow()
         assert row.endswith("…") and width - 2 <= len(row) <= width and "not started  nn/scalar.py: Mul." in row, row
     narrow = check.table(rows, width=50)
     assert "place" not in narrow and "nn/scalar.py" not in narrow, narrow
+
+
+@needs_solutions
+@pytest.mark.parametrize("where", ["between the TODO and the raise", "after the raise", "in a notebook cell"])
+def test_code_beside_a_raise_still_there_is_in_progress_and_told_to_delete_it(scratch, where):
+    """The most common slip: code written above (or below) the task's raise line, which stays. The task was
+    'not started', which is not true, and nothing said which line to delete."""
+    task = TASKS.TASKS_BY_ID["6.3" if where == "in a notebook cell" else "1.1"]
+    file = task.places[0].split(":")[0]
+    if where == "in a notebook cell":
+        solve(scratch, {"6.1", "6.2"})  # accuracy runs forward
+    def beside(source: str) -> str:
+        lines = source.split("\n")
+        at = next(n for n, line in enumerate(lines) if f'raise NotImplementedError("Task {task.id}:' in line)
+        indent = lines[at][:len(lines[at]) - len(lines[at].lstrip())]
+        mine = f"{indent}return 0.0" if where == "after the raise" else f"{indent}slope = 0.0"
+        return "\n".join([*lines[:at + 1], mine, *lines[at + 1:]] if where == "after the raise"
+                         else [*lines[:at], mine, *lines[at:]])
+
+    if file.endswith(".ipynb"):
+        nb = json.loads((scratch / file).read_text(encoding="utf-8"))
+        cell = next(c for c in nb["cells"] if f"Task {task.id}:" in "".join(c["source"]) and c["cell_type"] == "code")
+        cell["source"] = beside("".join(cell["source"]))
+        (scratch / file).write_text(json.dumps(nb), encoding="utf-8")
+    else:
+        (scratch / file).write_text(beside((scratch / file).read_text(encoding="utf-8")), encoding="utf-8")
+    output = run_check(scratch, task.id)
+    assert statuses(output)[task.id] == "in progress", output
+    said = " ".join(next_part(output).split())
+    assert re.search(r"reaches the task's raise NotImplementedError at " + re.escape(file), said), said
+    assert "delete that line" in said, said
 
 
 @needs_solutions

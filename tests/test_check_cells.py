@@ -227,8 +227,17 @@ def test_a_one_sided_difference_is_not_yet_in_the_derivatives_table(capsys, monk
 
 
 def cnn_cell_verdict(capsys, *cell_ids: str) -> str:
-    """The last line that the last of ``cell_ids`` of upgrade_to_cnn.ipynb prints, after the cells all need
-    (imports, MNIST, the loops of a convolution) and the others in ``cell_ids``."""
+    """The verdict that the last of ``cell_ids`` of upgrade_to_cnn.ipynb prints (see ``cnn_cell_output``)."""
+    return verdict_in(cnn_cell_output(capsys, *cell_ids))
+
+
+def verdict_in(output: str) -> str:
+    return [line for line in output.splitlines() if line.startswith(VERDICTS)][-1]
+
+
+def cnn_cell_output(capsys, *cell_ids: str) -> str:
+    """What the cells ``cell_ids`` of upgrade_to_cnn.ipynb print, run after the cells all need (imports,
+    MNIST, the loops of a convolution)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -240,7 +249,7 @@ def cnn_cell_verdict(capsys, *cell_ids: str) -> str:
     for needed in ("035968bd", "2ebfa193", *cell_ids):  # imports and data, the loops of a convolution, the cells
         exec(cells[needed], namespace)
         plt.close("all")
-    return [line for line in capsys.readouterr().out.splitlines() if line.startswith(VERDICTS)][-1]
+    return capsys.readouterr().out
 
 
 VERDICTS = ("Good", "Not yet", "Slow", "One training step")
@@ -267,6 +276,10 @@ def images_rolled(forward):
 
 def weight_gradient_in_float64(backward):
     return staticmethod(lambda ctx, grad: (lambda x, w, b: (x, w.astype(np.float64), b))(*backward(ctx, grad)))
+
+
+def weight_gradient_doubled(backward):
+    return staticmethod(lambda ctx, grad: (lambda x, w, b: (x, 2 * w, b))(*backward(ctx, grad)))
 
 
 def gradients_in_another_order(backward):
@@ -316,7 +329,10 @@ def without_padding(im2col):
     ("ffb337e6", nn.conv, "col2im", lambda col2im: lambda *a, **k: col2im(*a, **k).astype(np.float64), r"\bx\b"),
     ("ffb337e6", nn.conv.Convolution, "backward", weight_gradient_in_float64, "weight"),
     ("ffb337e6", nn.conv.Convolution, "backward", gradients_in_another_order, "forward's order: x, weight, bias"),
-    ("a77d0d06", nn.pool, "add_windows_back", lambda _: overwriting_windows, ""),
+    ("ffb337e6", nn.conv.Convolution, "backward", weight_gradient_doubled,
+     r"input 1 \(weight, shape \(4, 3, 3, 2\)\) at index .*backward gave .*TASKS=8\.2"),
+    ("a77d0d06", nn.pool, "add_windows_back", lambda _: overwriting_windows,
+     r"gradcheck\(MaxPool2d\): input 0 \(x, shape \(1, 1, 8, 8\)\) at index .*backward gave .*TASKS=8\.3"),
     ("a77d0d06", nn.pool.MaxPooling, "forward", ties_all_winning, "tie"),
     ("a9bbcf8e", nn.conv.Convolution, "forward", rows_not_saved, "ctx.rows"),
     ("a9bbcf8e", nn.conv.Convolution, "forward", output_flattened, r"shape \(1, 1, 784\), expected \(1, 1, 28, 28\)"),
@@ -326,6 +342,7 @@ def without_padding(im2col):
 ], ids=["conv forward without the bias", "conv forward with the images of a batch mixed up",
         "im2col without the padding", "im2col returning columns", "conv forward in float64",
         "col2im in float64", "the weight gradient in float64", "the gradients in another order",
+        "the weight gradient doubled",
         "pooling windows that overwrite", "pooling ties all winning", "conv forward without ctx.rows",
         "conv forward flattened", "conv backward without ctx.rows", "pooling gradient in float64",
         "pooling windows not added back"])
@@ -334,6 +351,28 @@ def test_a_cnn_check_cell_is_not_good_for_code_the_tests_reject(capsys, monkeypa
     monkeypatch.setattr(owner, name, broken(getattr(owner, name)))
     verdict = cnn_cell_verdict(capsys, cell)
     assert verdict.startswith("Not yet") and re.search(said, verdict), verdict
+
+
+def not_written(task_id: str):
+    def unwritten(*args, **options):
+        raise NotImplementedError(f"Task {task_id}: the participant's hole")
+
+    return unwritten
+
+
+@pytest.mark.parametrize(("cell", "owner", "name", "task_id", "file"), [
+    ("a9bbcf8e", nn.conv, "im2col", "8.1", "nn/conv.py"),
+    ("a9bbcf8e", nn.conv.Convolution, "forward", "8.1", "nn/conv.py"),
+    ("ffb337e6", nn.conv, "col2im", "8.2", "nn/conv.py"),
+    ("a77d0d06", nn.pool.MaxPooling, "backward", "8.3", "nn/pool.py"),
+])
+def test_a_cnn_check_cell_says_which_task_is_not_written_yet(capsys, monkeypatch, cell, owner, name, task_id, file):
+    """The earlier notebooks' check cells say 'not written yet'; these showed a traceback."""
+    unwritten = not_written(task_id)
+    monkeypatch.setattr(owner, name, staticmethod(unwritten) if isinstance(owner, type) else unwritten)
+    output = cnn_cell_output(capsys, cell)
+    assert verdict_in(output).startswith(f"Not yet: Task {task_id}: the participant's hole"), output
+    assert f"Save {file} and run this cell again" in output, output
 
 
 def test_slow_convolutions_are_named_before_training(capsys, monkeypatch):
@@ -348,7 +387,7 @@ def test_slow_convolutions_are_named_before_training(capsys, monkeypatch):
     monkeypatch.setattr(nn.conv, "im2col", slow_im2col)
     verdict = cnn_cell_verdict(capsys, "387c88a5", "d0ba4906", SPEED_CELL)  # build_cnn, the recipe, the cell
     assert verdict.startswith("Slow: one training step") and "minutes on the full MNIST set" in verdict \
-        and "im2col" in verdict, verdict
+        and "im2col" in verdict and "busy" in verdict, verdict
 
 
 SPEED_CELL = "5f3c0a7e"

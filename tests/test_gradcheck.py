@@ -151,8 +151,31 @@ def test_gradcheck_reports_input_index_expected_and_computed():
 
 
 def test_gradcheck_names_the_failing_input():
-    with pytest.raises(AssertionError, match=r"input 1 \(shape \(2,\)\) at index \(0,\)"):
+    with pytest.raises(AssertionError, match=r"input 1 \(b, shape \(2,\)\) at index \(0,\)"):
         nn.gradcheck(lambda a, b: a + SquareWithWrongGradient.apply(b), leaf([1.0, 1.0]), leaf([2.0, 3.0]))
+
+
+def test_gradcheck_numbers_the_inputs_of_a_function_without_parameter_names():
+    with pytest.raises(AssertionError, match=r"^gradcheck: input 1 \(shape \(2,\)\) at index \(0,\)"):
+        nn.gradcheck(lambda *t: t[0] + SquareWithWrongGradient.apply(t[1]), leaf([1.0, 1.0]), leaf([2.0, 3.0]))
+
+
+def test_gradcheck_names_a_modules_input_after_its_forward():
+    class Squares(nn.Module):
+        def forward(self, images):
+            return SquareWithWrongGradient.apply(images)
+
+    with pytest.raises(AssertionError, match=r"^gradcheck\(Squares\): input 0 \(images, shape \(2,\)\)"):
+        nn.gradcheck(Squares(), leaf([2.0, 3.0]))
+
+
+def test_gradcheck_shows_a_small_input_but_not_a_large_one():
+    """A wrong gradient of a 4-D image batch printed all its numbers before any advice that followed."""
+    for size, shown in ((3, True), (180, False)):
+        with pytest.raises(nn.GradcheckError) as error:
+            nn.gradcheck(lambda t: SquareWithWrongGradient.apply(t), leaf(np.full(size, 2.0)))
+        message = str(error.value)
+        assert ("input 0 = [2. 2. 2.]" in message) == shown and len(message.splitlines()) <= 2, message
 
 
 def test_gradcheck_catches_a_backward_that_ignores_its_incoming_gradient():

@@ -119,6 +119,18 @@ def test_every_todo_names_its_task_place_and_check_command(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_a_todo_calls_its_task_by_the_catalogues_title(name):
+    """The slides and make check say 'Scalar backward pass' and 'Max pooling backward': so does the notebook."""
+    headings = [found for cell in read(name).cells
+                for found in re.findall(r"TODO (?:\(optional\) )?— Tasks? ([\d., ]+) · (.+?)\.\*\*", cell.source)]
+    assert headings, f"{name}: no TODO heading of the form '**TODO — Task 1.1 · Title.**'"
+    for task_id, title in ((task_id, title) for ids, titles in headings
+                           for task_id, title in zip(ids.split(", "), titles.split(", "), strict=True)):
+        expected = TASKS.TASKS_BY_ID[task_id].title.removesuffix(f" ({name})")
+        assert title.strip("`") == expected, f"{name}: the TODO of task {task_id} says {title!r}, the catalogue {expected!r}"
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_solution_cells_sit_between_their_todo_and_a_check_cell(name):
     nb = read(name)
     for index in solution_cells(nb):

@@ -53,6 +53,7 @@ def test_license_is_an_spdx_expression_that_the_build_backend_supports():
     """A TOML table for project.license is deprecated by setuptools (a warning at every install)."""
     project = _project()
     assert project["project"]["license"] == "MIT"
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License\n"), "LICENSE: the MIT text"
     setuptools = _requirements(project["build-system"]["requires"])["setuptools"]
     assert tuple(map(int, setuptools.removeprefix(">=").split("."))) >= (77,), (
         f"setuptools{setuptools} in build-system: SPDX license strings need setuptools>=77")
@@ -93,6 +94,73 @@ def test_make_stops_with_one_line_when_python_is_too_old():
     assert re.search(r"^Python 3\.99 or newer is needed, found 3\.\d+\.\d+", done.stderr, re.MULTILINE), done.stderr
 
 
+FAKE_VENV_PYTHON = """#!/bin/sh
+echo "venv python $*" >> "$MAKE_LOG"
+if [ "$1 $2" = "-m pip" ] && [ ! -e "$(dirname "$0")/../pip-works" ]; then echo "No module named pip" >&2; exit 1; fi
+"""
+#: Makes a venv (a fake one, whose python logs what it is asked) and runs the version check for real.
+FAKE_PYTHON = """#!/bin/sh
+echo "python $*" >> "$MAKE_LOG"
+if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin" && cp "$FAKE_VENV_PYTHON" "$3/bin/python" && touch "$3/pip-works"; exit; fi
+exec python3 "$@"
+"""
+
+
+@pytest.fixture
+def kit_with_fake_pythons(tmp_path):
+    """A folder with the kit's Makefile and pyproject.toml, and fake Pythons that log what make runs."""
+    for name in ("Makefile", "pyproject.toml"):
+        (tmp_path / name).write_bytes((ROOT / name).read_bytes())
+    for name, script in (("fake-venv-python", FAKE_VENV_PYTHON), ("fake-python", FAKE_PYTHON)):
+        (tmp_path / name).write_text(script)
+        (tmp_path / name).chmod(0o755)
+
+    def make(*args: str):
+        import os
+        import subprocess
+
+        env = {**os.environ, "MAKE_LOG": str(tmp_path / "log"), "FAKE_VENV_PYTHON": str(tmp_path / "fake-venv-python")}
+        done = subprocess.run(["make", "--no-print-directory", *args], cwd=tmp_path, capture_output=True, text=True,
+                              env=env)
+        log = (tmp_path / "log").read_text() if (tmp_path / "log").exists() else ""
+        return done, log
+
+    return tmp_path, make
+
+
+def test_a_venv_once_made_needs_no_python_of_the_right_version(kit_with_fake_pythons):
+    """Made with `make lab PYTHON=python3.11` where python3 is 3.9, the venv served no other command: each one
+    checked python3 again and stopped."""
+    folder, make = kit_with_fake_pythons
+    (folder / ".venv" / "bin").mkdir(parents=True)
+    (folder / ".venv" / "bin" / "python").write_bytes((folder / "fake-venv-python").read_bytes())
+    (folder / ".venv" / "bin" / "python").chmod(0o755)
+    (folder / ".venv" / "pip-works").touch()
+    done, log = make("venv", "MIN_PYTHON=3.99")
+    assert done.returncode == 0 and "or newer is needed" not in done.stderr, done.stderr
+    assert "venv python -m pip install" in log and "python -m venv" not in log, log
+
+
+def test_a_venv_without_pip_is_made_again(kit_with_fake_pythons):
+    """`python3 -m venv` without Debian's python3-venv leaves a venv without pip: every command said
+    'No module named pip', even after the package was installed."""
+    folder, make = kit_with_fake_pythons
+    (folder / ".venv" / "bin").mkdir(parents=True)
+    (folder / ".venv" / "bin" / "python").write_bytes((folder / "fake-venv-python").read_bytes())
+    (folder / ".venv" / "bin" / "python").chmod(0o755)
+    done, log = make("venv", f"PYTHON={folder / 'fake-python'}")
+    assert done.returncode == 0, done.stderr
+    assert "python -m venv .venv" in log and (folder / ".venv" / "pip-works").exists(), log
+    assert log.rstrip().endswith('venv python -m pip install --disable-pip-version-check -e .[lab,test]'), log
+
+
+def test_a_new_venv_needs_a_python_of_the_right_version(kit_with_fake_pythons):
+    folder, make = kit_with_fake_pythons
+    done, log = make("venv", "MIN_PYTHON=3.99", f"PYTHON={folder / 'fake-python'}")
+    assert done.returncode != 0 and "Python 3.99 or newer is needed" in done.stderr, done.stderr
+    assert "-m venv" not in log and not (folder / ".venv").exists(), log
+
+
 def test_an_installed_venv_is_not_reinstalled():
     """The stamp is newer than pyproject.toml (make test just used it): nothing to install."""
     done = _make("-n", "venv")
@@ -101,8 +169,10 @@ def test_an_installed_venv_is_not_reinstalled():
 
 
 # --- README: the PowerShell lines run what the Makefile runs -------------------------------------
-#: Lines make runs that have no PowerShell counterpart: the Python version check and the stamp.
-MAKE_ONLY = (re.compile(r"^python3 -c 'import sys; need"), re.compile(r"^touch \.venv/\.installed-stamp$"))
+#: Lines make runs that have no PowerShell counterpart: the repair of a venv without pip, the Python
+#: version check and the stamp.
+MAKE_ONLY = (re.compile(r"^\.venv/bin/python -m pip --version >/dev/null 2>&1 \|\| rm -rf \.venv$"),
+             re.compile(r"^python3 -c 'import sys; need"), re.compile(r"^touch \.venv/\.installed-stamp$"))
 
 
 def _powershell_block() -> str:
@@ -138,13 +208,13 @@ def powershell_commands() -> dict[str, list[tuple[dict, list[str]]]]:
 def make_commands(target: str) -> list[tuple[dict, list[str]]]:
     """The (environment, argv) of each line ``make -n <target>`` prints (the venv re-made for venv)."""
     args = ["-W", "pyproject.toml"] if target == "venv" else ["-o", ".venv/.installed-stamp"]
-    done = _make("-n", *args, target)
+    done = _make("-n", *args, target, "PYTEST_ARGS=")  # not the arguments of the make test running this test
     assert done.returncode == 0, done.stderr
     commands = []
     for line in done.stdout.replace("\\\n", " ").splitlines():
+        line = re.sub(r'^test -x "\.venv/bin/python" \|\| ', "", line)
         if any(pattern.search(line) for pattern in MAKE_ONLY):
             continue
-        line = re.sub(r'^test -x "\.venv/bin/python" \|\| ', "", line)
         words = shlex.split(line)
         env = dict(word.split("=", 1) for word in words if re.match(r"^[A-Z_]+=", word))
         words = [word for word in words[len(env):] if word != "--allow-root"]  # root only: not on Windows

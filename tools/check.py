@@ -5,7 +5,8 @@
 
 The task tests run against the top level (nn/, act/, loss/, notebooks/: what you
 wrote). Statuses: done (all its tests pass), not started (its tests stop at the
-task's own NotImplementedError), in progress (some pass, the rest stop there),
+task's own NotImplementedError), in progress (some pass, the rest stop there; or
+your code sits beside the raise line, which is still there),
 wrong (a test fails for another reason: read the message), waiting for task X
 (its tests stop in an earlier task's code), not checked (a file has an error that
 stops the tests from loading, or the check ran out of time or stopped before all its
@@ -67,6 +68,9 @@ EXPLAINED = {
                    "(give the value as an argument instead)",
     "SkipCalled": "your code skipped the test ({message}), so nothing was checked; remove the skip and compute "
                   "the result",
+    "UnboundLocalError": "{message}: a name given a value anywhere in a function is a local variable in all "
+                         "of it, so on the lines before that it has no value yet, even where a module or a global "
+                         "has the same name (such as the module loss): give the variable a name of its own",
     "TooMuchOutput": f"your code wrote more than {taskreport.MAX_FILE_BYTES // 2**20} MB in one test (to "
                      "sys.__stdout__, with os.write or to a file), where the check stops it; print less",
 }
@@ -134,19 +138,47 @@ def _triple_quote_open_after(line: str, open_quote: str | None) -> str | None:
     return open_quote
 
 
-def _names_in(root: Path, file: str) -> tuple[str, ...]:
-    """enclosing_names of a participant file, or of one code cell: 'notebooks/train.ipynb cell 3'."""
+def _lines_of(root: Path, file: str) -> list[str]:
+    """The lines of a participant file, or of one code cell: 'notebooks/train.ipynb cell 3' ([] if unreadable)."""
     cell = NOTEBOOK_CELL.match(file)
     try:
         if cell:
             cells = json.loads((root / cell.group(1)).read_text(encoding="utf-8"))["cells"]
             code = [c for c in cells if c["cell_type"] == "code"][int(cell.group(2)) - 1]
-            lines = "".join(code["source"]).splitlines()
-        else:
-            lines = (root / file).read_text(encoding="utf-8", errors="replace").splitlines()
+            return "".join(code["source"]).splitlines()
+        return (root / file).read_text(encoding="utf-8", errors="replace").splitlines()
     except (OSError, ValueError, KeyError, IndexError):
-        return ()
-    return tuple(enclosing_names(lines))
+        return []
+
+
+def _names_in(root: Path, file: str) -> tuple[str, ...]:
+    """enclosing_names of a participant file, or of one code cell."""
+    return tuple(enclosing_names(_lines_of(root, file)))
+
+
+def _indent(line: str) -> int:
+    spaced = line.expandtabs(8)
+    return len(spaced) - len(spaced.lstrip())
+
+
+def code_beside_the_raise(root: Path, location: str, task_id: str) -> bool:
+    """Whether the participant wrote code beside task ``task_id``'s ``raise NotImplementedError`` at ``location``:
+    between its TODO comment and it, or after it in its block. make sync puts nothing in either place."""
+    file, _, line = location.rpartition(":")
+    lines = _lines_of(root, file)
+    if not line.isdigit() or not 0 < int(line) <= len(lines):
+        return False
+    at, indent = int(line) - 1, _indent(lines[int(line) - 1])
+    if f'NotImplementedError("Task {task_id}:' not in lines[at]:
+        return False
+    is_code = [bool(text.strip()) and not text.strip().startswith("#") for text in lines]
+    after = next((n for n in range(at + 1, len(lines)) if is_code[n] and _indent(lines[n]) < indent), len(lines))
+    if any(is_code[at + 1:after]):
+        return True
+    above = range(at - 1, -1, -1)
+    todo = next((n for n in above if lines[n].strip().startswith(f"# TODO Task {task_id}:")
+                 or (is_code[n] and _indent(lines[n]) < indent)), None)
+    return todo is not None and lines[todo].strip().startswith("# TODO") and any(is_code[todo + 1:at])
 
 
 def place_of(root: Path, location: str) -> tuple[str, catalogue.Task | None]:
@@ -206,10 +238,12 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
         return Status("no tests found", None, 0, 0)
     if not failed:
         return Status("done", None, passed, len(ran))
-    wrong, waiting = [], []  # (result, raised_at) and (result, the other task's id, raised_at)
+    wrong, waiting, beside = [], [], []  # (result, raised_at), (result, the other task's id, raised_at), results
     for result in failed:
         hole = _hole_of(result)
         if hole == task.id:
+            if result.exception == "NotImplementedError" and code_beside_the_raise(root, result.where, task.id):
+                beside.append(result)
             continue
         if hole is not None:
             waiting.append((result, hole, ""))
@@ -227,6 +261,8 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
     if waiting:
         result, other, raised_at = waiting[0]
         return Status(f"waiting for task {other}", result, passed, len(ran), raised_at)
+    if beside:
+        return Status("in progress", beside[0], passed, len(ran), blamed_frame(task, beside[0], root)[0])
     return Status("in progress" if passed else "not started", failed[0], passed, len(ran))
 
 
@@ -403,7 +439,12 @@ def next_steps(task: catalogue.Task, status: Status, root: Path = ROOT) -> str:
     optional = ", optional" if task.optional else ""
     lines = [f"Next: task {task.id} — {task.title} ({status.label}{optional})", f"  where: {task.place}"]
     failure = status.failure
-    if failure is not None and _hole_of(failure) == task.id:
+    if failure is not None and _hole_of(failure) == task.id and status.raised_at:  # code of theirs beside it
+        lines.extend(hints.wrap(
+            f"{failure.nodeid}: your code is there, but the test still reaches the task's raise "
+            f"NotImplementedError at {status.raised_at}: delete that line when your code is complete (the TODO "
+            "comment may stay); code below it never runs.", hints.width(), "  ", "    "))
+    elif failure is not None and _hole_of(failure) == task.id:
         # The message of our own hole repeats the hint printed below: name only the function to fill.
         lines.append(f"  {failure.nodeid} stops at the TODO of {failure.message.split(' — ')[0]}")
     elif failure is not None:

@@ -9,6 +9,7 @@ of about 1e-7 / ε would drown the result).
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable
 
 import numpy as np
@@ -109,7 +110,10 @@ def _call(fn, inputs) -> Tensor:
 
 def _message(fn, k, x, index, expected, got, kink) -> str:
     name = getattr(fn, "__name__", type(fn).__name__)
-    where = f"gradcheck({name}): input {k} (shape {x.shape}) at index {index}, value {x.data[index]:.6g}"
+    names = _parameter_names(fn)
+    label = f"{names[k]}, shape {x.shape}" if k < len(names) else f"shape {x.shape}"
+    caller = "gradcheck" if name == "<lambda>" else f"gradcheck({name})"
+    where = f"{caller}: input {k} ({label}) at index {index}, value {x.data[index]:.6g}"
     if kink is not None:
         left, right = kink
         return (
@@ -117,7 +121,19 @@ def _message(fn, k, x, index, expected, got, kink) -> str:
             f"{left:.6g}, right {right:.6g}), so there is no derivative to check there (backward gave {got:.6g}). "
             f"Choose inputs away from the kink, or pass skip_kinks=True."
         )
-    return (
-        f"{where}: the central difference gives {expected:.6g}, backward gave {got:.6g}.\n"
-        f"input {k} = {np.array2string(x.data, precision=4)}"
-    )
+    message = f"{where}: the central difference gives {expected:.6g}, backward gave {got:.6g}."
+    if x.size <= SHOWN_INPUT_SIZE:
+        message += f"\ninput {k} = {np.array2string(x.data, precision=4)}"
+    return message
+
+
+SHOWN_INPUT_SIZE = 12  # a larger input's numbers would bury the message
+
+
+def _parameter_names(fn) -> list[str]:
+    """The names of the positional parameters of ``fn`` (of its ``forward`` for a Module), if it has any."""
+    try:
+        parameters = inspect.signature(getattr(fn, "forward", fn)).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature
+        return []
+    return [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
