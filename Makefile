@@ -86,8 +86,14 @@ handout: $(STAMP) ## [full kit] organizers: copy the kit without solutions/ into
 clean-venv: ## delete .venv (the next command recreates it)
 	rm -rf $(VENV)
 
+# tools/train.py trains the reference, so a handout copy has neither (tools/sync.py: FULL_KIT_ONLY).
+ifneq ($(wildcard tools/train.py),)
 train: $(STAMP) ## [full kit] train the reference MLP on MNIST in the terminal (TRAIN_ARGS="--model cnn": the CNN)
 	$(PY) tools/train.py $(TRAIN_ARGS)
+else
+train: # a handout copy has no reference to train
+	@echo "make train trains the reference framework in solutions/, which this copy of the kit does not have (a handout copy); train your own model in notebooks/train.ipynb (make lab) once make check says your tasks are done."
+endif
 
 # The benchmarks measure the reference, so they live with it (a handout has none).
 ifneq ($(wildcard solutions/bench),)

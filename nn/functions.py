@@ -70,9 +70,10 @@ class Function:
         output = _as_result(output)
         problem = _not_a_float_array(output)
         if problem:
+            how = ("a comparison gives booleans and np.where(condition, 1, 0) integers: convert to that dtype"
+                   if isinstance(output, np.ndarray) else "np.asarray(value) makes a 0-d array of a single number")
             raise TypeError(f"{cls.__name__}.forward returned {problem}; forward must return a NumPy array "
-                            f"of floats, of its input's dtype ({_float_dtype_of(arrays)} here; np.asarray(value) "
-                            f"makes a 0-d array of a single number)")
+                            f"of floats, of its input's dtype ({_float_dtype_of(arrays)} here; {how})")
         return output
 
     @classmethod

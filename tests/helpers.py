@@ -51,7 +51,21 @@ def run_function(function, *inputs: np.ndarray, grad_out: np.ndarray | None = No
     """
     ctx, inputs, output = run_forward(function, *inputs, **options)
     grad_out = np.array(np.ones_like(output) if grad_out is None else grad_out, dtype=output.dtype)
-    return output, function.checked_backward(ctx, grad_out, inputs)
+    grads = function.checked_backward(ctx, grad_out, inputs)
+    assert_same_again(function, grads, function.checked_backward(ctx, grad_out, inputs))
+    return output, grads
+
+
+def assert_same_again(function, grads, again) -> None:
+    """A second backward with the same ctx and grad must give the same gradients: backward runs again on
+    ``retain_graph=True``, and a ctx array changed in place (minus 1 where the labels are, say) is wrong then."""
+    for k, (first, second) in enumerate(zip(grads, again)):
+        if (first is None) != (second is None) or (first is not None and not np.array_equal(first, second, equal_nan=True)):
+            name = getattr(function, "__name__", str(function))
+            raise AssertionError(
+                f"{name}.backward gave another gradient when called a second time with the same ctx and grad "
+                f"(input {k}): it changed in place something forward saved on ctx. Backward may run more than "
+                "once (backward(retain_graph=True)), so leave ctx's arrays as they are: change a copy.")
 
 
 def run_forward(function, *inputs: np.ndarray, **options):

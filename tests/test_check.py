@@ -389,8 +389,11 @@ LINEAR_BLOCK = solution("nn/linear.py", "Linear.forward")
 CENTRAL_DIFFERENCE = solution("nn/gradcheck.py", "central_difference")
 MEAN_BACKWARD = solution("nn/functions.py", "Mean.backward")
 TANH_FORWARD = solution("act/functions.py", "Tanh.forward")
+LEAKY_RELU_BACKWARD = solution("act/functions.py", "LeakyReLU.backward")
 CROSS_ENTROPY_FORWARD = solution("loss/functions.py", "CrossEntropy.forward")
+CROSS_ENTROPY_BACKWARD = solution("loss/functions.py", "CrossEntropy.backward")
 MOMENTUM = solution("nn/optim.py", "SGD.momentum_direction")
+SGD_UPDATE = solution("nn/optim.py", "SGD.update")
 SCALAR_BACKWARD = solution("nn/scalar.py", "Scalar.backward")
 LOG_SOFTMAX_BACKWARD = solution("act/functions.py", "LogSoftmax.backward")
 CONVOLUTION_BACKWARD = solution("nn/conv.py", "Convolution.backward")
@@ -432,6 +435,16 @@ BEGINNERS_MISTAKES = {
     "5.1 no mean": ("5.1", ("loss/functions.py", CROSS_ENTROPY_FORWARD, CROSS_ENTROPY_FORWARD.replace(".mean())", ")")),
                     r"CrossEntropy\.forward returned an array of shape \(2,\); a loss is one number, the mean over "
                     r"the N = 2 rows"),
+    "5.3 the Tensor updated": ("5.3", ("nn/optim.py", SGD_UPDATE, SGD_UPDATE.replace("p.data", "p")),
+                               r"SGD\.update left the parameter as it was.*an update of the Tensor p, which makes "
+                               r"a new Tensor"),
+    "4.5 alpha fixed in backward": ("4.5", ("act/functions.py", LEAKY_RELU_BACKWARD,
+                                            LEAKY_RELU_BACKWARD.replace("ctx.alpha", "0.01")),
+                                    r"The slope at x = -1 is wrong too: forward was given alpha = 0\.1"),
+    "5.1 probs changed in place": ("5.1", ("loss/functions.py", CROSS_ENTROPY_BACKWARD,
+                                            CROSS_ENTROPY_BACKWARD.replace(".copy()", "")),
+                                   r"CrossEntropy\.backward gave another gradient when called a second time .*"
+                                   r"changed in place something forward saved on ctx"),
 }
 
 

@@ -218,7 +218,8 @@ def test_matmul_keeps_the_input_dtype(dtype):
     assert not wrong, (
         f"MatMul of two {np.dtype(dtype)} matrices should stay {np.dtype(dtype)}, got {wrong}: "
         f"a product of float32 arrays is float32 already; a conversion to another dtype doubles the memory "
-        f"(float64) or loses precision (float32)"
+        f"(float64) or loses precision (float32), and a new array (np.zeros, np.empty) is float64 unless it is "
+        f"given a dtype"
     )
 
 

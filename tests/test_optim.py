@@ -51,6 +51,11 @@ def test_sgd_step_on_half_norm():
     if np.allclose(p.data, W0 - W0):
         raise AssertionError("SGD.update ignored the learning rate: the step is lr times the direction, "
                              f"expected {rounded(expected)}, got {rounded(p.data)}")
+    if np.array_equal(p.data, W0):
+        raise AssertionError(f"SGD.update left the parameter as it was, {rounded(p.data)} (expected "
+                             f"{rounded(expected)}). Giving the name p (or a local variable) a new value does not "
+                             "change the parameter, and neither does an update of the Tensor p, which makes a new "
+                             "Tensor: change the numbers of its array, p.data, in place.")
     assert_step("SGD(lr=0.1).step()", W0, p.data, expected, "w - 0.1 * g")
     assert p.data is array, (
         f"SGD.update put a new array into p.data: a view of the old array still shows {rounded(view)} instead "

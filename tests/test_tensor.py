@@ -478,7 +478,7 @@ def function_returning(forward_result=None, backward_result=None, writes_grad=Fa
 @pytest.mark.parametrize("result, what", [
     (lambda a: (a * 2).tolist(), r"a list, not a NumPy array"),
     (lambda a: float(a.sum()), r"a Python float, not an array"),
-    (lambda a: (a > 0), r"an array of dtype bool"),
+    (lambda a: (a > 0), r"an array of dtype bool; .*float64 here; a comparison gives booleans .*convert to that dtype"),
     (lambda a: None, r"None"),
     (lambda a: nn.Tensor(a), r"a Tensor, not a NumPy array"),
     (lambda a: np.asmatrix(a * 2), r"a numpy\.matrix \(an ndarray subclass"),
