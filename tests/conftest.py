@@ -105,6 +105,65 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.task)
 
 
+# --- the CNN recipe on full MNIST: minutes of training, overlapped with the other tests ------------------
+CNN_RECIPE_TEST = "tests/test_training.py::test_the_cnn_recipe_reaches_99_percent_on_full_mnist"
+CNN_RECIPE_RUN = pytest.StashKey()
+CNN_RECIPE_SCRIPT = """
+import json, sys
+solutions, tools, mnist_dir, cache_dir = sys.argv[1:]
+sys.path[:0] = [solutions, tools]
+import nn, train
+data = nn.load_mnist(source="full", mnist_dir=mnist_dir, cache_dir=cache_dir, mirrors=(), progress=False)
+print(json.dumps(train.train(train.build_cnn(), train.as_images(data), progress=False, **train.RECIPES["cnn"])))
+"""
+
+
+def start_cnn_recipe():
+    """The CNN recipe of `make train` on full MNIST in a process of its own, with one BLAS thread (the other
+    tests keep the other core). It prints the test accuracy after each epoch, as JSON, when done."""
+    import subprocess
+
+    cache = tempfile.mkdtemp(prefix="kit-test-cnn-")
+    one_thread = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    run = subprocess.Popen([sys.executable, "-c", CNN_RECIPE_SCRIPT, str(ROOT / "solutions"), str(ROOT / "tools"),
+                            str(SHARED_MNIST), cache], cwd=cache, env={**os.environ, **one_thread},
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run.cache = cache
+    return run
+
+
+def end_cnn_recipe(run) -> None:
+    run.kill()
+    run.communicate()
+    shutil.rmtree(run.cache, ignore_errors=True)
+
+
+def pytest_collection_finish(session):
+    """The slowest test, the CNN recipe on full MNIST, trains for minutes: when it is in the run, its training
+    starts now and overlaps the other tests (the test then waits for it)."""
+    if IMPL == "solutions" and not missing_mnist_files(SHARED_MNIST) and \
+            any(item.nodeid == CNN_RECIPE_TEST for item in session.items):
+        session.config.stash[CNN_RECIPE_RUN] = start_cnn_recipe()
+
+
+def pytest_sessionfinish(session):
+    run = session.config.stash.get(CNN_RECIPE_RUN, None)
+    if run is not None:
+        end_cnn_recipe(run)
+
+
+@pytest.fixture
+def cnn_recipe_run(request, shared_mnist):
+    """The background run of the CNN recipe (started here when the run did not start it)."""
+    run = request.config.stash.get(CNN_RECIPE_RUN, None)
+    if run is not None:
+        yield run
+        return
+    run = start_cnn_recipe()
+    yield run
+    end_cnn_recipe(run)
+
+
 @pytest.fixture(autouse=True)
 def numpy_default_error_handling():
     """Every test starts from NumPy's default handling of floating-point errors, whatever imported code
