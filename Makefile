@@ -34,6 +34,11 @@ CHECK_PYTHON = $(PYTHON) -c 'import sys; need = tuple(map(int, "$(MIN_PYTHON)".s
 check-python:
 	@$(CHECK_PYTHON)
 
+# A handout copy (no solutions/) installs what make lab, check and watch need, not the test suite's browser
+# and benchmark tools (about 170 MB less to download per participant).
+comma := ,
+EXTRAS := $(if $(wildcard solutions/nn),lab$(comma)test,lab$(comma)check)
+
 # The venv is (re)installed only when pyproject.toml changed since the last install. $(PYTHON) is
 # checked only when a venv is made: once made with `make lab PYTHON=python3.11`, other commands
 # need no PYTHON=. A venv without a working pip is made again (`python3 -m venv` stops halfway,
@@ -43,7 +48,7 @@ $(STAMP): pyproject.toml
 	@test -x "$(PY)" || $(CHECK_PYTHON)
 	@test -x "$(PY)" || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
-	$(PY) -m pip install --disable-pip-version-check -e ".[lab,test]"
+	$(PY) -m pip install --disable-pip-version-check -e ".[$(EXTRAS)]"
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create .venv and install the kit into it (every command does that on first use)

@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, load_tools_module
@@ -148,3 +149,48 @@ def test_the_tests_of_one_task_run_in_a_handout(handout):
     assert "error collecting" not in output and "Interrupted" not in output, output[-3000:]
     assert done.returncode == 1 and "NotImplementedError: Task 3.2" in output and " failed" in output, output[-3000:]
     assert "skipped" not in output, f"only the task's own tests are reported:\n{output[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def handout_python(tmp_path_factory):
+    """A Python with what a handout's `make` installs: the runtime and the lab and check extras, linked from
+    this venv's distributions (nothing is downloaded); not the kit, not the rest of the test extra."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from test_notebook_setup import distributions_needed, link_distribution
+
+    wanted = []
+    for text in metadata.distribution("nn-workshop-kit").requires or []:
+        requirement = Requirement(text)
+        if requirement.marker is None or any(requirement.marker.evaluate({"extra": e}) for e in ("lab", "check")):
+            wanted.append(f"{requirement.name}{requirement.specifier}")
+    venv = tmp_path_factory.mktemp("handout-python") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site_packages = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                                   check=True, capture_output=True, text=True).stdout.strip()
+    for distribution in distributions_needed(wanted).values():
+        link_distribution(distribution, Path(site_packages))
+    return python
+
+
+def test_make_check_and_watch_work_with_what_a_handout_installs(handout, handout_python):
+    """A handout installs only the lab and check extras: make check (and the pytest line it gives for
+    tracebacks) must not need nbval, playwright or threadpoolctl."""
+    environment = {key: value for key, value in os.environ.items() if key not in ("KIT_IMPL", "PYTHONPATH")}
+    probe = ("import importlib.util\nfor name in ('pytest', 'hypothesis', 'watchfiles', 'jupyterlab', 'nbval', "
+             "'playwright', 'threadpoolctl', 'nn'):\n    print(name, importlib.util.find_spec(name) is not None)")
+    found = dict(line.split() for line in subprocess.run([handout_python, "-c", probe], cwd=handout.parent, env=environment,
+                                                         capture_output=True, text=True, check=True).stdout.splitlines())
+    assert found == {"pytest": "True", "hypothesis": "True", "watchfiles": "True", "jupyterlab": "True",
+                     "nbval": "False", "playwright": "False", "threadpoolctl": "False", "nn": "False"}, found
+    done = subprocess.run([handout_python, "tools/check.py", "1.1", "3.2", "6.3"], cwd=handout, capture_output=True,
+                          text=True, env=environment, timeout=300)
+    assert done.returncode == 0 and "0 of 3 tasks done" in done.stdout, done.stdout + done.stderr
+    assert "not checked" not in done.stdout and "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
+    done = subprocess.run([handout_python, "-m", "pytest", "-m", "task3_2", "-q", "-p", "no:cacheprovider"],
+                          cwd=handout, capture_output=True, text=True, env=environment, timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1 and "NotImplementedError: Task 3.2" in output, output[-3000:]
+    assert "error collecting" not in output and "ModuleNotFoundError" not in output, output[-3000:]

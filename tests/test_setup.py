@@ -63,7 +63,8 @@ def test_conda_environments_name_the_same_dependencies_as_pyproject():
     """environment.yml: what participants (and Binder) need; environment-test.yml: the other test tools."""
     project = _project()["project"]
     extras = project["optional-dependencies"]
-    wanted = {CONDA_FORGE_NAMES.get(name, name): bound for group in (project["dependencies"], extras["lab"], extras["test"])
+    wanted = {CONDA_FORGE_NAMES.get(name, name): bound
+              for group in (project["dependencies"], extras["lab"], extras["check"], extras["test"])
               for name, bound in _requirements(group).items() if name != project["name"]}
     participants, tools = _conda("environment.yml"), _conda("environment-test.yml")
     participants.pop("python")
@@ -80,6 +81,21 @@ def test_conda_environments_name_the_same_dependencies_as_pyproject():
 def test_make_installs_the_lab_and_test_extras():
     done = _make("-n", "-W", "pyproject.toml", "venv")
     assert '-e ".[lab,test]"' in done.stdout, done.stdout
+
+
+def test_a_handout_installs_only_the_lab_and_check_extras(tmp_path):
+    """A participant downloaded the test suite's browser driver and benchmark tools too (playwright alone is
+    165 MB installed), times 30 on the venue's network."""
+    extras = _project()["project"]["optional-dependencies"]
+    assert set(_requirements(extras["check"])) == PARTICIPANT_TOOLS, extras["check"]
+    assert set(_requirements(extras["test"])) >= {"nn-workshop-kit"} and "lab,check" in extras["test"][0], extras["test"]
+    for name in ("Makefile", "pyproject.toml"):
+        (tmp_path / name).write_bytes((ROOT / name).read_bytes())
+    import subprocess
+
+    done = subprocess.run(["make", "--no-print-directory", "-n", "-W", "pyproject.toml", "venv"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert '-e ".[lab,check]"' in done.stdout, done.stdout + done.stderr
 
 
 def _make(*args: str):
@@ -151,7 +167,7 @@ def test_a_venv_without_pip_is_made_again(kit_with_fake_pythons):
     done, log = make("venv", f"PYTHON={folder / 'fake-python'}")
     assert done.returncode == 0, done.stderr
     assert "python -m venv .venv" in log and (folder / ".venv" / "pip-works").exists(), log
-    assert log.rstrip().endswith('venv python -m pip install --disable-pip-version-check -e .[lab,test]'), log
+    assert log.rstrip().endswith('venv python -m pip install --disable-pip-version-check -e .[lab,check]'), log
 
 
 def test_a_new_venv_needs_a_python_of_the_right_version(kit_with_fake_pythons):
