@@ -67,6 +67,13 @@ def test_a_local_variable_named_like_a_module_is_explained():
     assert "local variable 'loss'" in said and "module" in said and "a name of its own" in said, said
 
 
+@pytest.mark.parametrize(("message", "said"), [("bye", "sys.exit('bye')"), ("1", "sys.exit(1)"),
+                                              ("None", "sys.exit() (or exit())")])
+def test_an_exit_in_a_task_is_shown_as_it_was_called(message, said):
+    failure = Outcome("tests/t.py::test_step", ("3.3",), "failed", "SystemExit", message)
+    assert f"your code called {said}" in " ".join(check.failure_lines(check.Status("wrong", failure, 0, 1)))
+
+
 def test_trimmed_drops_pytests_assertion_introspection():
     message = "Linear.forward: expected shape (2, 3), got (3, 2)\nassert (3, 2) == (2, 3)\n  At index 0 diff: 3 != 2"
     assert check.trimmed(message) == "Linear.forward: expected shape (2, 3), got (3, 2)"
@@ -493,7 +500,7 @@ def test_numpy_error_handling_set_in_one_file_does_not_fail_other_tasks(complete
 
 
 @pytest.mark.parametrize(("call", "said"), [("sys.exit(1)", "sys.exit(1)"), ("os._exit(1)", "os._exit(1)"),
-                                           ("exit()", "exit() or sys.exit()")])
+                                           ("exit()", "exit() or sys.exit()"), ("sys.exit('bye')", "sys.exit('bye')")])
 def test_exiting_while_being_imported_is_one_clear_line(complete, call, said):
     with mistakes(complete, ("nn/functions.py", "\nclass Function:", f"\nimport os, sys\n{call}\n\nclass Function:")):
         output = run_check(complete, "3.1", "4.4")

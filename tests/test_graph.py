@@ -29,16 +29,21 @@ def names(order) -> list[str]:
     return [node.name for node in order]
 
 
+def listed(order) -> str:
+    """The names as the messages write the expected order: [a, b, c]."""
+    return f"[{', '.join(names(order))}]"
+
+
 def assert_parents_first(order, root) -> None:
     """Every node reachable from root appears once, after all of its parents, and root is last."""
     position = {id(node): i for i, node in enumerate(order)}
-    assert len(position) == len(order), f"a node appears more than once in {names(order)}"
-    assert order and order[-1] is root, f"the root {root.name} must come last, got the order {names(order)}"
+    assert len(position) == len(order), f"a node appears more than once in {listed(order)}"
+    assert order and order[-1] is root, f"the root {root.name} must come last, got the order {listed(order)}"
     for node in order:
         for parent in node.parents():
-            assert id(parent) in position, f"{parent.name} (a parent of {node.name}) is missing from {names(order)}"
+            assert id(parent) in position, f"{parent.name} (a parent of {node.name}) is missing from {listed(order)}"
             assert position[id(parent)] < position[id(node)], (
-                f"{parent.name} must come before {node.name} (it is one of its parents), got the order {names(order)}"
+                f"{parent.name} must come before {node.name} (it is one of its parents), got the order {listed(order)}"
             )
 
 
@@ -46,7 +51,7 @@ def assert_parents_first(order, root) -> None:
 def test_a_single_node():
     a = Node("a")
     order = nn.topological_order(a)
-    assert names(order) == ["a"], f"a node without parents: expected the order [a], got {names(order)}"
+    assert names(order) == ["a"], f"a node without parents: expected the order [a], got {listed(order)}"
 
 
 @pytest.mark.task2_2
@@ -55,7 +60,7 @@ def test_a_chain():
     b = Node("b", a)
     c = Node("c", b)
     order = nn.topological_order(c)
-    assert names(order) == ["a", "b", "c"], f"the chain a → b → c: expected the order [a, b, c], got {names(order)}"
+    assert names(order) == ["a", "b", "c"], f"the chain a → b → c: expected the order [a, b, c], got {listed(order)}"
 
 
 @pytest.mark.task2_2
@@ -65,7 +70,7 @@ def test_a_diamond_lists_the_shared_node_once():
     c = Node("c", a)
     d = Node("d", b, c)  # a → b → d and a → c → d
     order = nn.topological_order(d)
-    assert len(order) == 4, f"the diamond a → (b, c) → d has 4 nodes, each listed once; got {names(order)}"
+    assert len(order) == 4, f"the diamond a → (b, c) → d has 4 nodes, each listed once; got {listed(order)}"
     assert_parents_first(order, d)
 
 
@@ -75,7 +80,7 @@ def test_a_node_used_twice_by_the_same_child_appears_once():
     b = Node("b", a, a)  # b = a + a
     c = Node("c", b, b)  # c = b + b
     order = nn.topological_order(c)
-    assert names(order) == ["a", "b", "c"], f"b = a + a; c = b + b: expected the order [a, b, c], got {names(order)}"
+    assert names(order) == ["a", "b", "c"], f"b = a + a; c = b + b: expected the order [a, b, c], got {listed(order)}"
 
 
 @pytest.mark.task2_2
@@ -89,7 +94,7 @@ def test_a_larger_graph_with_shared_nodes():
     order = nn.topological_order(s)
     assert sorted(names(order)) == sorted(["x", "y", "w", "p", "q", "r", "s"]), (
         f"expected exactly the 7 nodes s depends on (not 'unused', computed from x but not used by s), "
-        f"got {names(order)}"
+        f"got {listed(order)}"
     )
     assert_parents_first(order, s)
     assert unused not in order

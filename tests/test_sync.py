@@ -561,6 +561,16 @@ def one_clear_line(done: subprocess.CompletedProcess) -> str:
 
 
 @needs_solutions
+def test_handout_into_a_folder_under_the_home_folder_written_with_a_tilde(tmp_path):
+    """zsh passes make DEST=~/kit-handout with its ~ as it is: the kit said that DEST must be outside the kit."""
+    environment = {name: value for name, value in os.environ.items() if name not in ("KIT_IMPL", "PYTHONPATH")}
+    done = subprocess.run([sys.executable, str(ROOT / "tools/sync.py"), "--handout", "~/kit-handout"], cwd=ROOT,
+                          env={**environment, "HOME": str(tmp_path)}, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and (tmp_path / "kit-handout" / "Makefile").is_file(), done.stdout + done.stderr
+    assert not (ROOT / "~").exists()
+
+
+@needs_solutions
 @pytest.mark.parametrize("under", [False, True], ids=["DEST is a file", "DEST under a file"])
 def test_handout_into_a_file_is_one_clear_line(tmp_path, under):
     taken = tmp_path / "taken.txt"

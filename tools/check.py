@@ -388,7 +388,7 @@ def describe_file_error(root: Path, error: taskreport.FileError) -> str:
     where = error.file.replace(" cell ", ", code cell ") + (f", line {error.line}" if error.line else "")
     if error.exception in ("SystemExit", "ExitCalled"):
         call = "sys.exit" if error.exception == "SystemExit" else "os._exit"
-        call = "exit() or sys.exit()" if error.message in ("", "None") else f"{call}({error.message})"
+        call = f"{call}({exit_argument(error.message)})" if exit_argument(error.message) else "exit() or sys.exit()"
         what = f"it called {call} while being imported"
     elif error.exception == "DidNotFinish":  # the message: "it did not finish in 10 s — …"
         what = f"importing {error.message}"
@@ -423,11 +423,19 @@ def file_error_steps(root: Path, error: taskreport.FileError) -> str:
     return "\n  ".join(lines)
 
 
+def exit_argument(message: str) -> str:
+    """What sys.exit was called with, as it was written: nothing, 1 as 1, a text in quotes ('bye')."""
+    if message in ("", "None"):
+        return ""
+    return message if message.lstrip("-").isdigit() else repr(message)
+
+
 def failure_lines(status: Status) -> list[str]:
     failure = status.failure
     raised = "" if failure.exception in ("Failed", *EXPLAINED) else f" with {failure.exception}"
     lines = [f"  {failure.nodeid} fails{raised}:"]
-    message = EXPLAINED.get(failure.exception, "{message}").format(message=failure.message)
+    argument = exit_argument(failure.message) if failure.exception in ("SystemExit", "ExitCalled") else failure.message
+    message = EXPLAINED.get(failure.exception, "{message}").format(message=argument)
     lines.extend("    " + line for line in trimmed(message).splitlines())
     if status.raised_at:
         lines.append(f"  (raised at {status.raised_at})")

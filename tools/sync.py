@@ -694,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.handout:
-            handout(ROOT, Path(args.handout))
+            handout(ROOT, Path(args.handout).expanduser())  # make passes DEST=~/kit with its ~ as it is
         elif args.check:
             messages = check(ROOT)
             for message in messages:
