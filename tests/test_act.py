@@ -221,13 +221,14 @@ def test_leaky_relu_derivative_at_zero_is_alpha():
     x = np.array([-1.0, 0.0, 2.0])
     _, (grad,) = run_function(F.LeakyReLU, x, alpha=0.1)
     slopes = np.ravel(np.asarray(grad, dtype=np.float64))
-    if slopes.size == 3 and not np.isclose(slopes[0], 0.1):  # not a matter of the kink
-        hint = ("\nThe slope at x = -1 is wrong too: forward was given alpha = 0.1, so the slope for x < 0 is 0.1. "
-                "Use the alpha that forward was given (keep it on ctx for backward), not a fixed number.")
-    else:
-        hint = ("\nAt x = 0 the kit uses the derivative alpha, as the formula says (x for x > 0, alpha·x otherwise) "
-                "and as PyTorch does: the slope 1 is for x > 0 only.")
-    assert_values("LeakyReLU.backward (alpha = 0.1) at x = 0", x, grad, [0.1, 0.1, 1.0], hint=hint)
+    if slopes.size == 3 and not np.isclose(slopes[0], 0.1):  # not a matter of the kink: the cause comes first
+        raise AssertionError(
+            f"LeakyReLU.backward (alpha = 0.1): the slope at x = -1 should be 0.1, got {slopes[0]:.6g}. Forward was "
+            "given alpha = 0.1, so the slope for x < 0 is 0.1: use the alpha that forward was given (keep it on "
+            f"ctx for backward), not a fixed number.\ninput    = {x}\nexpected = [0.1, 0.1, 1.0]\ngot      = {slopes}")
+    assert_values("LeakyReLU.backward (alpha = 0.1) at x = 0", x, grad, [0.1, 0.1, 1.0],
+                  hint="\nAt x = 0 the kit uses the derivative alpha, as the formula says (x for x > 0, alpha·x "
+                       "otherwise) and as PyTorch does: the slope 1 is for x > 0 only.")
 
 
 @pytest.mark.task4_5

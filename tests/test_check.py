@@ -447,7 +447,8 @@ BEGINNERS_MISTAKES = {
                                r"a new Tensor"),
     "4.5 alpha fixed in backward": ("4.5", ("act/functions.py", LEAKY_RELU_BACKWARD,
                                             LEAKY_RELU_BACKWARD.replace("ctx.alpha", "0.01")),
-                                    r"The slope at x = -1 is wrong too: forward was given alpha = 0\.1"),
+                                    r"fails with AssertionError: LeakyReLU\.backward \(alpha = 0\.1\): the slope at x = -1 "
+                                    r"should be 0\.1, got 0\.01\. Forward was given alpha = 0\.1"),
     "5.1 probs changed in place": ("5.1", ("loss/functions.py", CROSS_ENTROPY_BACKWARD,
                                             CROSS_ENTROPY_BACKWARD.replace(".copy()", "")),
                                    r"CrossEntropy\.backward gave another gradient when called a second time .*"
