@@ -91,7 +91,7 @@ handout: $(STAMP) ## [full kit] organizers: copy the kit without solutions/ into
 clean-venv: ## delete .venv (the next command recreates it)
 	rm -rf $(VENV)
 
-# tools/train.py trains the reference, so a handout copy has neither (tools/sync.py: FULL_KIT_ONLY).
+# tools/train.py trains the reference, so a handout copy has no tools/train.py (tools/sync.py: FULL_KIT_ONLY).
 ifneq ($(wildcard tools/train.py),)
 train: $(STAMP) ## [full kit] train the reference MLP on MNIST in the terminal (TRAIN_ARGS="--model cnn": the CNN)
 	$(PY) tools/train.py $(TRAIN_ARGS)

@@ -156,12 +156,12 @@ def pytest_sessionfinish(session):
 def cnn_recipe_run(request, shared_mnist):
     """The background run of the CNN recipe (started here when the run did not start it)."""
     run = request.config.stash.get(CNN_RECIPE_RUN, None)
-    if run is not None:
-        yield run
-        return
-    run = start_cnn_recipe()
+    started_here = run is None
+    if started_here:
+        run = start_cnn_recipe()
     yield run
-    end_cnn_recipe(run)
+    if started_here:
+        end_cnn_recipe(run)
 
 
 @pytest.fixture(autouse=True)

@@ -116,8 +116,7 @@ def enclosing_names(lines: list[str]) -> list[str]:
     for line in lines:
         code = line.strip()
         if open_string is None and code and not code.startswith("#"):
-            spaced = line.expandtabs(8)
-            indent = len(spaced) - len(spaced.lstrip())
+            indent = _indent(line)
             while stack and indent <= stack[-1][0]:
                 stack.pop()
             match = DEFINITION.match(line)
@@ -126,6 +125,12 @@ def enclosing_names(lines: list[str]) -> list[str]:
         open_string = _triple_quote_open_after(line, open_string)
         names.append(".".join(name for _, name in stack))
     return names
+
+
+def _indent(line: str) -> int:
+    """The indentation of ``line`` in columns (a tab to the next multiple of 8, as in Python)."""
+    spaced = line.expandtabs(8)
+    return len(spaced) - len(spaced.lstrip())
 
 
 def _triple_quote_open_after(line: str, open_quote: str | None) -> str | None:
@@ -156,11 +161,6 @@ def _names_in(root: Path, file: str) -> tuple[str, ...]:
     return tuple(enclosing_names(_lines_of(root, file)))
 
 
-def _indent(line: str) -> int:
-    spaced = line.expandtabs(8)
-    return len(spaced) - len(spaced.lstrip())
-
-
 def code_beside_the_raise(root: Path, location: str, task_id: str) -> bool:
     """Whether the participant wrote code beside task ``task_id``'s ``raise NotImplementedError`` at ``location``:
     between its TODO comment and it, or after it in its block. make sync puts nothing in either place."""
@@ -175,10 +175,11 @@ def code_beside_the_raise(root: Path, location: str, task_id: str) -> bool:
     after = next((n for n in range(at + 1, len(lines)) if is_code[n] and _indent(lines[n]) < indent), len(lines))
     if any(is_code[at + 1:after]):
         return True
-    above = range(at - 1, -1, -1)
-    todo = next((n for n in above if lines[n].strip().startswith(f"# TODO Task {task_id}:")
-                 or (is_code[n] and _indent(lines[n]) < indent)), None)
-    return todo is not None and lines[todo].strip().startswith("# TODO") and any(is_code[todo + 1:at])
+    todo = f"# TODO Task {task_id}:"
+    # upwards to the TODO comment, or to the start of the raise's block (then there is no TODO to go by)
+    start = next((n for n in range(at - 1, -1, -1)
+                  if lines[n].strip().startswith(todo) or (is_code[n] and _indent(lines[n]) < indent)), None)
+    return start is not None and lines[start].strip().startswith(todo) and any(is_code[start + 1:at])
 
 
 def place_of(root: Path, location: str) -> tuple[str, catalogue.Task | None]:
@@ -388,7 +389,8 @@ def describe_file_error(root: Path, error: taskreport.FileError) -> str:
     where = error.file.replace(" cell ", ", code cell ") + (f", line {error.line}" if error.line else "")
     if error.exception in ("SystemExit", "ExitCalled"):
         call = "sys.exit" if error.exception == "SystemExit" else "os._exit"
-        call = f"{call}({exit_argument(error.message)})" if exit_argument(error.message) else "exit() or sys.exit()"
+        argument = exit_argument(error.message)
+        call = f"{call}({argument})" if argument else "exit() or sys.exit()"
         what = f"it called {call} while being imported"
     elif error.exception == "DidNotFinish":  # the message: "it did not finish in 10 s — …"
         what = f"importing {error.message}"
