@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, TASKS, load_tools_module, one_line, solve
@@ -238,35 +239,93 @@ def test_the_place_column_is_cut_to_the_room_left_and_left_out_when_too_narrow()
     assert "place" not in narrow and "nn/scalar.py" not in narrow, narrow
 
 
+def edit_hole(scratch: Path, task_id: str, edit, place: int = 0) -> None:
+    """Apply ``edit(lines, at)`` to the lines of the file (or notebook cell) holding the hole of the task's
+    ``place``-th function, ``at`` being the index of its raise line."""
+    task = TASKS.TASKS_BY_ID[task_id]
+    file, function = task.places[place].split(":")
+    raise_line = f'raise NotImplementedError("Task {task_id}: {task.title} ({file}: {function})'
+
+    def edited(source: str) -> str:
+        lines = source.split("\n")
+        at = next(n for n, line in enumerate(lines) if raise_line in line)
+        return "\n".join(edit(lines, at))
+
+    if file.endswith(".ipynb"):
+        nb = json.loads((scratch / file).read_text(encoding="utf-8"))
+        cell = next(c for c in nb["cells"] if c["cell_type"] == "code" and raise_line in "".join(c["source"]))
+        cell["source"] = edited("".join(cell["source"]))
+        (scratch / file).write_text(json.dumps(nb), encoding="utf-8")
+    else:
+        (scratch / file).write_text(edited((scratch / file).read_text(encoding="utf-8")), encoding="utf-8")
+
+
+def indent_of(line: str) -> str:
+    return line[:len(line) - len(line.lstrip())]
+
+
+def todo_start(lines: list[str], at: int) -> int:
+    """The index of the first line of the TODO comment above the raise line at ``at``."""
+    return next(n for n in range(at, -1, -1) if lines[n].strip().startswith("# TODO Task"))
+
+
+BESIDE_THE_RAISE = {  # where a participant wrote code while the task's raise line stayed
+    "between the TODO and the raise": lambda lines, at: [*lines[:at], indent_of(lines[at]) + "slope = 0.0",
+                                                          *lines[at:]],
+    "after the raise": lambda lines, at: [*lines[:at + 1], indent_of(lines[at]) + "return 0.0", *lines[at + 1:]],
+    "above the TODO comment": lambda lines, at: [*lines[:todo_start(lines, at)], indent_of(lines[at]) + "h = 2.0",
+                                                 *lines[todo_start(lines, at):]],
+    "in place of the TODO comment": lambda lines, at: [*lines[:todo_start(lines, at)],
+                                                       indent_of(lines[at]) + "h = 2.0", *lines[at:]],
+    "in a notebook cell": lambda lines, at: [*lines[:at], indent_of(lines[at]) + "correct = 0", *lines[at:]],
+}
+
+
 @needs_solutions
-@pytest.mark.parametrize("where", ["between the TODO and the raise", "after the raise", "in a notebook cell"])
+@pytest.mark.parametrize("where", BESIDE_THE_RAISE)
 def test_code_beside_a_raise_still_there_is_in_progress_and_told_to_delete_it(scratch, where):
     """The most common slip: code written above (or below) the task's raise line, which stays. The task was
-    'not started', which is not true, and nothing said which line to delete."""
+    'not started', which is not true, and nothing said which line to delete. Found wherever the code is
+    in the function: make sync records each task function's fingerprint, and the check compares."""
     task = TASKS.TASKS_BY_ID["6.3" if where == "in a notebook cell" else "1.1"]
     file = task.places[0].split(":")[0]
     if where == "in a notebook cell":
         solve(scratch, {"6.1", "6.2"})  # accuracy runs forward
-    def beside(source: str) -> str:
-        lines = source.split("\n")
-        at = next(n for n, line in enumerate(lines) if f'raise NotImplementedError("Task {task.id}:' in line)
-        indent = lines[at][:len(lines[at]) - len(lines[at].lstrip())]
-        mine = f"{indent}return 0.0" if where == "after the raise" else f"{indent}slope = 0.0"
-        return "\n".join([*lines[:at + 1], mine, *lines[at + 1:]] if where == "after the raise"
-                         else [*lines[:at], mine, *lines[at:]])
-
-    if file.endswith(".ipynb"):
-        nb = json.loads((scratch / file).read_text(encoding="utf-8"))
-        cell = next(c for c in nb["cells"] if f"Task {task.id}:" in "".join(c["source"]) and c["cell_type"] == "code")
-        cell["source"] = beside("".join(cell["source"]))
-        (scratch / file).write_text(json.dumps(nb), encoding="utf-8")
-    else:
-        (scratch / file).write_text(beside((scratch / file).read_text(encoding="utf-8")), encoding="utf-8")
+    edit_hole(scratch, task.id, BESIDE_THE_RAISE[where])
     output = run_check(scratch, task.id)
     assert statuses(output)[task.id] == "in progress", output
     said = " ".join(next_part(output).split())
     assert re.search(r"reaches the task's raise NotImplementedError at " + re.escape(file), said), said
     assert "delete that line" in said, said
+
+
+@needs_solutions
+def test_a_task_whose_second_function_is_written_first_is_in_progress(scratch):
+    """ReLU's backward written, its forward not yet: the tests stop at forward's raise, which the
+    participant has not touched, so the next step names forward's TODO, not a line to delete."""
+    def write_backward(lines, at):
+        return [*lines[:todo_start(lines, at)], *RELU_BACKWARD.rstrip("\n").split("\n"), *lines[at + 1:]]
+
+    edit_hole(scratch, "4.4", write_backward, place=1)
+    output = run_check(scratch, "4.4")
+    assert statuses(output)["4.4"] == "in progress", output
+    said = " ".join(next_part(output).split())
+    assert "stops at the TODO of Task 4.4: ReLU (act/functions.py: ReLU.forward)" in said, said
+    assert "delete that line" not in said, said
+
+
+@needs_solutions
+@pytest.mark.parametrize("edit", ["the TODO comment deleted", "blank lines and a comment added"])
+def test_comments_and_blank_lines_do_not_start_a_task(scratch, edit):
+    def without_todo(lines, at):
+        return [*lines[:todo_start(lines, at)], *lines[at:]]
+
+    def with_comment(lines, at):
+        return [*lines[:at], "", indent_of(lines[at]) + "# I will do this later", "", *lines[at:]]
+
+    edit_hole(scratch, "1.1", without_todo if edit == "the TODO comment deleted" else with_comment)
+    output = run_check(scratch, "1.1")
+    assert statuses(output)["1.1"] == "not started", output
 
 
 @needs_solutions

@@ -82,7 +82,7 @@ def readable_lines(path, name: str) -> list[str]:
                   for number in range(node.value.lineno - 1, node.value.end_lineno)}
     oracles = {function for file, function in ORACLES if file == name}
     if oracles:
-        for function, node in sync._functions(ast.parse(text)):
+        for function, node in sync.fingerprints.functions(ast.parse(text)):
             if function in oracles:
                 hidden.update(range(node.lineno - 1, node.end_lineno))
     return ["" if number in hidden else line for number, line in enumerate(lines)]
@@ -126,7 +126,7 @@ def test_each_oracle_is_a_function_that_holds_a_solution_line(handout):
     unneeded = []
     for file, function in ORACLES:
         text = (handout / file).read_text(encoding="utf-8")
-        nodes = [node for name, node in sync._functions(ast.parse(text)) if name == function]
+        nodes = [node for name, node in sync.fingerprints.functions(ast.parse(text)) if name == function]
         body = text.split("\n")[nodes[0].lineno - 1:nodes[0].end_lineno] if nodes else []
         if not any(line in "".join(code.split()) for code in body for line in wanted):
             unneeded.append(f"{file}: {function}")

@@ -6,7 +6,7 @@
 The task tests run against the top level (nn/, act/, loss/, notebooks/: what you
 wrote). Statuses: done (all its tests pass), not started (its tests stop at the
 task's own NotImplementedError), in progress (some pass, the rest stop there; or
-your code sits beside the raise line, which is still there),
+you changed one of its functions, and the raise line is still there),
 wrong (a test fails for another reason: read the message), waiting for task X
 (its tests stop in an earlier task's code), not checked (a file has an error that
 stops the tests from loading, or the check ran out of time or stopped before all its
@@ -28,7 +28,9 @@ from pathlib import Path
 
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.append(str(Path(__file__).resolve().parent))
+import fingerprints  # noqa: E402  (tools/fingerprints.py)
 import hints  # noqa: E402  (tools/hints.py)
+import sync  # noqa: E402  (tools/sync.py)
 import tasks as catalogue  # noqa: E402  (tools/tasks.py)
 try:
     import taskreport  # noqa: E402  (tools/taskreport.py; it needs pytest)
@@ -161,27 +163,6 @@ def _names_in(root: Path, file: str) -> tuple[str, ...]:
     return tuple(enclosing_names(_lines_of(root, file)))
 
 
-def code_beside_the_raise(root: Path, location: str, task_id: str) -> bool:
-    """Whether the participant wrote code beside task ``task_id``'s ``raise NotImplementedError`` at ``location``:
-    between its TODO comment and it, or after it in its block. make sync puts nothing in either place."""
-    file, _, line = location.rpartition(":")
-    lines = _lines_of(root, file)
-    if not line.isdigit() or not 0 < int(line) <= len(lines):
-        return False
-    at, indent = int(line) - 1, _indent(lines[int(line) - 1])
-    if f'NotImplementedError("Task {task_id}:' not in lines[at]:
-        return False
-    is_code = [bool(text.strip()) and not text.strip().startswith("#") for text in lines]
-    after = next((n for n in range(at + 1, len(lines)) if is_code[n] and _indent(lines[n]) < indent), len(lines))
-    if any(is_code[at + 1:after]):
-        return True
-    todo = f"# TODO Task {task_id}:"
-    # upwards to the TODO comment, or to the start of the raise's block (then there is no TODO to go by)
-    start = next((n for n in range(at - 1, -1, -1)
-                  if lines[n].strip().startswith(todo) or (is_code[n] and _indent(lines[n]) < indent)), None)
-    return start is not None and lines[start].strip().startswith(todo) and any(is_code[start + 1:at])
-
-
 def place_of(root: Path, location: str) -> tuple[str, catalogue.Task | None]:
     """The function a location ('nn/functions.py:53') is in, and the task whose place it is (or None)."""
     file, _, line = location.rpartition(":")
@@ -211,6 +192,26 @@ def blamed_frame(task: catalogue.Task, failure: taskreport.Outcome, root: Path) 
     return "", None
 
 
+def changed_places(root: Path) -> frozenset[str]:
+    """The task functions ('nn/functions.py:MatMul.forward') that are no longer what make sync wrote, by their
+    fingerprints in .sync-manifest.json (none when it has none)."""
+    recorded = sync.recorded_fingerprints(root)
+    texts = {}
+    for file in {place.split(":")[0] for place in recorded}:
+        try:
+            texts[file] = (root / file).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            pass
+    now = fingerprints.place_fingerprints(texts, list(recorded))
+    return frozenset(place for place, value in recorded.items() if now.get(place) != value)
+
+
+def function_of(root: Path, location: str) -> str:
+    """The place of the function a location is in: 'nn/functions.py:53' -> 'nn/functions.py:MatMul.forward'."""
+    file = NOTEBOOK_CELL.sub(r"\1", location.rpartition(":")[0])
+    return f"{file}:{place_of(root, location)[0]}"
+
+
 # --- statuses --------------------------------------------------------------------------------
 def _hole_of(result: taskreport.Outcome) -> str | None:
     """The task whose NotImplementedError a test stopped at (or whose wrong result it cannot build on: NeedsTask
@@ -220,8 +221,9 @@ def _hole_of(result: taskreport.Outcome) -> str | None:
 
 
 def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: taskreport.Report,
-              root: Path = ROOT) -> Status:
-    """The status of one task from its tests' results (see the module docstring)."""
+              root: Path = ROOT, changed: frozenset[str] = frozenset()) -> Status:
+    """The status of one task from its tests' results (see the module docstring); ``changed``: the task
+    functions the participant changed (``changed_places``)."""
     ran = [r for r in results if task.id in r.tasks and r.outcome != "skipped"]
     passed = sum(r.outcome == "passed" for r in ran)
     failed = [r for r in ran if r.outcome == "failed"]
@@ -243,7 +245,7 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
     for result in failed:
         hole = _hole_of(result)
         if hole == task.id:
-            if result.exception == "NotImplementedError" and code_beside_the_raise(root, result.where, task.id):
+            if result.exception == "NotImplementedError" and function_of(root, result.where) in changed:
                 beside.append(result)
             continue
         if hole is not None:
@@ -264,7 +266,8 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
         return Status(f"waiting for task {other}", result, passed, len(ran), raised_at)
     if beside:
         return Status("in progress", beside[0], passed, len(ran), blamed_frame(task, beside[0], root)[0])
-    return Status("in progress" if passed else "not started", failed[0], passed, len(ran))
+    started = passed or any(place in changed for place in task.places)
+    return Status("in progress" if started else "not started", failed[0], passed, len(ran))
 
 
 def file_error_label(error: taskreport.FileError) -> str:
@@ -278,7 +281,8 @@ def report(root: Path, chosen: list[catalogue.Task], **limits) -> Progress:
     ``limits``: ``timeout`` (seconds per test) and ``budget`` (for the whole run), see taskreport."""
     everything = len(chosen) == len(catalogue.TASKS)
     run = taskreport.run_task_tests(root, None if everything else [task.id for task in chosen], **limits)
-    statuses = {task.id: status_of(task, run.tests, run, root) for task in chosen}
+    changed = changed_places(root)
+    statuses = {task.id: status_of(task, run.tests, run, root, changed) for task in chosen}
     for task_id, status in statuses.items():  # failing in the code of a task that is done: its own fault
         other = status.label.removeprefix("waiting for task ")
         if other != status.label and statuses.get(other, status).done and (

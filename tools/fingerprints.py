@@ -1,0 +1,88 @@
+"""Whether someone changed a function: fingerprints of functions, comments and layout aside.
+
+make sync records in .sync-manifest.json the fingerprint of every task's function as it wrote it (the
+given code, the TODO comment, the ``raise NotImplementedError``). The check compares the participant's
+functions with them: a task whose tests still stop at its raise line, in a function that is no longer
+what make sync wrote, has been started (code above or below the raise, the TODO comment replaced by
+code, the other function of a two-function task written first).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.append(str(Path(__file__).resolve().parent))
+from notebook_functions import parse_cell  # noqa: E402  (tools/notebook_functions.py)
+
+
+def functions(tree: ast.AST) -> list[tuple[str, ast.AST]]:
+    """Every function in ``tree`` with its qualified name ('Class.method', 'outer.inner')."""
+    found: list[tuple[str, ast.AST]] = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = prefix + child.name
+                if not isinstance(child, ast.ClassDef):
+                    found.append((name, child))
+                visit(child, name + ".")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    return found
+
+
+def fingerprint(function: ast.AST) -> str:
+    """The same for two functions with the same code: comments, blank lines and line breaks do not count."""
+    return hashlib.sha256(ast.dump(function).encode("utf-8")).hexdigest()[:16]
+
+
+def function_fingerprints(file: str, text: str) -> dict[str, str]:
+    """Qualified name -> fingerprint of every function in the text of a .py file, or of every function
+    the code cells of a notebook (``file`` ending in .ipynb) define at top level, the last definition of
+    a name counting (the one Run All leaves defined). {} for a file that does not parse."""
+    if file.endswith(".ipynb"):
+        return _notebook_fingerprints(text)
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return {}
+    return {name: fingerprint(node) for name, node in functions(tree)}
+
+
+def _notebook_fingerprints(text: str) -> dict[str, str]:
+    try:
+        cells = json.loads(text)["cells"]
+        sources = ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
+    except (ValueError, KeyError, TypeError):
+        return {}
+    found = {}
+    for source in sources:
+        try:
+            tree = parse_cell(source, "cell")
+        except SyntaxError:
+            continue
+        found.update((node.name, fingerprint(node)) for node in tree.body
+                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    return found
+
+
+def place_fingerprints(texts: dict[str, str], places: list[str]) -> dict[str, str]:
+    """Place ('nn/functions.py:MatMul.forward') -> fingerprint, for the places whose file is in ``texts``
+    (file -> its text) and defines the function."""
+    by_file: dict[str, dict[str, str]] = {}
+    found = {}
+    for place in sorted(places):
+        file, name = place.split(":")
+        if file in texts:
+            if file not in by_file:
+                by_file[file] = function_fingerprints(file, texts[file])
+            if name in by_file[file]:
+                found[place] = by_file[file][name]
+    return found
