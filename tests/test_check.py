@@ -329,6 +329,24 @@ def test_comments_and_blank_lines_do_not_start_a_task(scratch, edit):
 
 
 @needs_solutions
+def test_a_failing_test_names_the_code_the_kit_gives_that_the_participant_changed(scratch):
+    """Add.forward changed to subtract: the Linear layer of task 3.5 is wrong though its own code is right,
+    and nothing said that the cause was outside the task. A function of one's own is no change."""
+    linear = TASKS.TASKS_BY_ID["3.5"]
+    solve(scratch, {task.id for task in TASKS.TASKS[: TASKS.TASKS.index(linear) + 1]})
+    path = scratch / "nn/functions.py"
+    given = "        return a + b\n"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(given) == 1, "Add.forward is not as this test expects"
+    path.write_text(text.replace(given, given.replace("+", "-")) + "\n\ndef mine():\n    pass\n", encoding="utf-8")
+    output = run_check(scratch, "3.5")
+    assert statuses(output)["3.5"] == "wrong", output
+    said = " ".join(output.split())
+    assert "You changed code the kit gives, which no task asks you to change: nn/functions.py: Add.forward." in said
+    assert "mine" not in said, said
+
+
+@needs_solutions
 def test_one_solved_task_is_done_and_the_next_tasks_message_is_shown(scratch):
     first, second = TASKS.TASKS[0], TASKS.TASKS[1]
     solve(scratch, {first.id})

@@ -101,6 +101,7 @@ class Progress:
     rows: list[tuple[catalogue.Task, Status]]
     run: taskreport.Report
     root: Path
+    changed_given_code: tuple[str, ...] = ()  # functions the kit gives that the participant changed, when a test fails
 
 
 # --- where a line of the participant's code belongs ---------------------------------------------
@@ -192,18 +193,30 @@ def blamed_frame(task: catalogue.Task, failure: taskreport.Outcome, root: Path) 
     return "", None
 
 
-def changed_places(root: Path) -> frozenset[str]:
-    """The task functions ('nn/functions.py:MatMul.forward') that are no longer what make sync wrote, by their
-    fingerprints in .sync-manifest.json (none when it has none)."""
-    recorded = sync.recorded_fingerprints(root)
-    texts = {}
-    for file in {place.split(":")[0] for place in recorded}:
-        try:
-            texts[file] = (root / file).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            pass
-    now = fingerprints.place_fingerprints(texts, list(recorded))
-    return frozenset(place for place, value in recorded.items() if now.get(place) != value)
+class Changes:
+    """Which functions of the participant's files are not what make sync wrote, by the fingerprints in
+    .sync-manifest.json (none when it has none, or for a file that does not parse). Files are read once."""
+
+    def __init__(self, root: Path):
+        self.root, self.recorded, self._now = root, sync.recorded_fingerprints(root), {}
+
+    def changed(self, place: str) -> bool:
+        """Whether the function at ``place`` ('nn/functions.py:MatMul.forward') was changed (or deleted)."""
+        file, name = place.split(":")
+        if place not in self.recorded:
+            return False
+        if file not in self._now:
+            try:
+                text = (self.root / file).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+            self._now[file] = fingerprints.function_fingerprints(file, text)
+        return self._now[file] is not None and self._now[file].get(name) != self.recorded[place]
+
+    def given_code(self) -> list[str]:
+        """The changed functions of nn/, act/ and loss/ that are no task's: code the kit gives."""
+        return [place for place in self.recorded
+                if not place.startswith("notebooks/") and place not in PLACES and self.changed(place)]
 
 
 def function_of(root: Path, location: str) -> str:
@@ -221,9 +234,10 @@ def _hole_of(result: taskreport.Outcome) -> str | None:
 
 
 def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: taskreport.Report,
-              root: Path = ROOT, changed: frozenset[str] = frozenset()) -> Status:
-    """The status of one task from its tests' results (see the module docstring); ``changed``: the task
-    functions the participant changed (``changed_places``)."""
+              root: Path = ROOT, changes: Changes | None = None) -> Status:
+    """The status of one task from its tests' results (see the module docstring); ``changes``: what the
+    participant changed (read from ``root`` when not given)."""
+    changes = changes or Changes(root)
     ran = [r for r in results if task.id in r.tasks and r.outcome != "skipped"]
     passed = sum(r.outcome == "passed" for r in ran)
     failed = [r for r in ran if r.outcome == "failed"]
@@ -245,7 +259,7 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
     for result in failed:
         hole = _hole_of(result)
         if hole == task.id:
-            if result.exception == "NotImplementedError" and function_of(root, result.where) in changed:
+            if result.exception == "NotImplementedError" and changes.changed(function_of(root, result.where)):
                 beside.append(result)
             continue
         if hole is not None:
@@ -266,7 +280,7 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
         return Status(f"waiting for task {other}", result, passed, len(ran), raised_at)
     if beside:
         return Status("in progress", beside[0], passed, len(ran), blamed_frame(task, beside[0], root)[0])
-    started = passed or any(place in changed for place in task.places)
+    started = passed or any(changes.changed(place) for place in task.places)
     return Status("in progress" if started else "not started", failed[0], passed, len(ran))
 
 
@@ -281,14 +295,16 @@ def report(root: Path, chosen: list[catalogue.Task], **limits) -> Progress:
     ``limits``: ``timeout`` (seconds per test) and ``budget`` (for the whole run), see taskreport."""
     everything = len(chosen) == len(catalogue.TASKS)
     run = taskreport.run_task_tests(root, None if everything else [task.id for task in chosen], **limits)
-    changed = changed_places(root)
-    statuses = {task.id: status_of(task, run.tests, run, root, changed) for task in chosen}
+    changes = Changes(root)
+    statuses = {task.id: status_of(task, run.tests, run, root, changes) for task in chosen}
     for task_id, status in statuses.items():  # failing in the code of a task that is done: its own fault
         other = status.label.removeprefix("waiting for task ")
         if other != status.label and statuses.get(other, status).done and (
                 _hole_of(status.failure) is None or status.failure.exception == "NeedsTask"):
             statuses[task_id] = replace(status, label="wrong")
-    return Progress([(task, statuses[task.id]) for task in chosen], run, root)
+    failing = any(status.label.startswith(("wrong", "waiting")) for status in statuses.values())
+    return Progress([(task, statuses[task.id]) for task in chosen], run, root,
+                    tuple(changes.given_code()) if failing else ())
 
 
 # --- the text ----------------------------------------------------------------------------------
@@ -506,6 +522,11 @@ def notes(progress: Progress) -> list[str]:
     if run.stopped:
         lines.append(stopped_note(run))
     lines.extend(lingering_note(progress.root, kind, location) for kind, location in run.lingering)
+    if progress.changed_given_code:
+        changed = ", ".join(place.replace(":", ": ") for place in progress.changed_given_code)
+        undo = "that change" if len(progress.changed_given_code) == 1 else "those changes"
+        lines.append(f"You changed code the kit gives, which no task asks you to change: {changed}. The tests count "
+                     f"on it as it was: if a test fails where your own code looks right, undo {undo}.")
     if run.collection_errors and not run.file_errors:  # a test file itself did not load: say so once
         file, text, _ = run.collection_errors[0]
         tail = "\n".join("    " + line for line in text.strip().splitlines()[-MAX_MESSAGE_LINES:])

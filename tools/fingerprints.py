@@ -1,10 +1,11 @@
 """Whether someone changed a function: fingerprints of functions, comments and layout aside.
 
-make sync records in .sync-manifest.json the fingerprint of every task's function as it wrote it (the
-given code, the TODO comment, the ``raise NotImplementedError``). The check compares the participant's
-functions with them: a task whose tests still stop at its raise line, in a function that is no longer
-what make sync wrote, has been started (code above or below the raise, the TODO comment replaced by
-code, the other function of a two-function task written first).
+make sync records in .sync-manifest.json the fingerprint of every function as it wrote it (a task's
+function: the given code, the TODO comment, the ``raise NotImplementedError``). The check compares the
+participant's functions with them: a task whose tests still stop at its raise line, in a function that
+is no longer what make sync wrote, has been started (code above or below the raise, the TODO comment
+replaced by code, the other function of a two-function task written first); and a changed function
+that is no task's is code the kit gives, which a failing test may come from.
 """
 
 from __future__ import annotations
@@ -43,25 +44,25 @@ def fingerprint(function: ast.AST) -> str:
     return hashlib.sha256(ast.dump(function).encode("utf-8")).hexdigest()[:16]
 
 
-def function_fingerprints(file: str, text: str) -> dict[str, str]:
+def function_fingerprints(file: str, text: str) -> dict[str, str] | None:
     """Qualified name -> fingerprint of every function in the text of a .py file, or of every function
     the code cells of a notebook (``file`` ending in .ipynb) define at top level, the last definition of
-    a name counting (the one Run All leaves defined). {} for a file that does not parse."""
+    a name counting (the one Run All leaves defined). None for a file that does not parse."""
     if file.endswith(".ipynb"):
         return _notebook_fingerprints(text)
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
-        return {}
+        return None
     return {name: fingerprint(node) for name, node in functions(tree)}
 
 
-def _notebook_fingerprints(text: str) -> dict[str, str]:
+def _notebook_fingerprints(text: str) -> dict[str, str] | None:
     try:
         cells = json.loads(text)["cells"]
         sources = ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
     except (ValueError, KeyError, TypeError):
-        return {}
+        return None
     found = {}
     for source in sources:
         try:
@@ -73,16 +74,8 @@ def _notebook_fingerprints(text: str) -> dict[str, str]:
     return found
 
 
-def place_fingerprints(texts: dict[str, str], places: list[str]) -> dict[str, str]:
-    """Place ('nn/functions.py:MatMul.forward') -> fingerprint, for the places whose file is in ``texts``
-    (file -> its text) and defines the function."""
-    by_file: dict[str, dict[str, str]] = {}
-    found = {}
-    for place in sorted(places):
-        file, name = place.split(":")
-        if file in texts:
-            if file not in by_file:
-                by_file[file] = function_fingerprints(file, texts[file])
-            if name in by_file[file]:
-                found[place] = by_file[file][name]
-    return found
+def all_fingerprints(texts: dict[str, str]) -> dict[str, str]:
+    """Place ('nn/functions.py:MatMul.forward') -> fingerprint, for every function of the files in ``texts``
+    (file -> its text), sorted."""
+    return {f"{file}:{name}": value for file, text in sorted(texts.items())
+            for name, value in sorted((function_fingerprints(file, text) or {}).items())}
