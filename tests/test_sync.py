@@ -18,6 +18,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, load_tools_module
@@ -379,6 +380,46 @@ def test_a_functions_fingerprint_changes_with_its_code_not_with_comments_or_layo
     assert fingerprint(generated) != fingerprint(generated + "    return x * x\n")
     assert fingerprint(generated) != fingerprint(generated.replace("(x)", "(x, y)"))
     assert sync.fingerprints.function_fingerprints("nn/ops.py", "def f(:\n") is None, "a syntax error: nothing known"
+
+
+def other_pythons() -> dict[tuple[int, int], str]:
+    """Python 3.10 and newer found on this machine (on the PATH or installed by pyenv), other than this one."""
+    candidates = [shutil.which(f"python3.{minor}") for minor in range(10, 16)]
+    try:  # the real home: conftest.py gives the tests a HOME of their own
+        import pwd
+        home = Path(pwd.getpwuid(os.getuid()).pw_dir)
+    except ImportError:  # Windows
+        home = Path.home()
+    candidates += sorted(str(path) for path in (home / ".pyenv" / "versions").glob("3.*/bin/python"))
+    found = {}
+    for python in filter(None, candidates):
+        try:
+            version = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True,
+                                     text=True, timeout=30).stdout.split()
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if len(version) == 2 and (int(version[0]), int(version[1])) >= (3, 10):
+            found.setdefault((int(version[0]), int(version[1])), python)
+    found.pop(sys.version_info[:2], None)
+    return found
+
+
+def test_every_python_gives_the_same_fingerprints():
+    """The manifest is written with the organizer's Python; the check runs with the participant's. With
+    ast.dump every function read as changed under 3.12 and 3.13 (their dump adds type_params=[])."""
+    pythons = other_pythons()
+    if not pythons:
+        pytest.skip("no other Python 3.10+ on this machine to compare with")
+    texts = {file: (ROOT / file).read_text(encoding="utf-8") for file in sync.read_manifest(ROOT)[0]}
+    script = ("import json, sys; sys.path.insert(0, sys.argv[1]); import fingerprints; "
+              "print(json.dumps(fingerprints.all_fingerprints(json.load(sys.stdin))))")
+    here = sync.fingerprints.all_fingerprints(texts)
+    assert len(here) > 300
+    for version, python in pythons.items():
+        there = subprocess.run([python, "-c", script, str(ROOT / "tools")], input=json.dumps(texts),
+                               capture_output=True, text=True, timeout=120, check=True).stdout
+        differ = [place for place, value in json.loads(there).items() if here.get(place) != value]
+        assert differ == [], f"Python {version}: {len(differ)} fingerprints differ, e.g. {differ[:3]}"
 
 
 def test_in_a_notebook_the_last_definition_of_a_function_counts():

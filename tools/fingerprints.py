@@ -40,8 +40,21 @@ def functions(tree: ast.AST) -> list[tuple[str, ast.AST]]:
 
 
 def fingerprint(function: ast.AST) -> str:
-    """The same for two functions with the same code: comments, blank lines and line breaks do not count."""
-    return hashlib.sha256(ast.dump(function).encode("utf-8")).hexdigest()[:16]
+    """The same for two functions with the same code: comments, blank lines and line breaks do not count,
+    nor the Python version that reads it (the manifest is written with one, the check may run another)."""
+    return hashlib.sha256(_shape(function).encode("utf-8")).hexdigest()[:16]
+
+
+def _shape(node) -> str:
+    """A syntax tree as text: each node's type and fields, without positions and without empty fields.
+    Not ``ast.dump``, whose text changes between Python versions (``type_params=[]`` since 3.12)."""
+    if isinstance(node, ast.AST):
+        fields = ", ".join(f"{name}={_shape(value)}" for name, value in ast.iter_fields(node)
+                           if value is not None and value != [])
+        return f"{type(node).__name__}({fields})"
+    if isinstance(node, list):
+        return "[" + ", ".join(map(_shape, node)) + "]"
+    return repr(node)
 
 
 def function_fingerprints(file: str, text: str) -> dict[str, str] | None:
