@@ -97,7 +97,7 @@ train: $(STAMP) ## [full kit] train the reference MLP on MNIST in the terminal (
 	$(PY) tools/train.py $(TRAIN_ARGS)
 else
 train: # a handout copy has no reference to train
-	@echo "make train trains the reference framework in solutions/, which this copy of the kit does not have (a handout copy); train your own model in notebooks/train.ipynb (make lab) once make check says your tasks are done."
+	@echo "make train trains the reference framework in solutions/, which this copy of the kit does not have (a handout copy); train your own model in notebooks/train.ipynb (make lab) once make check says your tasks are done." >&2; exit 1
 endif
 
 # The benchmarks measure the reference, so they live with it (a handout has none).
@@ -109,7 +109,7 @@ bench: $(STAMP) ## [full kit] organizers: speed: MLP and CNN epochs vs NumPy and
 	$(PY) solutions/bench/bench_check.py $(if $(call switch,QUICK),--quick)
 else
 bench: # a handout copy has no reference to measure
-	@echo "make bench measures the reference in solutions/bench/, which this copy of the kit does not have."
+	@echo "make bench measures the reference in solutions/bench/, which this copy of the kit does not have (a handout copy)." >&2; exit 1
 endif
 
 # MNIST_DIR may name any local folder with the four official files (a USB stick). One given on the

@@ -2,6 +2,7 @@
 
 import re
 import shlex
+import subprocess
 import sys
 
 import pytest
@@ -325,6 +326,16 @@ def test_make_help_in_a_handout_lists_only_what_works_there(tmp_path):
         assert name not in listed, f"make {name} needs solutions/, yet make help lists it in a handout: {listed[name]}"
     assert "progress" in listed["test"] and "whole test suite" not in listed["test"], listed["test"]
     assert {"lab", "check", "hint", "watch", "data"} <= set(listed), listed
+
+
+@pytest.mark.parametrize("target", ["train", "bench"])
+def test_a_full_kit_command_in_a_handout_says_why_and_fails(tmp_path, target):
+    """In a handout make train and make bench exited 0 (make sync and make handout fail there): a script of
+    an organizer's could not tell that nothing was done."""
+    (tmp_path / "Makefile").write_bytes((ROOT / "Makefile").read_bytes())  # a kit without solutions/
+    done = subprocess.run(["make", "-s", "-C", str(tmp_path), target], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert "solutions/" in done.stderr and "handout" in done.stderr, done.stdout + done.stderr
 
 
 def test_developing_names_only_functions_that_exist():
