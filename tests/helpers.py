@@ -83,12 +83,18 @@ def raised_by_the_contract(error: BaseException) -> bool:
     return bool(frames) and frames[-1].name in ("checked_forward", "checked_backward")
 
 
-def raised_where(error: BaseException) -> str:
-    """Where in the code under test ``error`` was raised: 'line 204 of functions.py' (the innermost
-    frame outside the tests and outside installed packages such as NumPy)."""
+def raising_frame(error: BaseException) -> traceback.FrameSummary | None:
+    """The frame of the code under test that raised ``error``: the innermost one outside the tests and
+    outside installed packages such as NumPy."""
     frames = [frame for frame in traceback.extract_tb(error.__traceback__)
               if "site-packages" not in frame.filename and Path(frame.filename).resolve().parent != TESTS]
-    return f"line {frames[-1].lineno} of {Path(frames[-1].filename).name}" if frames else "in your code"
+    return frames[-1] if frames else None
+
+
+def raised_where(error: BaseException) -> str:
+    """Where in the code under test ``error`` was raised: 'line 204 of functions.py'."""
+    frame = raising_frame(error)
+    return f"line {frame.lineno} of {Path(frame.filename).name}" if frame else "in your code"
 
 
 def numerical_grads(forward, inputs, grad_out, eps: float = 1e-6, wrt=None):
@@ -212,10 +218,15 @@ def forward_backward_strict(function, *inputs, name: str, advice: str | dict[str
         except FloatingPointError as error:
             said = advice if isinstance(advice, str) else next(
                 (text for kind, text in advice.items() if kind in str(error)), "")
-            raise AssertionError(
+            frame = raising_frame(error)
+            if frame is not None and "where(" in (frame.line or ""):
+                said = (" np.where(condition, a, b) computes all of a and all of b before it picks, so a form "
+                        "meant only for some x still runs on every x: compute each form only where it "
+                        "applies." + said)
+            raise AssertionError(  # from error: the check shows the line that NumPy stopped at
                 f"{name} on the float32 input {shown}: NumPy reported '{error}'. "
                 f"Large inputs must give finite results without overflow, 0/0 or log(0).{said}"
-            ) from None
+            ) from error
     for what, array in [("output", output)] + [(f"gradient {k}", g) for k, g in enumerate(grads) if g is not None]:
         if not np.all(np.isfinite(array)):
             raise AssertionError(

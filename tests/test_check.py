@@ -424,6 +424,7 @@ MATMUL_FORWARD = solution("nn/functions.py", "MatMul.forward")
 RELU_BACKWARD = solution("act/functions.py", "ReLU.backward")
 LINEAR_FORWARD = solution("nn/linear.py", "Linear.forward").splitlines(keepends=True)[0]
 TANH_BACKWARD = solution("act/functions.py", "Tanh.backward")
+STABLE_SIGMOID = solution("act/functions.py", "stable_sigmoid")
 MSE_FORWARD = solution("loss/functions.py", "MSE.forward")
 LEAKY_RELU_FORWARD = solution("act/functions.py", "LeakyReLU.forward")
 # One mistake per task: each must be wrong, with a message that says what is wrong in the
@@ -526,6 +527,11 @@ BEGINNERS_MISTAKES = {
                                             LEAKY_RELU_BACKWARD.replace("ctx.alpha", "0.01")),
                                     r"fails with AssertionError: LeakyReLU\.backward \(alpha = 0\.1\): the slope at x = -1 "
                                     r"should be 0\.1, got 0\.01\. Forward was given alpha = 0\.1"),
+    "4.2 np.where of both forms": ("4.2", ("act/functions.py", STABLE_SIGMOID,
+                                           "    return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))\n"),
+                                   r"NumPy reported 'overflow encountered in exp'.*np\.where\(condition, a, b\) computes "
+                                   r"all of a and all of b before it picks.*\(raised at act/functions\.py:\d+ "
+                                   r"\(stable_sigmoid\)\)$"),
     "5.1 probs changed in place": ("5.1", ("loss/functions.py", CROSS_ENTROPY_BACKWARD,
                                             CROSS_ENTROPY_BACKWARD.replace(".copy()", "")),
                                    r"CrossEntropy\.backward gave another gradient when called a second time .*"
