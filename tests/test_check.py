@@ -278,6 +278,8 @@ BESIDE_THE_RAISE = {  # where a participant wrote code while the task's raise li
     "in place of the TODO comment": lambda lines, at: [*lines[:todo_start(lines, at)],
                                                        indent_of(lines[at]) + "h = 2.0", *lines[at:]],
     "in a notebook cell": lambda lines, at: [*lines[:at], indent_of(lines[at]) + "correct = 0", *lines[at:]],
+    "in a file saved with a byte-order mark": lambda lines, at: ["\ufeff" + lines[0], *lines[1:at],
+                                                                 indent_of(lines[at]) + "h = 2.0", *lines[at:]],
 }
 
 
@@ -312,6 +314,33 @@ def test_a_task_whose_second_function_is_written_first_is_in_progress(scratch):
     said = " ".join(next_part(output).split())
     assert "stops at the TODO of Task 4.4: ReLU (act/functions.py: ReLU.forward)" in said, said
     assert "delete that line" not in said, said
+
+
+@needs_solutions
+def test_a_function_defined_twice_in_a_notebook_is_told_which_one_the_check_tests(scratch):
+    """The solved forward in a cell above the untouched one: 'not started', and nothing said that the
+    check tests the last definition, the one Run All leaves."""
+    nb = json.loads((scratch / "notebooks/train.ipynb").read_text(encoding="utf-8"))
+    at = next(n for n, c in enumerate(nb["cells"]) if c["cell_type"] == "code" and "def forward(" in "".join(c["source"]))
+    nb["cells"].insert(at, {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                            "source": ["def forward(model, x):\n", "    return 0\n"]})
+    (scratch / "notebooks/train.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    output = run_check(scratch, "6.1")
+    said = " ".join(next_part(output).split())
+    assert re.search(r"forward is defined in code cells \d+ and \d+ of notebooks/train\.ipynb; the check tests the "
+                     r"last one", said), said
+
+
+def test_changes_name_a_changed_function_once_and_survive_a_hand_edited_manifest(tmp_path):
+    given = "def outer():\n    def inner():\n        return 1\n    return inner\n\n\ndef other():\n    return 2\n"
+    (tmp_path / "nn").mkdir()
+    (tmp_path / "nn/given.py").write_text(given, encoding="utf-8")
+    recorded = sync.fingerprints.all_fingerprints({"nn/given.py": given})
+    recorded["a key without a colon"] = "abc"
+    (tmp_path / sync.MANIFEST).write_text(json.dumps({"files": {}, "functions": recorded}), encoding="utf-8")
+    assert check.Changes(tmp_path).given_code() == []
+    (tmp_path / "nn/given.py").write_text(given.replace("return 1", "return 3"), encoding="utf-8")
+    assert check.Changes(tmp_path).given_code() == ["nn/given.py:outer"], "inner is part of outer's change"
 
 
 @needs_solutions

@@ -377,6 +377,10 @@ def test_a_functions_fingerprint_changes_with_its_code_not_with_comments_or_layo
 
     generated = "def f(x):\n    # TODO Task 1.1: Return x².\n    raise NotImplementedError('Task 1.1')\n"
     assert fingerprint(generated) == fingerprint("def f(x):\n\n    raise NotImplementedError( 'Task 1.1' )  # later\n")
+    assert fingerprint(generated) == fingerprint(generated.replace("    ", "\t")), "tabs for spaces"
+    documented = 'def f(x):\n    """Square.\n\n    x: a number."""\n    raise NotImplementedError(\'Task 1.1\')\n'
+    assert fingerprint(documented) == fingerprint(generated), "a docstring is not code"
+    assert fingerprint(documented) == fingerprint(documented.replace("number.", "float.").replace("    ", "\t"))
     assert fingerprint(generated) != fingerprint(generated + "    return x * x\n")
     assert fingerprint(generated) != fingerprint(generated.replace("(x)", "(x, y)"))
     assert sync.fingerprints.function_fingerprints("nn/ops.py", "def f(:\n") is None, "a syntax error: nothing known"
@@ -711,12 +715,12 @@ def test_make_handout_in_a_handout_says_it_is_one_already(handout_copy, tmp_path
 
 def test_make_train_in_a_handout_says_what_it_needs(handout_copy):
     """tools/train.py trains the reference (its loop and accuracy are answers of tasks 6.2 and 6.3), so a handout
-    has none: make train says where to train instead."""
+    has none: make train says where to train instead, and fails, having trained nothing."""
     assert not (handout_copy / "tools" / "train.py").exists()
     done = subprocess.run(["make", "--no-print-directory", "-o", ".venv/.installed-stamp", "train"], cwd=handout_copy,
                           capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stdout + done.stderr
-    assert "solutions/" in done.stdout and "notebooks/train.ipynb" in done.stdout, done.stdout
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stdout + done.stderr
+    assert "solutions/" in done.stderr and "notebooks/train.ipynb" in done.stderr, done.stderr
 
 
 # --- make handout agrees with make sync ---------------------------------------------------------------

@@ -30,6 +30,7 @@ if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.append(str(Path(__file__).resolve().parent))
 import fingerprints  # noqa: E402  (tools/fingerprints.py)
 import hints  # noqa: E402  (tools/hints.py)
+import notebook_functions  # noqa: E402  (tools/notebook_functions.py)
 import sync  # noqa: E402  (tools/sync.py)
 import tasks as catalogue  # noqa: E402  (tools/tasks.py)
 try:
@@ -202,21 +203,23 @@ class Changes:
 
     def changed(self, place: str) -> bool:
         """Whether the function at ``place`` ('nn/functions.py:MatMul.forward') was changed (or deleted)."""
-        file, name = place.split(":")
-        if place not in self.recorded:
+        file, _, name = place.rpartition(":")
+        if place not in self.recorded or not file:  # (not file: a key someone wrote into the manifest by hand)
             return False
         if file not in self._now:
-            try:
-                text = (self.root / file).read_text(encoding="utf-8", errors="replace")
+            try:  # utf-8-sig: an editor may have saved the file with a byte-order mark, which Python allows
+                text = (self.root / file).read_text(encoding="utf-8-sig", errors="replace")
             except OSError:
                 text = ""
             self._now[file] = fingerprints.function_fingerprints(file, text)
         return self._now[file] is not None and self._now[file].get(name) != self.recorded[place]
 
     def given_code(self) -> list[str]:
-        """The changed functions of nn/, act/ and loss/ that are no task's: code the kit gives."""
-        return [place for place in self.recorded
-                if not place.startswith("notebooks/") and place not in PLACES and self.changed(place)]
+        """The changed functions of nn/, act/ and loss/ that are no task's: code the kit gives (a function
+        nested in a changed one is not named again)."""
+        changed = [place for place in self.recorded
+                   if not place.startswith("notebooks/") and place not in PLACES and self.changed(place)]
+        return [place for place in changed if not any(place.startswith(outer + ".") for outer in changed)]
 
 
 def function_of(root: Path, location: str) -> str:
@@ -464,6 +467,19 @@ def failure_lines(status: Status) -> list[str]:
     return lines
 
 
+def definition_notes(root: Path, task: catalogue.Task) -> list[str]:
+    """For each of the task's notebook functions defined in more than one cell: which one the check tests."""
+    notes = []
+    for place in task.places:
+        file, _, name = place.rpartition(":")
+        if file.endswith(".ipynb"):
+            try:
+                notes.append(notebook_functions.definition_note(root / file, name))
+            except (notebook_functions.InvalidNotebook, SyntaxError):
+                continue  # the tests' own error says what is wrong with the notebook
+    return [note for note in notes if note]
+
+
 def next_steps(task: catalogue.Task, status: Status, root: Path = ROOT) -> str:
     """What to do next for the first task that is not done: its first failing check and its hint."""
     optional = ", optional" if task.optional else ""
@@ -477,6 +493,8 @@ def next_steps(task: catalogue.Task, status: Status, root: Path = ROOT) -> str:
     elif failure is not None and _hole_of(failure) == task.id:
         # The message of our own hole repeats the hint printed below: name only the function to fill.
         lines.append(f"  {failure.nodeid} stops at the TODO of {failure.message.split(' — ')[0]}")
+        for note in definition_notes(root, task):
+            lines.extend(hints.wrap(note, hints.width(), "  ", "    "))
     elif failure is not None:
         lines.extend(failure_lines(status))
         if status.label.startswith("waiting"):

@@ -40,21 +40,32 @@ def functions(tree: ast.AST) -> list[tuple[str, ast.AST]]:
 
 
 def fingerprint(function: ast.AST) -> str:
-    """The same for two functions with the same code: comments, blank lines and line breaks do not count,
-    nor the Python version that reads it (the manifest is written with one, the check may run another)."""
+    """The same for two functions with the same code: comments, docstrings, blank lines, line breaks and
+    indentation do not count, nor the Python version that reads it (the manifest is written with one, the check may run another)."""
     return hashlib.sha256(_shape(function).encode("utf-8")).hexdigest()[:16]
 
 
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
 def _shape(node) -> str:
-    """A syntax tree as text: each node's type and fields, without positions and without empty fields.
+    """A syntax tree as text: each node's type and fields, without positions, empty fields or docstrings
+    (a docstring is not code, and its text changes with the indentation of the lines under it).
     Not ``ast.dump``, whose text changes between Python versions (``type_params=[]`` since 3.12)."""
     if isinstance(node, ast.AST):
-        fields = ", ".join(f"{name}={_shape(value)}" for name, value in ast.iter_fields(node)
-                           if value is not None and value != [])
+        fields = ", ".join(f"{name}={_shape(_without_docstring(node, name, value))}"
+                           for name, value in ast.iter_fields(node) if value is not None and value != [])
         return f"{type(node).__name__}({fields})"
     if isinstance(node, list):
         return "[" + ", ".join(map(_shape, node)) + "]"
     return repr(node)
+
+
+def _without_docstring(node: ast.AST, field: str, value):
+    """The body of a def or class without its docstring; any other field as it is."""
+    if field == "body" and isinstance(node, DEFINITIONS) and ast.get_docstring(node, clean=False) is not None:
+        return value[1:]
+    return value
 
 
 def function_fingerprints(file: str, text: str) -> dict[str, str] | None:
