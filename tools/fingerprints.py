@@ -21,13 +21,17 @@ if str(Path(__file__).resolve().parent) not in sys.path:
 from notebook_functions import parse_cell  # noqa: E402  (tools/notebook_functions.py)
 
 
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
 def functions(tree: ast.AST) -> list[tuple[str, ast.AST]]:
     """Every function in ``tree`` with its qualified name ('Class.method', 'outer.inner')."""
     found: list[tuple[str, ast.AST]] = []
 
     def visit(node: ast.AST, prefix: str) -> None:
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if isinstance(child, DEFINITIONS):
                 name = prefix + child.name
                 if not isinstance(child, ast.ClassDef):
                     found.append((name, child))
@@ -41,11 +45,8 @@ def functions(tree: ast.AST) -> list[tuple[str, ast.AST]]:
 
 def fingerprint(function: ast.AST) -> str:
     """The same for two functions with the same code: comments, docstrings, blank lines, line breaks and
-    indentation do not count, nor the Python version that reads it (the manifest is written with one, the check may run another)."""
+    indentation do not count, nor the Python version that reads it (make sync may run one, the check another)."""
     return hashlib.sha256(_shape(function).encode("utf-8")).hexdigest()[:16]
-
-
-DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def _shape(node) -> str:
@@ -93,8 +94,7 @@ def _notebook_fingerprints(text: str) -> dict[str, str] | None:
             tree = parse_cell(source, "cell")
         except SyntaxError:
             continue
-        found.update((node.name, fingerprint(node)) for node in tree.body
-                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
+        found.update((node.name, fingerprint(node)) for node in tree.body if isinstance(node, FUNCTIONS))
     return found
 
 
