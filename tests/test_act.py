@@ -466,9 +466,14 @@ def test_log_softmax_backward_along_each_axis(axis):
     _, (grad,) = run_function(F.LogSoftmax, ROWS, grad_out=grad_out, axis=axis)
     softmax = np.exp(log_softmax64(ROWS, axis))
     expected = grad_out - softmax * grad_out.sum(axis=axis, keepdims=True)
-    assert_values(f"LogSoftmax.backward with axis={axis} and grad {grad_out.tolist()}", ROWS, grad, expected,
-                  hint=f"\ng − softmax(x) · Σ g, the sum taken along axis={axis}: the axis forward was given "
-                       "(saved on ctx), in backward too")
+    softmax_backward = softmax * (grad_out - (grad_out * softmax).sum(axis=axis, keepdims=True))
+    if grad is not None and np.shape(grad) == ROWS.shape and np.allclose(grad, softmax_backward):
+        hint = ("\nthat is softmax's backward, s · (g − Σ g·s) with s = softmax(x). Log-softmax has another "
+                "derivative: ∂ log s_i / ∂x_j = δ_ij − s_j, so its backward is g − s · Σ g")
+    else:
+        hint = (f"\ng − softmax(x) · Σ g, the sum taken along axis={axis}: the axis forward was given (saved on ctx), "
+                "in backward too")
+    assert_values(f"LogSoftmax.backward with axis={axis} and grad {grad_out.tolist()}", ROWS, grad, expected, hint=hint)
 
 
 @pytest.mark.task8_4

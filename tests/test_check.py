@@ -561,6 +561,14 @@ BEGINNERS_MISTAKES = {
                                    r"NumPy reported 'overflow encountered in exp'.*np\.where\(condition, a, b\) computes "
                                    r"all of a and all of b before it picks.*\(raised at act/functions\.py:\d+ "
                                    r"\(stable_sigmoid\)\)$"),
+    "8.2 the images' gradient computed anyway": ("8.2", ("nn/conv.py", CONVOLUTION_BACKWARD,
+                                                          CONVOLUTION_BACKWARD.replace("if needs_x:", "if True:")),
+                                                 r"Convolution\.backward computed a gradient for the images although "
+                                                 r"nothing needs it.*ctx\.needs_input_grad\[0\] is False"),
+    "8.4 softmax's backward": ("8.4", ("act/functions.py", LOG_SOFTMAX_BACKWARD,
+                                       "        s = np.exp(ctx.out)\n"
+                                       "        return s * (grad - (grad * s).sum(axis=ctx.axis, keepdims=True))\n"),
+                               r"that is softmax's backward.*its backward is g − s · Σ g"),
     "5.1 probs changed in place": ("5.1", ("loss/functions.py", CROSS_ENTROPY_BACKWARD,
                                             CROSS_ENTROPY_BACKWARD.replace(".copy()", "")),
                                    r"CrossEntropy\.backward gave another gradient when called a second time .*"

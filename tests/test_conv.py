@@ -274,9 +274,13 @@ def test_convolution_backward_when_the_images_need_no_gradient():
     x, w, b = conv_case(x_shape, w_shape)
     grad_out = RNG.normal(size=conv_by_loops(x, w, b, stride, padding).shape)
     ctx = convolution_ctx(x, w, stride, padding, needs=(False, True, True))
-    _, grad_w, grad_b = convolution_backward(ctx, grad_out, (x, w, b))
+    grad_x, grad_w, grad_b = convolution_backward(ctx, grad_out, (x, w, b))
     _, want_w, want_b = numerical_grads(lambda *a: conv_by_loops(*a, stride, padding), [x, w, b], grad_out)
     setting = describe(x_shape, w_shape, stride, padding) + ", ctx.needs_input_grad = (False, True, True)"
+    assert grad_x is None, (
+        f"Convolution.backward computed a gradient for the images although nothing needs it ({setting}): give None "
+        "for x when ctx.needs_input_grad[0] is False. The first layer's images never need one, and the product "
+        "and col2im for it would take about half of that layer's backward in every training step.")
     assert_close("Convolution.backward: the gradient of weight", grad_w, want_w, setting, rtol=1e-5, atol=1e-7)
     assert_close("Convolution.backward: the gradient of bias", grad_b, want_b, setting, rtol=1e-5, atol=1e-7)
 
