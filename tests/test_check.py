@@ -565,9 +565,8 @@ BEGINNERS_MISTAKES = {
                                                           CONVOLUTION_BACKWARD.replace("if needs_x:", "if True:")),
                                                  r"Convolution\.backward computed a gradient for the images although "
                                                  r"nothing needs it.*ctx\.needs_input_grad\[0\] is False"),
-    "8.4 softmax's backward": ("8.4", ("act/functions.py", LOG_SOFTMAX_BACKWARD,
-                                       "        s = np.exp(ctx.out)\n"
-                                       "        return s * (grad - (grad * s).sum(axis=ctx.axis, keepdims=True))\n"),
+    "8.4 softmax's backward": ("8.4", ("act/functions.py", LOG_SOFTMAX_BACKWARD,  # task 4.7's, on exp(log-softmax)
+                                       solution("act/functions.py", "Softmax.backward").replace("ctx.out", "np.exp(ctx.out)")),
                                r"that is softmax's backward.*its backward is g − s · Σ g"),
     "5.1 probs changed in place": ("5.1", ("loss/functions.py", CROSS_ENTROPY_BACKWARD,
                                             CROSS_ENTROPY_BACKWARD.replace(".copy()", "")),
