@@ -235,9 +235,9 @@ def verdict_in(output: str) -> str:
     return [line for line in output.splitlines() if line.startswith(VERDICTS)][-1]
 
 
-def cnn_cell_output(capsys, *cell_ids: str) -> str:
+def cnn_cell_output(capsys, *cell_ids: str, **stand_ins) -> str:
     """What the cells ``cell_ids`` of upgrade_to_cnn.ipynb print, run after the cells all need (imports,
-    MNIST, the loops of a convolution)."""
+    MNIST, the loops of a convolution) and with the names ``stand_ins`` defined."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -248,6 +248,7 @@ def cnn_cell_output(capsys, *cell_ids: str) -> str:
     namespace: dict = {}
     for needed in ("035968bd", "2ebfa193", *cell_ids):  # imports and data, the loops of a convolution, the cells
         exec(cells[needed], namespace)
+        namespace.update(stand_ins)
         plt.close("all")
     return capsys.readouterr().out
 
@@ -373,6 +374,26 @@ def test_a_cnn_check_cell_says_which_task_is_not_written_yet(capsys, monkeypatch
     output = cnn_cell_output(capsys, cell)
     assert verdict_in(output).startswith(f"Not yet: Task {task_id}: the participant's hole"), output
     assert f"Save {file} and run this cell again" in output, output
+
+
+AFTER_THE_TRAINING = ("84c771df", "06365967", "cb46a6c2", "7f8a6344", "23ab4849")  # results, filters, confusion, …
+
+
+def test_with_a_convolution_task_not_written_the_cells_from_the_timing_on_say_not_yet(capsys, monkeypatch):
+    """The timing and the training ended in NotImplementedError tracebacks, the cells after them in NameErrors,
+    and two plotted an untrained CNN."""
+    monkeypatch.setattr(nn.conv, "im2col", not_written("8.1"))
+    output = cnn_cell_output(capsys, "387c88a5", "d0ba4906", SPEED_CELL, "4923a6d8", *AFTER_THE_TRAINING)
+    assert output.count("Not yet: Task 8.1: the participant's hole") == 2, output
+    assert output.count("Not yet: the CNN is not trained") == len(AFTER_THE_TRAINING), output
+
+
+def test_with_log_softmax_not_written_its_cell_says_not_yet(capsys, monkeypatch):
+    monkeypatch.setattr(act.functions.LogSoftmax, "forward", staticmethod(not_written("8.4")))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    output = cnn_cell_output(capsys, "7f8a6344", cnn=model, cnn_ready=lambda: True)
+    assert verdict_in(output).startswith("Not yet: Task 8.4: the participant's hole"), output
+    assert "Save act/functions.py and run this cell again" in output, output
 
 
 def test_slow_convolutions_are_named_before_training(capsys, monkeypatch):
