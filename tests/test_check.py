@@ -562,7 +562,7 @@ BEGINNERS_MISTAKES = {
                                    r"all of a and all of b before it picks.*\(raised at act/functions\.py:\d+ "
                                    r"\(stable_sigmoid\)\)$"),
     "8.2 the images' gradient computed anyway": ("8.2", ("nn/conv.py", CONVOLUTION_BACKWARD,
-                                                          CONVOLUTION_BACKWARD.replace("if needs_x:", "if True:")),
+                                                          CONVOLUTION_BACKWARD.replace("needs_x:", "True:")),
                                                  r"Convolution\.backward computed a gradient for the images although "
                                                  r"nothing needs it.*ctx\.needs_input_grad\[0\] is False"),
     "8.4 softmax's backward": ("8.4", ("act/functions.py", LOG_SOFTMAX_BACKWARD,  # task 4.7's, on exp(log-softmax)
