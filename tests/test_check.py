@@ -565,6 +565,9 @@ BEGINNERS_MISTAKES = {
                                                           CONVOLUTION_BACKWARD.replace("needs_x:", "True:")),
                                                  r"Convolution\.backward computed a gradient for the images although "
                                                  r"nothing needs it.*ctx\.needs_input_grad\[0\] is False"),
+    "8.2 no bias gradient": ("8.2", ("nn/conv.py", CONVOLUTION_BACKWARD,
+                                     CONVOLUTION_BACKWARD.replace("grad_weight, grad_bias", "grad_weight, None")),
+                             r"Convolution\.backward returned None as the gradient of input 2 \(bias\), which needs one"),
     "8.4 softmax's backward": ("8.4", ("act/functions.py", LOG_SOFTMAX_BACKWARD,  # task 4.7's, on exp(log-softmax)
                                        solution("act/functions.py", "Softmax.backward").replace("ctx.out", "np.exp(ctx.out)")),
                                r"that is softmax's backward.*its backward is g − s · Σ g"),

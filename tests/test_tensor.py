@@ -514,8 +514,9 @@ class PredMinusTarget(nn.Function):
 def test_a_backward_that_returns_none_for_an_input_that_needs_a_gradient_says_so():
     """Not 'should return shape (3, 2), got shape ()' (np.asarray(None) is 0-d): that None is the fault."""
     pred, target = np.ones((3, 2)), np.zeros((3, 2))
-    with pytest.raises(ValueError, match=r"^PredMinusTarget\.backward returned None as the gradient of input 1, "
-                                         r"which needs one .*shape \(3, 2\), with zeros where the derivative is 0$"):
+    with pytest.raises(ValueError, match=r"^PredMinusTarget\.backward returned None as the gradient of input 1 "
+                                         r"\(target\), which needs one .*shape \(3, 2\), with zeros where the "
+                                         r"derivative is 0$"):
         run_function(PredMinusTarget, pred, target)
     with pytest.raises(ValueError, match=r"returned None as the gradient of input 1"):
         PredMinusTarget.apply(leaf(pred), leaf(target)).sum().backward()

@@ -117,22 +117,22 @@ class Function:
                 f"return one per input of forward, as a tuple in forward's order (None only for an input "
                 f"that needs no gradient: ctx.needs_input_grad False)"
             )
+        names = cls.input_names(len(inputs))
         for position, (input_grad, x) in enumerate(zip(grads, inputs)):
+            named = f" ({names[position]})" if len(names) == len(inputs) else ""  # 'input 2 (bias)'
             if input_grad is None and ctx.needs_input_grad[position]:
                 raise ValueError(
-                    f"{cls.__name__}.backward returned None as the gradient of input {position}, which needs one "
-                    f"(ctx.needs_input_grad[{position}] is True): return an array of the input's shape {x.shape}, "
+                    f"{cls.__name__}.backward returned None as the gradient of input {position}{named}, which needs "
+                    f"one (ctx.needs_input_grad[{position}] is True): return an array of the input's shape {x.shape}, "
                     f"with zeros where the derivative is 0"
                 )
             problem = None if input_grad is None else _not_a_float_array(input_grad)
             if problem:
                 raise TypeError(f"{cls.__name__}.backward returned {problem} as the gradient of input "
-                                f"{position}; return a NumPy array of floats, of the input's dtype "
+                                f"{position}{named}; return a NumPy array of floats, of the input's dtype "
                                 f"({_float_dtype_of([x])} here)")
             if input_grad is not None and input_grad.shape != x.shape:
                 advice = " (undo broadcasting with sum_to)" if _broadcast_by_another(x, input_grad, inputs, grad) else ""
-                names = cls.input_names(len(inputs))
-                named = f" ({names[position]})" if len(names) == len(inputs) else ""
                 order = f", and they come in forward's order: {', '.join(names)}" if len(inputs) > 1 and named else ""
                 raise ValueError(
                     f"{cls.__name__}.backward returned a gradient of shape {input_grad.shape} for input "
