@@ -511,6 +511,7 @@ SGD_UPDATE = solution("nn/optim.py", "SGD.update")
 SCALAR_BACKWARD = solution("nn/scalar.py", "Scalar.backward")
 LOG_SOFTMAX_BACKWARD = solution("act/functions.py", "LogSoftmax.backward")
 CONVOLUTION_BACKWARD = solution("nn/conv.py", "Convolution.backward")
+IM2COL = solution("nn/conv.py", "im2col")
 # Mistakes a beginner made in a fresh handout, each with the verdict it must get and what its message must say.
 BEGINNERS_MISTAKES = {
     "3.5 off the graph": ("3.5", ("nn/linear.py", LINEAR_BLOCK,
@@ -571,6 +572,12 @@ BEGINNERS_MISTAKES = {
     "8.4 softmax's backward": ("8.4", ("act/functions.py", LOG_SOFTMAX_BACKWARD,  # task 4.7's, on exp(log-softmax)
                                        solution("act/functions.py", "Softmax.backward").replace("ctx.out", "np.exp(ctx.out)")),
                                r"that is softmax's backward.*its backward is g − s · Σ g"),
+    "8.1 the padding forgotten": ("8.1", ("nn/conv.py", IM2COL, IM2COL.replace("pad(x, padding)", "x")),
+                                  r"im2col, .*padding=\(1, 1\): these are the windows of x without its padding"),
+    "8.1 the channels innermost": ("8.1", ("nn/conv.py", IM2COL, IM2COL.replace("transpose(1, 4, 5,", "transpose(4, 5, 1,")),
+                                   r"right numbers in another order: pixel by pixel with the channels innermost"),
+    "8.1 float64 rows": ("8.1", ("nn/conv.py", IM2COL, IM2COL.replace("columns.T", "columns.T.astype(float)")),
+                         r"im2col: float32 images should give float32 for the rows"),
     "5.1 probs changed in place": ("5.1", ("loss/functions.py", CROSS_ENTROPY_BACKWARD,
                                             CROSS_ENTROPY_BACKWARD.replace(".copy()", "")),
                                    r"CrossEntropy\.backward gave another gradient when called a second time .*"

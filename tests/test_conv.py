@@ -138,6 +138,34 @@ def same_rows_in_another_order(got, expected) -> bool:
     return np.allclose(*(rows[np.lexsort(rows.T[::-1])] for rows in (got, expected)))
 
 
+def rows_mistake(got, x, kernel, stride, padding) -> str | None:
+    """What is wrong with im2col's rows ``got`` when it is a usual slip: their order, the padding left
+    out, or each window read with the channels innermost. None when it is none of these."""
+    got, expected = np.asarray(got), im2col_by_loops(x, kernel, stride, padding)
+    if same_rows_in_another_order(got, expected):
+        return ROW_ORDER_HINT
+    if padding != (0, 0) and got.shape == output_rows_shape(x, kernel, stride, (0, 0)) != expected.shape:
+        return (f"these are the windows of x without its padding. padding={padding} puts {count(padding[0], 'row')} "
+                f"of zeros above and below each image and {count(padding[1], 'column')} left and right; the windows "
+                "are cut from that padded image.")
+    channels, (kernel_h, kernel_w) = x.shape[1], kernel
+    channels_last = expected.reshape(-1, channels, kernel_h, kernel_w).transpose(0, 2, 3, 1).reshape(expected.shape)
+    if channels > 1 and got.shape == expected.shape and np.allclose(got, channels_last):
+        return ("each row has the right numbers in another order: pixel by pixel with the channels innermost. "
+                "A row holds the window channel by channel: channel 0's window read row by row, then channel "
+                "1's, and so on (the order of the weight's axes (in_channels, kh, kw)).")
+    return None
+
+
+def count(number: int, thing: str) -> str:
+    return f"{number} {thing}" + ("" if number == 1 else "s")
+
+
+def output_rows_shape(x, kernel, stride, padding) -> tuple[int, int]:
+    out_h, out_w = output_shape(x.shape, kernel, stride, padding)
+    return out_h * out_w * x.shape[0], x.shape[1] * kernel[0] * kernel[1]
+
+
 @pytest.mark.task8_1
 def test_im2col_small_example():
     x = np.arange(12.0).reshape(1, 1, 3, 4)
@@ -157,8 +185,8 @@ def test_im2col_matches_the_windows(x_shape, w_shape, stride, padding):
     with naming(f"im2col, {describe(x_shape, w_shape, stride, padding)},"):
         rows = conv.im2col(x, w_shape[2:], stride, padding)
     expected = im2col_by_loops(x, w_shape[2:], stride, padding)
-    assert not same_rows_in_another_order(rows, expected), (
-        f"im2col, {describe(x_shape, w_shape, stride, padding)}: {ROW_ORDER_HINT}")
+    mistake = rows_mistake(rows, x, w_shape[2:], stride, padding)
+    assert mistake is None, f"im2col, {describe(x_shape, w_shape, stride, padding)}: {mistake}"
     assert_close("im2col", rows, expected,
                  describe(x_shape, w_shape, stride, padding),
                  "\nrows has shape (out_h·out_w·batch, channels·kh·kw), one row per output position in the order "
@@ -180,8 +208,8 @@ def test_convolution_forward_matches_the_definition(x_shape, w_shape, stride, pa
                  "filter's bias, laid out as (batch, out_channels, out_h, out_w).")
     rows = getattr(ctx, "rows", None)
     assert rows is not None, "Convolution.forward must save im2col(x) as ctx.rows: backward needs it"
-    assert not same_rows_in_another_order(rows, im2col_by_loops(x, w.shape[2:], stride, padding)), (
-        f"ctx.rows, {describe(x_shape, w_shape, stride, padding)}: {ROW_ORDER_HINT}")
+    mistake = rows_mistake(rows, x, w.shape[2:], stride, padding)
+    assert mistake is None, f"ctx.rows, {describe(x_shape, w_shape, stride, padding)}: {mistake}"
     assert_close("ctx.rows (saved by Convolution.forward)", rows, im2col_by_loops(x, w.shape[2:], stride, padding),
                  describe(x_shape, w_shape, stride, padding), "\nctx.rows must be im2col of the input x")
 
@@ -191,8 +219,9 @@ def test_convolution_forward_keeps_float32():
     x, w, b = (a.astype(np.float32) for a in conv_case((2, 1, 5, 5), (4, 1, 3, 3)))
     ctx = SimpleNamespace(needs_input_grad=(True,) * 3)
     out = nn.conv.Convolution.checked_forward(ctx, x, w, b, stride=(1, 1), padding=(1, 1))
-    assert_keeps_float32("Convolution.forward", "images and weights", "the output", out)
+    # the rows first: float64 rows make a float64 output too, and the cause is in im2col
     assert_keeps_float32("im2col", "images", "the rows (ctx.rows, which backward multiplies)", getattr(ctx, "rows", out))
+    assert_keeps_float32("Convolution.forward", "images and weights", "the output", out)
 
 
 # --- Task 8.2: col2im and the backward --------------------------------------------------------------
@@ -346,6 +375,13 @@ def test_float64_rows_are_wrong_in_task_8_1_even_when_the_output_is_cast_back(mo
     monkeypatch.setattr(nn.conv.Convolution, "forward", staticmethod(
         lambda ctx, x, *rest, **options: forward(ctx, x, *rest, **options).astype(x.dtype)))
     with pytest.raises(AssertionError, match=r"im2col: float32 images should give float32 for the rows"):
+        test_convolution_forward_keeps_float32()
+
+
+@reference_only
+def test_float64_rows_are_blamed_on_im2col_not_on_the_forward_that_multiplies_them(monkeypatch):
+    monkeypatch.setattr(nn.conv, "im2col", in_float64(nn.conv.im2col))
+    with pytest.raises(AssertionError, match=r"^im2col: float32 images should give float32 for the rows"):
         test_convolution_forward_keeps_float32()
 
 
