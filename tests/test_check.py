@@ -512,6 +512,7 @@ SCALAR_BACKWARD = solution("nn/scalar.py", "Scalar.backward")
 LOG_SOFTMAX_BACKWARD = solution("act/functions.py", "LogSoftmax.backward")
 CONVOLUTION_BACKWARD = solution("nn/conv.py", "Convolution.backward")
 IM2COL = solution("nn/conv.py", "im2col")
+POOL_BACKWARD = solution("nn/pool.py", "MaxPooling.backward")
 # Mistakes a beginner made in a fresh handout, each with the verdict it must get and what its message must say.
 BEGINNERS_MISTAKES = {
     "3.5 off the graph": ("3.5", ("nn/linear.py", LINEAR_BLOCK,
@@ -578,6 +579,11 @@ BEGINNERS_MISTAKES = {
                                    r"right numbers in another order: pixel by pixel with the channels innermost"),
     "8.1 float64 rows": ("8.1", ("nn/conv.py", IM2COL, IM2COL.replace("columns.T", "columns.T.astype(float)")),
                          r"im2col: float32 images should give float32 for the rows"),
+    "8.3 argmax along the last axis": ("8.3", ("nn/pool.py", POOL_BACKWARD, POOL_BACKWARD.replace(
+        "ctx.winner * grad", "(np.arange(kernel_h * kernel_w)[:, None, None, None, None] == ctx.winner.argmax(-1)) * grad")),
+        r"MaxPooling\.backward \(x of shape \(1, 1, 4, 4\), kernel \(2, 2\), stride \(2, 2\), so grad and each window "
+        r"slab of ctx\.winner have shape \(1, 1, 2, 2\)\) failed with ValueError: cannot reshape.*ctx\.winner, of shape "
+        r"\(kh·kw, batch, c, out_h, out_w\)"),
     "5.1 probs changed in place": ("5.1", ("loss/functions.py", CROSS_ENTROPY_BACKWARD,
                                             CROSS_ENTROPY_BACKWARD.replace(".copy()", "")),
                                    r"CrossEntropy\.backward gave another gradient when called a second time .*"
