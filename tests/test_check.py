@@ -141,6 +141,13 @@ def test_enclosing_names_count_a_tab_as_python_does_and_skip_the_inside_of_strin
     assert names[2:6] == ["ReLU.forward"] * 4 and names[7] == "ReLU.backward" and names[9] == "helper", names
 
 
+def test_enclosing_names_skip_the_lines_that_continue_a_statement_whatever_their_indentation():
+    lines = ["class ReLU(Function):", "    def forward(ctx, x):", "        out = np.maximum(x,", "0)",
+             "        total = 1 + \\", "2", "        return out", "    def backward(ctx, grad):", "        return grad"]
+    names = check.enclosing_names(lines)
+    assert names[1:7] == ["ReLU.forward"] * 6 and names[8] == "ReLU.backward", names
+
+
 @needs_solutions
 def test_every_place_of_the_catalogue_is_found_by_line(tmp_path):
     """place_of maps a line inside each task's function (in the reference) to that task."""
@@ -277,6 +284,8 @@ BESIDE_THE_RAISE = {  # where a participant wrote code while the task's raise li
                                                  *lines[todo_start(lines, at):]],
     "in place of the TODO comment": lambda lines, at: [*lines[:todo_start(lines, at)],
                                                        indent_of(lines[at]) + "h = 2.0", *lines[at:]],
+    "with a line continued at column 0": lambda lines, at: [*lines[:at], indent_of(lines[at]) + "h = (2.0 +", "1.0)",
+                                                             *lines[at:]],
     "in a notebook cell": lambda lines, at: [*lines[:at], indent_of(lines[at]) + "correct = 0", *lines[at:]],
     "in a file saved with a byte-order mark": lambda lines, at: ["\ufeff" + lines[0], *lines[1:at],
                                                                  indent_of(lines[at]) + "h = 2.0", *lines[at:]],

@@ -23,6 +23,7 @@ import os
 import re
 import sys
 import textwrap
+import tokenize
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -115,11 +116,13 @@ def enclosing_names(lines: list[str]) -> list[str]:
     """For each line (index 0 = line 1), the qualified name of the def/class it is in ('' outside).
 
     By indentation, not by parsing, so that it also works on a file with a syntax error. A tab
-    indents to the next multiple of 8, as in Python; the lines inside a triple-quoted string do not count."""
+    indents to the next multiple of 8, as in Python; the lines inside a triple-quoted string do not count,
+    nor (in a file Python can tokenize) the lines that continue a statement, whatever their indentation."""
     names, stack, open_string = [], [], None  # stack: (indent, name) of the open definitions
-    for line in lines:
+    continued = _continuation_lines(lines)
+    for number, line in enumerate(lines):
         code = line.strip()
-        if open_string is None and code and not code.startswith("#"):
+        if open_string is None and code and not code.startswith("#") and number not in continued:
             indent = _indent(line)
             while stack and indent <= stack[-1][0]:
                 stack.pop()
@@ -129,6 +132,23 @@ def enclosing_names(lines: list[str]) -> list[str]:
         open_string = _triple_quote_open_after(line, open_string)
         names.append(".".join(name for _, name in stack))
     return names
+
+
+def _continuation_lines(lines: list[str]) -> set[int]:
+    """The indexes of the lines that continue a statement begun on an earlier line (inside brackets,
+    after a backslash, inside a string). Empty when Python cannot tokenize the lines: then every
+    line counts by its indentation."""
+    continued, statement_start = set(), None
+    try:
+        for token in tokenize.generate_tokens(iter(line + "\n" for line in lines).__next__):
+            if token.type == tokenize.NEWLINE:
+                statement_start = None
+            elif token.type not in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
+                statement_start = token.start[0] if statement_start is None else statement_start
+                continued.update(range(max(token.start[0], statement_start + 1) - 1, token.end[0]))
+    except (tokenize.TokenError, SyntaxError):
+        return set()
+    return continued
 
 
 def _indent(line: str) -> int:
