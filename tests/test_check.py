@@ -621,6 +621,23 @@ def test_raised_at_is_the_participants_line_and_a_wrong_value_has_none(complete)
     assert mismatched.label == "wrong" and mismatched.raised_at == f"nn/functions.py:{line + 1} (MatMul.forward)"
 
 
+def test_where_names_the_line_or_cell_of_each_of_the_tasks_functions_in_the_participants_files(complete):
+    """A wrong value raises nowhere in the participant's code: 'where:' is then the only pointer to it,
+    so it gives the line of each function (the file may have grown above it) or the notebook's cell."""
+    relu, train_accuracy = check.catalogue.TASKS_BY_ID["4.4"], check.catalogue.TASKS_BY_ID["6.3"]
+    with mistakes(complete, ("act/functions.py", RELU_BACKWARD, "        return grad\n"),
+                  ("act/functions.py", "import numpy as np\n", "import numpy as np\n\n\n# my notes\n")):
+        shown = check.next_steps(relu, check.report(complete, [relu]).rows[0][1], complete)
+        lines = (complete / "act/functions.py").read_text(encoding="utf-8").splitlines()
+    forward, backward = (lines.index("    def forward(ctx, x):", lines.index("class ReLU(Function):")),
+                         lines.index("    def backward(ctx, grad):", lines.index("class ReLU(Function):")))
+    assert f"  where: act/functions.py:{forward + 1} (ReLU.forward), act/functions.py:{backward + 1} (ReLU.backward)\n" \
+        in shown, shown
+    cells = check.notebook_functions.code_cells(complete / "notebooks/train.ipynb")
+    accuracy_cell = max(n for n, source in enumerate(cells, start=1) if "def accuracy(" in source)
+    assert check.located(complete, train_accuracy) == f"notebooks/train.ipynb, code cell {accuracy_cell} (accuracy)"
+
+
 ENDLESS = "        import os, pathlib\n        pathlib.Path('loop.pid').write_text(str(os.getpid()))\n" \
           "        while True:\n            pass\n"
 

@@ -500,10 +500,27 @@ def definition_notes(root: Path, task: catalogue.Task) -> list[str]:
     return [note for note in notes if note]
 
 
+def located(root: Path, task: catalogue.Task) -> str:
+    """The task's functions where they are in the participant's files, line or code cell:
+    'nn/functions.py:120 (MatMul.forward), nn/functions.py:131 (MatMul.backward)'."""
+    def one(place: str) -> str:
+        file, _, name = place.rpartition(":")
+        if file.endswith(".ipynb"):
+            try:
+                cells = notebook_functions.defining_cells(root / file, name)
+            except (notebook_functions.InvalidNotebook, SyntaxError, OSError):
+                cells = []
+            return f"{file}, code cell {cells[-1]} ({name})" if cells else f"{file}: {name}"
+        line = next((n for n, names in enumerate(_names_in(root, file), start=1) if names == name), None)
+        return f"{file}:{line} ({name})" if line else f"{file}: {name}"
+
+    return ", ".join(map(one, task.places))
+
+
 def next_steps(task: catalogue.Task, status: Status, root: Path = ROOT) -> str:
     """What to do next for the first task that is not done: its first failing check and its hint."""
     optional = ", optional" if task.optional else ""
-    lines = [f"Next: task {task.id} — {task.title} ({status.label}{optional})", f"  where: {task.place}"]
+    lines = [f"Next: task {task.id} — {task.title} ({status.label}{optional})", f"  where: {located(root, task)}"]
     failure = status.failure
     if failure is not None and _hole_of(failure) == task.id and status.raised_at:  # code of theirs beside it
         lines.extend(hints.wrap(
