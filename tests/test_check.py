@@ -638,6 +638,26 @@ def test_where_names_the_line_or_cell_of_each_of_the_tasks_functions_in_the_part
     assert check.located(complete, train_accuracy) == f"notebooks/train.ipynb, code cell {accuracy_cell} (accuracy)"
 
 
+def test_a_done_task_whose_raise_line_stayed_below_the_code_is_told_to_delete_it(complete):
+    matmul = check.catalogue.TASKS_BY_ID["3.2"]
+    left = '        raise NotImplementedError("Task 3.2: Matrix multiplication")\n'
+    with mistakes(complete, ("nn/functions.py", MATMUL_FORWARD, MATMUL_FORWARD + left)):
+        progress = check.report(complete, [matmul])
+        text = one_line(check.render(progress))
+        line = (complete / "nn/functions.py").read_text(encoding="utf-8").splitlines().index(left.rstrip("\n")) + 1
+    assert progress.rows[0][1].label == "done", text
+    assert (f"Task 3.2 is done, and its raise NotImplementedError line is still there (nn/functions.py:{line}): "
+            "it no longer runs, so delete it") in text, text
+    assert "raise NotImplementedError" not in one_line(check.render(check.report(complete, [matmul])))
+
+
+def test_every_raise_line_of_the_participant_version_is_found_in_its_function():
+    """dead_raises finds each hole's raise line where make sync put it, in files and notebook cells."""
+    for task in TASKS.TASKS:
+        found = check.dead_raises(ROOT, task)
+        assert len(found) == len(task.places), (task.id, task.places, found)
+
+
 ENDLESS = "        import os, pathlib\n        pathlib.Path('loop.pid').write_text(str(os.getpid()))\n" \
           "        while True:\n            pass\n"
 

@@ -582,11 +582,40 @@ def notes(progress: Progress) -> list[str]:
         undo = "that change" if len(progress.changed_given_code) == 1 else "those changes"
         lines.append(f"You changed code the kit gives, which no task asks you to change: {changed}. The tests count "
                      f"on it as it was: if a test fails where your own code looks right, undo {undo}.")
+    lines.extend(dead_raise_note(progress.root, task) for task, status in progress.rows
+                 if status.done and dead_raises(progress.root, task))
     if run.collection_errors and not run.file_errors:  # a test file itself did not load: say so once
         file, text, _ = run.collection_errors[0]
         tail = "\n".join("    " + line for line in text.strip().splitlines()[-MAX_MESSAGE_LINES:])
         lines.append(f"{file} could not be loaded, so its tests did not run. The error:\n{tail}")
     return lines
+
+
+def dead_raises(root: Path, task: catalogue.Task) -> list[str]:
+    """Where the task's own raise NotImplementedError lines still are in its functions ('nn/functions.py:140',
+    'notebooks/train.ipynb, code cell 10, line 4')."""
+    raise_line = re.compile(rf"\s*raise\s+NotImplementedError\(\s*[\"']Task {re.escape(task.id)}\b")
+    found = []
+    for place in task.places:
+        file, _, name = place.rpartition(":")
+        if file.endswith(".ipynb"):
+            try:
+                cells = [(f"{file}, code cell {number}, line ", source.splitlines()) for number, source
+                         in enumerate(notebook_functions.code_cells(root / file), start=1)]
+            except (notebook_functions.InvalidNotebook, OSError):
+                cells = []
+        else:
+            cells = [(f"{file}:", _lines_of(root, file))]
+        found.extend(f"{where}{number}" for where, lines in cells
+                     for number, (line, names) in enumerate(zip(lines, enclosing_names(lines)), start=1)
+                     if names == name and raise_line.match(line))
+    return found
+
+
+def dead_raise_note(root: Path, task: catalogue.Task) -> str:
+    where = dead_raises(root, task)
+    return (f"Task {task.id} is done, and its raise NotImplementedError line is still there "
+            f"({', '.join(where)}): it no longer runs, so delete it (the TODO comment may stay).")
 
 
 def stopped_note(run: taskreport.Report) -> str:
