@@ -11,6 +11,8 @@ MNIST_DIR ?= ../shared/data/mnist
 # Switches such as FORCE=1: on only when given as 1 on make's command line; unset, empty or 0
 # leave them off, anything else stops make. A variable of that name in the shell's environment
 # is ignored (an exported FORCE must not replace anyone's files).
+# $(call quoted,$(TASKS)) is the value as one shell word, whatever it holds (quotes, ;, $, spaces).
+quoted = '$(subst ','\'',$(1))'
 # $(call switch,FORCE) is 1 when FORCE=1 is on, else empty.
 switch = $(if $(filter command line,$(origin $(1))),$(if $(filter-out 0 1,$($(1))),$(error $(1)=$($(1)) is not understood: $(1)=1 turns it on; $(1)=0 or nothing leaves it off),$(filter 1,$($(1)))))
 
@@ -73,20 +75,20 @@ test: $(STAMP) ## [handout] show my progress (this copy has no solutions/, so no
 endif
 
 check: $(STAMP) ## show my progress: which tasks are done, and what to do next (TASKS="3.2 3.3": only those; TASK=3.2 too)
-	@$(PY) tools/check.py $(TASKS) $(TASK)
+	@$(PY) tools/check.py $(call quoted,$(TASKS)) $(call quoted,$(TASK))
 
 watch: $(STAMP) ## like make check, again every time you save in nn/ act/ loss/ notebooks/ (Ctrl-C stops)
 	@$(PY) tools/watch.py
 
 hint: $(STAMP) ## stuck? the next hint for the first task not done (TASK=3.2: that task; LEVEL=1|2|3: that level)
-	@$(PY) tools/hints.py $(if $(TASK),"$(TASK)") $(if $(LEVEL),--level="$(LEVEL)")
+	@$(PY) tools/hints.py $(if $(TASK),$(call quoted,$(TASK))) $(if $(LEVEL),--level=$(call quoted,$(LEVEL)))
 
 sync: $(STAMP) ## [full kit] organizers: regenerate the participant version (nn/ act/ loss/ notebooks/) from solutions/
 	$(PY) tools/sync.py $(if $(call switch,FORCE),--force)
 
 handout: $(STAMP) ## [full kit] organizers: copy the kit without solutions/ into DEST (make handout DEST=../kit-handout)
-	@test -n "$(DEST)" || { echo "make handout needs a destination folder: make handout DEST=../kit-handout"; exit 2; }
-	$(PY) tools/sync.py --handout "$(DEST)"
+	@test -n $(call quoted,$(DEST)) || { echo "make handout needs a destination folder: make handout DEST=../kit-handout"; exit 2; }
+	$(PY) tools/sync.py --handout $(call quoted,$(DEST))
 
 clean-venv: ## delete .venv (the next command recreates it)
 	rm -rf $(VENV)
