@@ -75,7 +75,7 @@ test: $(STAMP) ## [handout] show my progress (this copy has no solutions/, so no
 endif
 
 check: $(STAMP) ## show my progress: which tasks are done, and what to do next (TASKS="3.2 3.3": only those; TASK=3.2 too)
-	@$(PY) tools/check.py $(call quoted,$(TASKS)) $(call quoted,$(TASK))
+	@$(PY) tools/check.py $(if $(TASKS),$(call quoted,$(TASKS))) $(if $(TASK),$(call quoted,$(TASK)))
 
 watch: $(STAMP) ## like make check, again every time you save in nn/ act/ loss/ notebooks/ (Ctrl-C stops)
 	@$(PY) tools/watch.py

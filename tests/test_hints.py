@@ -635,7 +635,7 @@ def test_make_hint_names_what_was_wrong_on_its_command_line(state, arguments, me
 def test_make_check_takes_task_as_well_as_tasks():
     done = subprocess.run(["make", "-n", "--no-print-directory", "-o", ".venv/.installed-stamp", "check", "TASK=3.2"],
                           cwd=ROOT, capture_output=True, text=True)
-    assert re.search(r"^\S*python\S* tools/check\.py +3\.2$", done.stdout, flags=re.MULTILINE), done.stdout + done.stderr
+    assert re.search(r"^\S*python\S* tools/check\.py +'3\.2'$", done.stdout, flags=re.MULTILINE), done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("arguments, message", [("99", "there is no task '99'"),
