@@ -529,6 +529,7 @@ LOG_SOFTMAX_BACKWARD = solution("act/functions.py", "LogSoftmax.backward")
 CONVOLUTION_BACKWARD = solution("nn/conv.py", "Convolution.backward")
 IM2COL = solution("nn/conv.py", "im2col")
 POOL_BACKWARD = solution("nn/pool.py", "MaxPooling.backward")
+ADAM_STEP, RMSPROP_STEP = solution("nn/optim.py", "Adam.step"), solution("nn/optim.py", "RMSProp.step")
 # Mistakes a beginner made in a fresh handout, each with the verdict it must get and what its message must say.
 BEGINNERS_MISTAKES = {
     "3.5 off the graph": ("3.5", ("nn/linear.py", LINEAR_BLOCK,
@@ -600,6 +601,13 @@ BEGINNERS_MISTAKES = {
         r"MaxPooling\.backward \(x of shape \(1, 1, 4, 4\), kernel \(2, 2\), stride \(2, 2\), so grad and each window "
         r"slab of ctx\.winner have shape \(1, 1, 2, 2\)\) failed with ValueError: cannot reshape.*ctx\.winner, of shape "
         r"\(kh·kw, batch, c, out_h, out_w\)"),
+    "7.2 eps outside the denominator": ("7.2", ("nn/optim.py", ADAM_STEP,
+                                                ADAM_STEP.replace("(np.sqrt(v_hat) + self.eps)", "np.sqrt(v_hat) + self.eps")),
+                                        r"the middle parameter has gradient 0 and should stay -2, got nan.*"
+                                        r"eps belongs to the denominator"),
+    "7.3 eps outside the denominator": ("7.3", ("nn/optim.py", RMSPROP_STEP,
+                                                RMSPROP_STEP.replace("(np.sqrt(s) + self.eps)", "np.sqrt(s) + self.eps")),
+                                        r"RMSProp\(lr=0\.01\) with gradient .* should stay -2, got nan"),
     "5.1 probs changed in place": ("5.1", ("loss/functions.py", CROSS_ENTROPY_BACKWARD,
                                             CROSS_ENTROPY_BACKWARD.replace(".copy()", "")),
                                    r"CrossEntropy\.backward gave another gradient when called a second time .*"

@@ -172,6 +172,26 @@ def test_adam_three_steps_on_half_norm():
                 "three Adam steps (m and v remembered between steps, t = 1, 2, 3)")
 
 
+def assert_a_zero_gradient_leaves_its_parameter(name: str, make_optimizer, formula: str) -> None:
+    """A gradient element of exactly 0 (MNIST's border pixels give them) must leave its parameter as it
+    is: the step is lr · 0 / (0 + eps) = 0. With eps outside the square root's sum it is 0 / 0 = NaN."""
+    p = param()
+    p.grad = np.array([0.5, 0.0, -1.0], dtype=np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):  # the NaN is explained below, not as a warning
+        make_optimizer(p).step()
+    assert np.isfinite(p.data[1]) and p.data[1] == W0[1], (
+        f"{name} with gradient g = [0.5, 0.0, -1.0]: the middle parameter has gradient 0 and should stay "
+        f"{W0[1]:g}, got {float(p.data[1]):g}. The step is {formula}: eps belongs to the denominator, "
+        "added to the square root, so that a gradient of exactly 0 gives 0 / eps = 0, not 0 / 0 = NaN "
+        "(a training with this step turns NaN at the first such gradient).")
+
+
+@pytest.mark.task7_2
+def test_adam_leaves_a_parameter_with_zero_gradient_as_it_is():
+    assert_a_zero_gradient_leaves_its_parameter("Adam(lr=0.1)", lambda p: nn.Adam([p], lr=0.1),
+                                                "lr · m̂ / (√v̂ + eps)")
+
+
 # --- Task 7.3: RMSProp --------------------------------------------------------------------------
 def rmsprop_reference(w, steps, lr, alpha, eps):
     w, s = w.astype(np.float64), 0.0
@@ -202,6 +222,12 @@ def test_rmsprop_three_steps_on_half_norm():
     expected = rmsprop_reference(W0, 3, 0.01, 0.9, 1e-6)
     assert_step("RMSProp(lr=0.01, alpha=0.9), three steps", W0, p.data, expected,
                 "three RMSProp steps (s remembered between steps)")
+
+
+@pytest.mark.task7_3
+def test_rmsprop_leaves_a_parameter_with_zero_gradient_as_it_is():
+    assert_a_zero_gradient_leaves_its_parameter("RMSProp(lr=0.01)", lambda p: nn.RMSProp([p], lr=0.01),
+                                                "lr · g / (√s + eps)")
 
 
 # --- the optimizers as a whole (reference) ---------------------------------------------------------
