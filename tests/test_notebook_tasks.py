@@ -243,18 +243,23 @@ def test_a_damaged_notebook_is_not_checked_with_advice_that_works_in_a_handout(t
     assert text.count("is not a valid notebook (") == 1, text
 
 
-def test_the_advice_to_restore_a_file_fits_the_folder(tmp_path):
-    """A handout has no git: the advice names JupyterLab's checkpoint when there is one, else the kit as handed out."""
+def test_the_advice_to_restore_a_file_fits_the_folder_and_keeps_the_participants_work_first(tmp_path):
+    """A handout has no git: the advice names JupyterLab's checkpoint when there is one, else the kit as handed
+    out. In a git clone `git checkout` comes last, after the copy to keep: it brings back the file without the
+    participant's work (it came first, and a participant who followed it lost a notebook's worth of tasks)."""
     advice = check.taskreport.restore_advice
     assert advice(tmp_path, "notebooks/train.ipynb") == (
         "your last saved copy, or notebooks/train.ipynb of a fresh copy of the kit as it was handed out")
     (tmp_path / "notebooks" / ".ipynb_checkpoints").mkdir(parents=True)
     (tmp_path / "notebooks" / ".ipynb_checkpoints" / "train-checkpoint.ipynb").write_text("{}")
-    assert advice(tmp_path, "notebooks/train.ipynb") == (
-        "copy JupyterLab's last checkpoint, notebooks/.ipynb_checkpoints/train-checkpoint.ipynb, back to "
-        "notebooks/train.ipynb; or your last saved copy")
+    checkpoint = ("copy JupyterLab's last checkpoint, notebooks/.ipynb_checkpoints/train-checkpoint.ipynb, back to "
+                  "notebooks/train.ipynb; or your last saved copy")
+    assert advice(tmp_path, "notebooks/train.ipynb") == checkpoint
     (tmp_path / ".git").mkdir()
-    assert advice(tmp_path, "notebooks/train.ipynb") == "git checkout -- notebooks/train.ipynb, or your last saved copy"
+    assert advice(tmp_path, "notebooks/train.ipynb") == (
+        f"{checkpoint}; or, without your work in it, the kit's own version: keep a copy first "
+        "(cp notebooks/train.ipynb notebooks/train.ipynb.broken), then git checkout -- notebooks/train.ipynb")
+    assert advice(tmp_path, "nn/conv.py").startswith("your last saved copy; or, without your work in it")
 
 
 def test_a_notebook_line_reads_the_same_in_every_part_of_the_report(tmp_path):

@@ -999,14 +999,18 @@ IMPORTED_PACKAGES = frozenset({"numpy", "pytest", "hypothesis", "_pytest", "plug
 
 
 def restore_advice(root: Path, file: str) -> str:
-    """How to get a lost or damaged file of the kit back, with what ``root`` has: git in a git checkout; in a
-    handout, JupyterLab's last checkpoint of the file if there is one, else a saved copy or the kit as handed out."""
-    if (root / ".git").exists():
-        return f"git checkout -- {file}, or your last saved copy"
+    """How to get a lost or damaged file of the kit back, the ways that keep most of the participant's work
+    first: JupyterLab's last checkpoint of the file if there is one, a saved copy; then the kit's own version
+    (git in a git checkout, with a copy of the damaged file kept first; the kit as handed out otherwise)."""
     path = PurePosixPath(file)
     checkpoint = path.parent / ".ipynb_checkpoints" / f"{path.stem}-checkpoint{path.suffix}"
-    if (root / checkpoint).is_file():
-        return f"copy JupyterLab's last checkpoint, {checkpoint}, back to {file}; or your last saved copy"
+    first = (f"copy JupyterLab's last checkpoint, {checkpoint}, back to {file}; or "
+             if (root / checkpoint).is_file() else "")
+    if (root / ".git").exists():
+        return (f"{first}your last saved copy; or, without your work in it, the kit's own version: keep a copy "
+                f"first (cp {file} {file}.broken), then git checkout -- {file}")
+    if first:
+        return f"{first}your last saved copy"
     return f"your last saved copy, or {file} of a fresh copy of the kit as it was handed out"
 
 
