@@ -713,6 +713,19 @@ def test_make_handout_in_a_handout_says_it_is_one_already(handout_copy, tmp_path
     assert not (tmp_path / "again").exists()
 
 
+def test_make_handout_in_a_handout_someone_worked_in_names_the_changed_files(handout_copy, tmp_path):
+    """A copy with tasks solved in it is not one to hand out: it said 'you can hand it out as it is'."""
+    worked_in = tmp_path / "kit"
+    shutil.copytree(handout_copy, worked_in)
+    (worked_in / "nn" / "pool.py").write_text((worked_in / "nn" / "pool.py").read_text() + "# my answer\n")
+    line = one_clear_line(run_tool("tools/sync.py", "--handout", tmp_path / "again", cwd=worked_in))
+    assert "no longer as they were handed out" in line and "nn/pool.py." in line, line
+    assert "hand it out as it is" not in line and "nn/conv.py" not in line, line
+    assert "you can hand it out as it is" in one_clear_line(
+        run_tool("tools/sync.py", "--handout", tmp_path / "again", cwd=handout_copy))
+    assert not (tmp_path / "again").exists()
+
+
 def test_make_train_in_a_handout_says_what_it_needs(handout_copy):
     """tools/train.py trains the reference (its loop and accuracy are answers of tasks 6.2 and 6.3), so a handout
     has none: make train says where to train instead, and fails, having trained nothing."""

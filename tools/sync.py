@@ -640,6 +640,21 @@ def handout_problems(root: Path, outputs: dict[str, str], todo: Plan) -> str:
     return ""
 
 
+def handout_copy_state(root: Path) -> str:
+    """The end of make handout's answer in a handout copy: whether it is still the kit as handed out, by the
+    hashes of the manifest (a copy someone worked in holds their code, or the solutions)."""
+    recorded, problem = read_manifest(root)
+    if problem:
+        return (f", and {problem}, so whether anyone changed it cannot be told: hand out a fresh copy instead "
+                "(`make handout` in the full kit)")
+    changed = [file for file, digest in recorded.items()
+               if not (root / file).is_file() or fingerprint((root / file).read_bytes()) != digest]
+    if changed:
+        return (f", and these files are no longer as they were handed out (someone's work, or solutions, may be "
+                f"in them): {', '.join(changed)}. Hand out a fresh copy instead (`make handout` in the full kit)")
+    return ", with every file of nn/, act/, loss/ and notebooks/ as it was handed out: you can hand it out as it is"
+
+
 def handout(root: Path, destination: Path, out=sys.stdout,
             tasks: Iterable[catalogue.Task] = catalogue.TASKS) -> int:
     """Copy the participant version of the kit (no solutions/) into an empty ``destination``.
@@ -649,7 +664,7 @@ def handout(root: Path, destination: Path, out=sys.stdout,
     destination = destination.resolve()
     if not (root / "solutions").is_dir():
         raise SyncError(f"make handout copies the kit without its solutions/, and {root} has none: it is a handout "
-                        "copy already, which you can hand out as it is")
+                        f"copy already{handout_copy_state(root)}")
     _check_destination(root, destination)
     outputs = generate(root, tasks)
     todo = plan(root, outputs)
