@@ -757,6 +757,36 @@ def test_a_file_that_does_not_load_is_reported_once_and_its_tasks_are_not_checke
     assert "wrong" not in output
 
 
+RELU_FORWARD = solution("act/functions.py", "ReLU.forward")
+AT_COLUMN_0 = {  # file, the task's code, the same with an indentation slip, the function and task blamed
+    "a last line at column 0": ("act/functions.py", RELU_FORWARD,
+                                RELU_FORWARD.rstrip("\n").rpartition("\n")[0] + "\n" + RELU_FORWARD.split("\n")[-2].lstrip()
+                                + "\n", "ReLU.forward", "4.4 — ReLU", r"is less indented than the lines before it, "
+                                r"which ends ReLU\.forward there: indent it like them"),
+    "a first line at column 0": ("nn/linear.py", LINEAR_BLOCK, LINEAR_BLOCK.lstrip(" "), "Linear.forward", "3.5",
+                                 r"which ends Linear\.forward there"),
+    "only a comment left": ("act/functions.py", RELU_FORWARD, "        # my code here\n", "ReLU.forward", "4.4 — ReLU",
+                            r"expected an indented block after function definition on line \d+.*has no statement left"),
+    "a notebook line at column 0": ("notebooks/train.ipynb", "    return model(x)", "logits = model(x)\\n    return logits",
+                                    "forward", "6.1", r"which ends forward there"),
+    "a notebook return at column 0": ("notebooks/train.ipynb", "    return model(x)", "return model(x)", "forward", "6.1",
+                                      r"'return' outside function"),
+}
+
+
+@pytest.mark.parametrize("slip", AT_COLUMN_0)
+def test_an_indentation_slip_in_a_task_function_is_blamed_on_that_function(complete, slip):
+    """Python names the line after the slip (the kit's next def, say) or the def above it: the check names
+    the task function the slip is in, never 'outside every task's function, so undo the change'."""
+    file, old, new, function, task, said = AT_COLUMN_0[slip]
+    task_id = task.split(" ")[0]
+    with mistakes(complete, (file, old, new)):
+        output = run_check(complete, task_id)
+    steps = one_line(next_part(output))
+    assert steps.startswith(f"fix the error in {function} (task {task}"), output
+    assert re.search(said, steps) and "undo the change" not in steps, output
+
+
 def test_a_notebook_cell_that_does_not_parse_is_reported_once(complete):
     with mistakes(complete, ("notebooks/train.ipynb", "return model(x)", "return model(x")):
         output = run_check(complete, "6.1", "6.2")

@@ -453,10 +453,37 @@ def describe_file_error(root: Path, error: taskreport.FileError) -> str:
     return text
 
 
+def indentation_culprit(root: Path, error: taskreport.FileError) -> tuple[int, str]:
+    """For an error whose cause is an indentation slip in a function above the line Python names: a line
+    of that function and what went wrong there. A body left with comments only (Python names the def's line
+    in its message), or a line that starts at column 0 and so ends the function: then the next indented line
+    is 'unexpected', or a return there is 'outside function'. (error.line, '') otherwise."""
+    if error.exception not in ("IndentationError", "SyntaxError") or not error.line:
+        return error.line, ""
+    after = re.search(r"expected an indented block after .* on line (\d+)", error.message)
+    if after:
+        return int(after.group(1)), ("the function defined on that line has no statement left (comments do not "
+                                     "count): write its code, or put the raise line back until you do")
+    lines = _lines_of(root, error.file)
+    code = [n for n, line in enumerate(lines[: error.line]) if line.strip() and not line.lstrip().startswith("#")]
+    if "unexpected indent" in error.message and len(code) >= 3:
+        before, cut, indented = code[-3:]  # the slip is the line above the one Python names
+    elif "outside function" in error.message and len(code) >= 2:
+        before, cut, indented = code[-2], code[-1], code[-2]  # the slip is the line Python names
+    else:
+        return error.line, ""
+    names = enclosing_names(lines)
+    if names[before] and _indent(lines[cut]) < _indent(lines[indented]) <= _indent(lines[before]):
+        return before + 1, (f"line {cut + 1}, {_shorten(lines[cut].strip(), 40)}, is less indented than the lines "
+                            f"before it, which ends {names[before]} there: indent it like them")
+    return error.line, ""
+
+
 def file_error_steps(root: Path, error: taskreport.FileError) -> str:
     """Next: the task that owns the broken line, or the file and what to do."""
-    name, owner = place_of(root, f"{error.file}:{error.line}") if error.line else ("", None)
-    lines = [describe_file_error(root, error)]
+    line, cause = indentation_culprit(root, error)
+    name, owner = place_of(root, f"{error.file}:{line}") if line else ("", None)
+    lines = [describe_file_error(root, error) + (f"\n  ({cause})" if cause else "")]
     if error.exception in ("InvalidNotebook", "MissingName"):
         return f"Next: {lines[0]}. Until then the tests that need it cannot run."
     if owner is not None:

@@ -100,11 +100,14 @@ def ipython_transformed(source: str) -> str:
 
 def parse_cell(source: str, filename: str) -> ast.Module:
     """The cell's syntax tree, read as plain Python, else with its magic lines blanked (the set-up cell's
-    ``%autoreload``), else as IPython reads it. A SyntaxError shows the line as the participant wrote it."""
+    ``%autoreload``), else as IPython reads it. A SyntaxError shows the line as the participant wrote it,
+    also one that only compiling finds, as running the cell would ('return' outside function)."""
     for read in (str, without_magic_lines, ipython_transformed):
         text = read(source)
         try:
-            return compile(text, filename, "exec", PARSE_FLAGS)
+            tree = compile(text, filename, "exec", PARSE_FLAGS)
+            compile(tree, filename, "exec", ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+            return tree
         except SyntaxError as error:
             last = error
     lines = source.splitlines()
