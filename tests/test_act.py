@@ -7,11 +7,14 @@ against the reference only.
 
 from __future__ import annotations
 
+import contextlib
+
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
 from conftest import IMPL, examples
-from helpers import assert_function_gradients, assert_values, forward_backward_strict, numerical_grads, run_function
+from helpers import (NeedsTask, assert_function_gradients, assert_values, forward_backward_strict, numerical_grads,
+                     run_function)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,7 +38,8 @@ def float_arrays(elements=st.floats(-5, 5), max_dims: int = 3):
 
 
 def sigmoid64(x):
-    return 1 / (1 + np.exp(-np.asarray(x, dtype=np.float64)))
+    with np.errstate(over="ignore"):  # e^10000 = inf gives σ = 1 / inf = 0, as it should
+        return 1 / (1 + np.exp(-np.asarray(x, dtype=np.float64)))
 
 
 HUGE = np.array([-1e4, -100.0, 0.0, 100.0, 1e4], dtype=np.float32)
@@ -254,27 +258,65 @@ def test_leaky_relu_is_stable_at_large_inputs():
 
 
 # --- 4.6 swish ---------------------------------------------------------------------------------
+def another_sigmoid(stable_sigmoid, x):
+    """What stable_sigmoid(x) gives when that is not σ(x), else None (an error inside it is reported as it is)."""
+    try:
+        with np.errstate(all="ignore"):
+            got = np.asarray(stable_sigmoid(x), dtype=np.float64)
+    except Exception:
+        return None
+    return got if got.shape != np.shape(x) or not np.allclose(got, sigmoid64(x), rtol=1e-4, atol=1e-6) else None
+
+
+@contextlib.contextmanager
+def building_on_stable_sigmoid():
+    """Swish is judged on its own only while the σ it takes from stable_sigmoid (task 4.2) is right: a
+    Swish test that fails after calling a wrong stable_sigmoid waits for task 4.2 (NeedsTask)."""
+    original, calls = F.stable_sigmoid, []
+
+    def recorded(*args, **options):
+        calls.append(args)
+        return original(*args, **options)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(F, "stable_sigmoid", recorded)
+        try:
+            yield
+        except Exception as error:
+            for x, *_ in calls[:3]:
+                got = another_sigmoid(original, x)
+                if got is not None:
+                    raise NeedsTask(
+                        f"Task 4.2: Swish.forward takes σ(x) from stable_sigmoid, which gives {np.round(got, 4).tolist()} "
+                        f"for x = {np.asarray(x).tolist()} instead of {np.round(sigmoid64(x), 4).tolist()}: Swish is "
+                        "checked once task 4.2 is right") from error
+            raise
+
+
 @pytest.mark.task4_6
 def test_swish_values():
-    output, _ = run_function(F.Swish, SMALL)
-    assert_values("Swish.forward", SMALL, output, SMALL * sigmoid64(SMALL), hint="\nswish(x) = x σ(x)")
+    with building_on_stable_sigmoid():
+        output, _ = run_function(F.Swish, SMALL)
+        assert_values("Swish.forward", SMALL, output, SMALL * sigmoid64(SMALL), hint="\nswish(x) = x σ(x)")
 
 
 @pytest.mark.task4_6
 @generated
 @given(float_arrays(st.floats(-20, 20)))
 def test_swish_gradcheck(x):
-    assert_function_gradients(F.Swish, x)
+    with building_on_stable_sigmoid():
+        assert_function_gradients(F.Swish, x)
 
 
 @pytest.mark.task4_6
 def test_swish_is_stable_at_large_inputs():
-    output, (grad,) = forward_backward_strict(
-        F.Swish, HUGE, name="Swish", advice=" For x = -1e4, e^-x = e^10000 overflows in 1 / (1 + e^-x). Expected: "
-        "σ(x) from stable_sigmoid (task 4.2), which never overflows.",
-    )
-    assert_values("Swish.forward at large inputs", HUGE, output, [0.0, 0.0, 0.0, 100.0, 1e4], atol=1e-30)
-    assert_values("Swish.backward at large inputs", HUGE, grad, [0.0, 0.0, 0.5, 1.0, 1.0], atol=1e-30)
+    with building_on_stable_sigmoid():
+        output, (grad,) = forward_backward_strict(
+            F.Swish, HUGE, name="Swish", advice=" For x = -1e4, e^-x = e^10000 overflows in 1 / (1 + e^-x). "
+            "Expected: σ(x) from stable_sigmoid (task 4.2), which never overflows.",
+        )
+        assert_values("Swish.forward at large inputs", HUGE, output, [0.0, 0.0, 0.0, 100.0, 1e4], atol=1e-30)
+        assert_values("Swish.backward at large inputs", HUGE, grad, [0.0, 0.0, 0.5, 1.0, 1.0], atol=1e-30)
 
 
 # --- 4.7 softmax -------------------------------------------------------------------------------

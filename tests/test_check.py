@@ -673,6 +673,15 @@ def test_every_raise_line_of_the_participant_version_is_found_in_its_function():
         assert len(found) == len(task.places), (task.id, task.places, found)
 
 
+def test_swish_on_a_wrong_stable_sigmoid_waits_for_task_4_2(complete):
+    """Swish takes σ from stable_sigmoid (task 4.2): with that one wrong, right Swish code read 'wrong'."""
+    swapped = STABLE_SIGMOID.replace("1 / (1 + e), e / (1 + e)", "e / (1 + e), 1 / (1 + e)")
+    with mistakes(complete, ("act/functions.py", STABLE_SIGMOID, swapped)):
+        progress = check.report(complete, [TASKS.TASKS_BY_ID["4.2"], TASKS.TASKS_BY_ID["4.6"]])
+    labels = {task.id: status.label for task, status in progress.rows}
+    assert labels == {"4.2": "wrong", "4.6": "waiting for task 4.2"}, labels
+
+
 ENDLESS = "        import os, pathlib\n        pathlib.Path('loop.pid').write_text(str(os.getpid()))\n" \
           "        while True:\n            pass\n"
 
