@@ -465,6 +465,25 @@ def solution(file: str, qualname: str) -> str:
     return "".join(lines[begin + 1:end])
 
 
+def squeezed(text: str) -> str:
+    return "".join(text.split())
+
+
+def solution_lines(task) -> list[str]:
+    """The code lines of the task's solution blocks, without whitespace (those of 10 characters or more)."""
+    lines = []
+    for place in task.places:
+        file, _, name = place.rpartition(":")
+        if not file.endswith(".ipynb"):
+            lines += [squeezed(line) for line in solution(file, name).splitlines() if not line.strip().startswith("#")]
+        else:
+            cells = json.loads((ROOT / "solutions" / file).read_text(encoding="utf-8"))["cells"]
+            source = next("".join(c["source"]) for c in cells if f"def {name}(" in "".join(c["source"]))
+            block = source.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0]
+            lines += [squeezed(line) for line in block.splitlines()[1:] if not line.strip().startswith("#")]
+    return [line for line in lines if len(line) >= 10]
+
+
 MATMUL_FORWARD = solution("nn/functions.py", "MatMul.forward")
 RELU_BACKWARD = solution("act/functions.py", "ReLU.backward")
 LINEAR_FORWARD = solution("nn/linear.py", "Linear.forward").splitlines(keepends=True)[0]
@@ -608,6 +627,16 @@ BEGINNERS_MISTAKES = {
     "7.3 eps outside the denominator": ("7.3", ("nn/optim.py", RMSPROP_STEP,
                                                 RMSPROP_STEP.replace("(np.sqrt(s) + self.eps)", "np.sqrt(s) + self.eps")),
                                         r"RMSProp\(lr=0\.01\) with gradient .* should stay -2, got nan"),
+    "4.3 written out": ("4.3", ("act/functions.py", TANH_FORWARD,
+                                TANH_FORWARD.replace("np.tanh(x)", "(np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))")),
+                        r"overflow encountered in exp.*tanh overflows for \|x\| ≥ 89 in float32"),
+    "4.4 no return": ("4.4", ("act/functions.py", RELU_BACKWARD, RELU_BACKWARD.replace("return ", "grad_x = ")),
+                      r"ReLU\.backward returned None: did you forget the return\? It returns the gradient of "
+                      r"forward's input"),
+    "6.1 no return": ("6.1", ("notebooks/train.ipynb", "    return model(x)", "    logits = model(x)"),
+                      r"forward\(model, x\) returned None: did you forget the return\?"),
+    "6.1 only a comment left": ("6.1", ("notebooks/train.ipynb", "    return model(x)", "    pass  # my code here"),
+                                r"never called the model: the logits are the model's output for the batch x"),
     "5.1 probs changed in place": ("5.1", ("loss/functions.py", CROSS_ENTROPY_BACKWARD,
                                             CROSS_ENTROPY_BACKWARD.replace(".copy()", "")),
                                    r"CrossEntropy\.backward gave another gradient when called a second time .*"
@@ -622,6 +651,8 @@ def test_a_beginners_mistake_is_wrong_with_a_message_that_says_why(complete, mis
         status = check.report(complete, [check.catalogue.TASKS_BY_ID[task_id]]).rows[0][1]
     shown = one_line("\n".join(check.failure_lines(status)))
     assert status.label == "wrong" and re.search(message, shown, flags=re.DOTALL), f"{status.label}:\n{shown}"
+    given_away = [line for line in solution_lines(check.catalogue.TASKS_BY_ID[task_id]) if line in squeezed(shown)]
+    assert not given_away, f"the message hands out the solution's {given_away}:\n{shown}"
 
 
 def test_raised_at_is_the_participants_line_and_a_wrong_value_has_none(complete):

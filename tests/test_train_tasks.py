@@ -106,7 +106,9 @@ def test_forward_returns_the_models_logits():
     with only_what_every_model_has("forward(model, x)"):
         returned = forward(model, x)
     expected = x.data @ weight
-    assert model.calls, "forward(model, x) never called the model: return model(x)"
+    assert model.calls, ("forward(model, x) never called the model: the logits are the model's output for the batch "
+                         "x (forward's docstring)")
+    assert returned is not None, "forward(model, x) returned None: did you forget the return?"
     assert isinstance(returned, nn.Tensor), (
         f"forward(model, x) should return the model's output, an nn.Tensor; got {type(returned).__name__}"
     )

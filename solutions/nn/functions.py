@@ -109,6 +109,10 @@ class Function:
                 f"{cls.__name__}.backward reads ctx.{error.name}, which {cls.__name__}.forward did not save: "
                 f"set ctx.{error.name} in forward (ctx carries what backward needs from forward to backward)"
             ) from error
+        if grads is None and any(ctx.needs_input_grad):
+            wanted = ("the gradient of forward's input" if len(inputs) == 1 else
+                      f"the gradients of forward's {len(inputs)} inputs, as a tuple in forward's order")
+            raise ValueError(f"{cls.__name__}.backward returned None: did you forget the return? It returns {wanted}")
         several = isinstance(grads, tuple) or (isinstance(grads, list) and len(inputs) > 1)  # [ga, gb] as (ga, gb)
         grads = tuple(_as_result(g) for g in grads) if several else (_as_result(grads),)
         if len(grads) != len(inputs):
