@@ -630,6 +630,10 @@ BEGINNERS_MISTAKES = {
     "4.3 written out": ("4.3", ("act/functions.py", TANH_FORWARD,
                                 TANH_FORWARD.replace("np.tanh(x)", "(np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))")),
                         r"overflow encountered in exp.*tanh overflows for \|x\| ≥ 89 in float32"),
+    "8.4 the sum without keepdims": ("8.4", ("act/functions.py", LOG_SOFTMAX_BACKWARD,
+                                             LOG_SOFTMAX_BACKWARD.replace(", keepdims=True", "")),
+                                     r"LogSoftmax\.backward with axis=1 for x = \[\[1\.0, 2\.0, 3\.0\], \[0\.0, 0\.0, "
+                                     r"0\.0\]\] and grad = .* raised ValueError: operands could not be broadcast"),
     "4.4 no return": ("4.4", ("act/functions.py", RELU_BACKWARD, RELU_BACKWARD.replace("return ", "grad_x = ")),
                       r"ReLU\.backward returned None: did you forget the return\? It returns the gradient of "
                       r"forward's input"),
@@ -711,6 +715,18 @@ def test_swish_on_a_wrong_stable_sigmoid_waits_for_task_4_2(complete):
         progress = check.report(complete, [TASKS.TASKS_BY_ID["4.2"], TASKS.TASKS_BY_ID["4.6"]])
     labels = {task.id: status.label for task, status in progress.rows}
     assert labels == {"4.2": "wrong", "4.6": "waiting for task 4.2"}, labels
+
+
+def test_a_wrong_forward_is_wrong_while_its_backward_is_still_to_do(complete):
+    """Log-softmax's forward without its log, backward not written yet: the values test ran backward too
+    and stopped at its TODO, so the task read 'in progress' and the wrong forward went unsaid."""
+    forward = solution("act/functions.py", "LogSoftmax.forward")
+    todo = '        raise NotImplementedError("Task 8.4: Log-softmax (act/functions.py: LogSoftmax.backward)")\n'
+    with mistakes(complete, ("act/functions.py", forward, forward.replace("np.log(", "(")),
+                  ("act/functions.py", LOG_SOFTMAX_BACKWARD, todo)):
+        status = check.report(complete, [TASKS.TASKS_BY_ID["8.4"]]).rows[0][1]
+    shown = one_line("\n".join(check.failure_lines(status)))
+    assert status.label == "wrong" and "LogSoftmax.forward with axis=-1" in shown, f"{status.label}: {shown}"
 
 
 ENDLESS = "        import os, pathlib\n        pathlib.Path('loop.pid').write_text(str(os.getpid()))\n" \

@@ -169,7 +169,8 @@ def output_rows_shape(x, kernel, stride, padding) -> tuple[int, int]:
 @pytest.mark.task8_1
 def test_im2col_small_example():
     x = np.arange(12.0).reshape(1, 1, 3, 4)
-    rows = conv.im2col(x, (2, 2), (1, 1), (0, 0))
+    with naming("im2col(x of shape (1, 1, 3, 4), kernel_size=(2, 2), stride=(1, 1), padding=(0, 0))"):
+        rows = conv.im2col(x, (2, 2), (1, 1), (0, 0))
     expected = np.array([[0, 1, 4, 5], [1, 2, 5, 6], [2, 3, 6, 7], [4, 5, 8, 9], [5, 6, 9, 10], [6, 7, 10, 11]],
                         dtype=float)
     assert_close("im2col(x, kernel_size=(2, 2), stride=(1, 1), padding=(0, 0))", rows, expected,
