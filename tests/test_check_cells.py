@@ -316,6 +316,14 @@ def windows_not_added_back(backward):
     return staticmethod(lambda ctx, grad: (ctx.winner * grad).reshape(*ctx.winner.shape))
 
 
+def indexing_past_the_end(backward):
+    return staticmethod(lambda ctx, grad: grad[:, :, :, grad.shape[3]])
+
+
+def reshaping_to_a_wrong_size(im2col):
+    return lambda x, *args, **options: np.reshape(im2col(x, *args, **options), (5, -1))
+
+
 def without_padding(im2col):
     return lambda x, kernel_size, stride, padding: im2col(x, kernel_size, stride, (0, 0))
 
@@ -340,13 +348,15 @@ def without_padding(im2col):
     ("ffb337e6", nn.conv.Convolution, "forward", rows_not_saved, "ctx.rows"),
     ("a77d0d06", nn.pool.MaxPooling, "backward", in_float64, "float32"),
     ("a77d0d06", nn.pool.MaxPooling, "backward", windows_not_added_back, "shape"),
+    ("a77d0d06", nn.pool.MaxPooling, "backward", indexing_past_the_end, r"index 2 is out of bounds.*TASKS=8\.3"),
+    ("a9bbcf8e", nn.conv, "im2col", reshaping_to_a_wrong_size, r"ValueError: cannot reshape.*TASKS=8\.1"),
 ], ids=["conv forward without the bias", "conv forward with the images of a batch mixed up",
         "im2col without the padding", "im2col returning columns", "conv forward in float64",
         "col2im in float64", "the weight gradient in float64", "the gradients in another order",
         "the weight gradient doubled",
         "pooling windows that overwrite", "pooling ties all winning", "conv forward without ctx.rows",
         "conv forward flattened", "conv backward without ctx.rows", "pooling gradient in float64",
-        "pooling windows not added back"])
+        "pooling windows not added back", "pooling backward indexing past the end", "im2col of a wrong size"])
 def test_a_cnn_check_cell_is_not_good_for_code_the_tests_reject(capsys, monkeypatch, cell, owner, name, broken,
                                                                 said):
     monkeypatch.setattr(owner, name, broken(getattr(owner, name)))
@@ -386,6 +396,18 @@ def test_with_a_convolution_task_not_written_the_cells_from_the_timing_on_say_no
     output = cnn_cell_output(capsys, "387c88a5", "d0ba4906", SPEED_CELL, "4923a6d8", *AFTER_THE_TRAINING)
     assert output.count("Not yet: Task 8.1: the participant's hole") == 2, output
     assert output.count("Not yet: the CNN is not trained") == len(AFTER_THE_TRAINING), output
+
+
+def test_the_verdict_at_the_end_is_not_passed_while_a_check_above_said_not_yet(capsys, monkeypatch):
+    """A wrong pooling gradient still trains the CNN over the bar: the last cell said 'Passed' under the
+    8.3 check cell's 'Not yet'."""
+    trained = {"cnn_ready": lambda: True, "cnn_accuracies": [0.97]}
+    assert "Passed: the CNN clears the bar" in cnn_cell_output(capsys, "a77d0d06", "23ab4849", **trained)
+    monkeypatch.setattr(nn.pool, "add_windows_back", overwriting_windows)
+    output = cnn_cell_output(capsys, "a77d0d06", "23ab4849", **trained)
+    assert "Not yet" in output and "Passed" not in output, output
+    assert re.search(r"Clears the bar, but not passed yet: the check of task 8\.3 above said 'Not yet'.*"
+                     r"make check TASKS=\"8\.3\"", output), output
 
 
 def test_with_log_softmax_not_written_its_cell_says_not_yet(capsys, monkeypatch):
