@@ -310,6 +310,8 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
 def file_error_label(error: taskreport.FileError) -> str:
     if error.exception == "InvalidNotebook":
         return f"{error.file} is not a valid notebook"
+    if error.exception == "MissingFile":
+        return f"{error.file} is missing"
     return f"fix the error in {error.file.split(' cell ')[0]} first"
 
 
@@ -429,6 +431,8 @@ def describe_file_error(root: Path, error: taskreport.FileError) -> str:
     if error.exception == "MissingName":
         return (f"{error.message}: a function or class of the kit is gone from the file (was it emptied, or a "
                 f"part of it deleted?); restore it ({taskreport.restore_advice(root, error.file)})")
+    if error.exception == "MissingFile":
+        return f"{error.message}: restore it ({taskreport.restore_advice(root, error.file)})"
     where = error.file.replace(" cell ", ", code cell ") + (f", line {error.line}" if error.line else "")
     if error.exception in ("SystemExit", "ExitCalled"):
         call = "sys.exit" if error.exception == "SystemExit" else "os._exit"
@@ -484,7 +488,7 @@ def file_error_steps(root: Path, error: taskreport.FileError) -> str:
     line, cause = indentation_culprit(root, error)
     name, owner = place_of(root, f"{error.file}:{line}") if line else ("", None)
     lines = [describe_file_error(root, error) + (f"\n  ({cause})" if cause else "")]
-    if error.exception in ("InvalidNotebook", "MissingName"):
+    if error.exception in ("InvalidNotebook", "MissingName", "MissingFile"):
         return f"Next: {lines[0]}. Until then the tests that need it cannot run."
     if owner is not None:
         lines.insert(0, f"Next: fix the error in {name} (task {owner.id} — {owner.title}); until then the "
@@ -601,7 +605,7 @@ def notes(progress: Progress) -> list[str]:
         lines.append("The check stopped at its time limit; the tasks that did not get their turn read 'not checked'."
                      + (" Look for an endless loop in the task marked 'wrong'."
                         if any(t.exception in ("DidNotFinish", "ProcessEnded") for t in run.tests) else ""))
-    if run.stopped:
+    if run.stopped and not any(error.exception == "MissingFile" for error in run.file_errors):  # "Next:" says it
         lines.append(stopped_note(run))
     lines.extend(lingering_note(progress.root, kind, location) for kind, location in run.lingering)
     if progress.changed_given_code:

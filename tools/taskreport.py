@@ -1007,8 +1007,8 @@ def restore_advice(root: Path, file: str) -> str:
     first = (f"copy JupyterLab's last checkpoint, {checkpoint}, back to {file}; or "
              if (root / checkpoint).is_file() else "")
     if (root / ".git").exists():
-        return (f"{first}your last saved copy; or, without your work in it, the kit's own version: keep a copy "
-                f"first (cp {file} {file}.broken), then git checkout -- {file}")
+        keep = f"keep a copy first (cp {file} {file}.broken), then " if (root / file).is_file() else ""
+        return f"{first}your last saved copy; or, without your work in it, the kit's own version: {keep}git checkout -- {file}"
     if first:
         return f"{first}your last saved copy"
     return f"your last saved copy, or {file} of a fresh copy of the kit as it was handed out"
@@ -1049,9 +1049,9 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
     at most MAX_CHILDREN of them; when the run stops before every test ran, ``stopped`` says why.
     """
     missing = missing_package_files(root)
-    if missing:
-        raise TaskRunError("\n".join(f"{file} is missing (deleted, moved or renamed?), and the tests import it: "
-                                     f"restore it ({restore_advice(root, file)})" for file in missing))
+    if missing:  # not even the packages can be imported: no test can run
+        return Report([], [FileError(file, 0, "", "MissingFile", f"{file} is missing (deleted, moved or renamed?), "
+                                     "and the tests import it") for file in missing], [], stopped=f"{missing[0]} is missing")
     shadows = shadowing_files(root)
     if shadows:
         raise TaskRunError("\n".join(f"{file} has the name of a module that Python or the tests import "
