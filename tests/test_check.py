@@ -613,6 +613,16 @@ BEGINNERS_MISTAKES = {
                                   r"im2col, .*padding=\(1, 1\): these are the windows of x without its padding"),
     "8.1 the channels innermost": ("8.1", ("nn/conv.py", IM2COL, IM2COL.replace("transpose(1, 4, 5,", "transpose(4, 5, 1,")),
                                    r"right numbers in another order: pixel by pixel with the channels innermost"),
+    "8.1 the stride ignored": ("8.1", ("nn/conv.py", IM2COL, IM2COL.replace("kernel_size, stride)", "kernel_size, (1, 1))")),
+                               r"padding=\(1, 1\): these are the windows at every position\. With stride=\(2, 2\) the windows start at rows 0, 2, 4"),
+    "8.1 no bias": ("8.1", ("nn/conv.py", solution("nn/conv.py", "Convolution.forward"),
+                            solution("nn/conv.py", "Convolution.forward").replace("out += bias[:, None]", "pass")),
+                    r"Convolution\.forward, .*: the bias is missing: each output channel o gets bias\[o\]"),
+    "8.1 the output reshaped as it comes": ("8.1", ("nn/conv.py", solution("nn/conv.py", "Convolution.forward"),
+                                                    re.sub(r"return out\.reshape\(.*\n", "return out.reshape(batch, "
+                                                           "out_channels, out_h, out_w)\n",
+                                                           solution("nn/conv.py", "Convolution.forward"))),
+                                            r"Convolution\.forward, .*: the right numbers in another order"),
     "8.1 float64 rows": ("8.1", ("nn/conv.py", IM2COL, IM2COL.replace("columns.T", "columns.T.astype(float)")),
                          r"im2col: float32 images should give float32 for the rows"),
     "8.3 argmax along the last axis": ("8.3", ("nn/pool.py", POOL_BACKWARD, POOL_BACKWARD.replace(

@@ -148,6 +148,9 @@ def rows_mistake(got, x, kernel, stride, padding) -> str | None:
         return (f"these are the windows of x without its padding. padding={padding} puts {count(padding[0], 'row')} "
                 f"of zeros above and below each image and {count(padding[1], 'column')} left and right; the windows "
                 "are cut from that padded image.")
+    if stride != (1, 1) and got.shape == output_rows_shape(x, kernel, (1, 1), padding) != expected.shape:
+        return (f"these are the windows at every position. With stride={stride} the windows start at rows 0, "
+                f"{stride[0]}, {2 * stride[0]}, … and columns 0, {stride[1]}, {2 * stride[1]}, … of the padded image.")
     channels, (kernel_h, kernel_w) = x.shape[1], kernel
     channels_last = expected.reshape(-1, channels, kernel_h, kernel_w).transpose(0, 2, 3, 1).reshape(expected.shape)
     if channels > 1 and got.shape == expected.shape and np.allclose(got, channels_last):
@@ -159,6 +162,21 @@ def rows_mistake(got, x, kernel, stride, padding) -> str | None:
 
 def count(number: int, thing: str) -> str:
     return f"{number} {thing}" + ("" if number == 1 else "s")
+
+
+def forward_mistake(out, x, weight, bias, stride, padding) -> str | None:
+    """What is wrong with Convolution.forward's output when it is a usual slip: the bias left out, or the
+    right numbers laid out in another order. None when it is none of these."""
+    out, expected = np.asarray(out), conv_by_loops(x, weight, bias, stride, padding)
+    if out.shape != expected.shape or np.allclose(out, expected):
+        return None
+    if np.allclose(out, conv_by_loops(x, weight, np.zeros_like(bias), stride, padding)):
+        return f"the bias is missing: each output channel o gets bias[o] = {show(bias)}[o] added, at every position."
+    if np.allclose(np.sort(out, axis=None), np.sort(expected, axis=None)):
+        return ("the right numbers in another order. The product W · rowsᵀ has shape (out_channels, oh·ow·batch), "
+                "its columns in the order of im2col's rows (output row, output column, then image); the output is "
+                "(batch, out_channels, oh, ow): reshape by that order first, then move the axes.")
+    return None
 
 
 def output_rows_shape(x, kernel, stride, padding) -> tuple[int, int]:
@@ -202,6 +220,8 @@ def test_convolution_forward_matches_the_definition(x_shape, w_shape, stride, pa
     ctx = SimpleNamespace(needs_input_grad=(True, True, True))
     with naming(f"Convolution.forward, {describe(x_shape, w_shape, stride, padding)},"):
         out = nn.conv.Convolution.checked_forward(ctx, x, w, b, stride=stride, padding=padding)
+    mistake = forward_mistake(out, x, w, b, stride, padding)
+    assert mistake is None, f"Convolution.forward, {describe(x_shape, w_shape, stride, padding)}: {mistake}"
     assert_close("Convolution.forward", out, conv_by_loops(x, w, b, stride, padding),
                  describe(x_shape, w_shape, stride, padding),
                  "\nout[n, o, i, j] = Σ (window at (i, j) of image n) · weight[o] + bias[o]: every row of im2col "
