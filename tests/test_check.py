@@ -616,7 +616,7 @@ BEGINNERS_MISTAKES = {
     "8.1 the stride ignored": ("8.1", ("nn/conv.py", IM2COL, IM2COL.replace("kernel_size, stride)", "kernel_size, (1, 1))")),
                                r"padding=\(1, 1\): these are the windows at every position\. With stride=\(2, 2\) the windows start at rows 0, 2, 4"),
     "8.1 no bias": ("8.1", ("nn/conv.py", solution("nn/conv.py", "Convolution.forward"),
-                            solution("nn/conv.py", "Convolution.forward").replace("out += bias[:, None]", "pass")),
+                            re.sub(r"\n.*bias\[:, None\].*\n", "\n", solution("nn/conv.py", "Convolution.forward"))),
                     r"Convolution\.forward, .*: the bias is missing: each output channel o gets bias\[o\]"),
     "8.1 the output reshaped as it comes": ("8.1", ("nn/conv.py", solution("nn/conv.py", "Convolution.forward"),
                                                     re.sub(r"return out\.reshape\(.*\n", "return out.reshape(batch, "
