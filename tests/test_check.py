@@ -546,6 +546,7 @@ SGD_UPDATE = solution("nn/optim.py", "SGD.update")
 SCALAR_BACKWARD = solution("nn/scalar.py", "Scalar.backward")
 LOG_SOFTMAX_BACKWARD = solution("act/functions.py", "LogSoftmax.backward")
 CONVOLUTION_BACKWARD = solution("nn/conv.py", "Convolution.backward")
+RELU_FORWARD = solution("act/functions.py", "ReLU.forward")
 IM2COL = solution("nn/conv.py", "im2col")
 POOL_BACKWARD = solution("nn/pool.py", "MaxPooling.backward")
 ADAM_STEP, RMSPROP_STEP = solution("nn/optim.py", "Adam.step"), solution("nn/optim.py", "RMSProp.step")
@@ -644,6 +645,9 @@ BEGINNERS_MISTAKES = {
                                              LOG_SOFTMAX_BACKWARD.replace(", keepdims=True", "")),
                                      r"LogSoftmax\.backward with axis=1 for x = \[\[1\.0, 2\.0, 3\.0\], \[0\.0, 0\.0, "
                                      r"0\.0\]\] and grad = .* raised ValueError: operands could not be broadcast"),
+    "4.4 Python's max": ("4.4", ("act/functions.py", RELU_FORWARD, RELU_FORWARD.replace("np.maximum(", "max(")),
+                         r"truth value of an array .* is ambiguous.*\(an array was used where Python needs one True or "
+                         r"False: `if`, `and`, `or`, `not`, `max\(\)`"),
     "4.4 no return": ("4.4", ("act/functions.py", RELU_BACKWARD, RELU_BACKWARD.replace("return ", "grad_x = ")),
                       r"ReLU\.backward returned None: did you forget the return\? It returns the gradient of "
                       r"forward's input"),
@@ -823,7 +827,6 @@ def test_a_file_that_does_not_load_is_reported_once_and_its_tasks_are_not_checke
     assert "wrong" not in output
 
 
-RELU_FORWARD = solution("act/functions.py", "ReLU.forward")
 AT_COLUMN_0 = {  # file, the task's code, the same with an indentation slip, the function and task blamed
     "a last line at column 0": ("act/functions.py", RELU_FORWARD,
                                 RELU_FORWARD.rstrip("\n").rpartition("\n")[0] + "\n" + RELU_FORWARD.split("\n")[-2].lstrip()
@@ -835,6 +838,9 @@ AT_COLUMN_0 = {  # file, the task's code, the same with an indentation slip, the
                             r"expected an indented block after function definition on line \d+.*has no statement left"),
     "a notebook line at column 0": ("notebooks/train.ipynb", "    return model(x)", "logits = model(x)\\n    return logits",
                                     "forward", "6.1", r"which ends forward there"),
+    "a tab after spaces": ("nn/gradcheck.py", CENTRAL_DIFFERENCE, "    h = eps\n    \t" + CENTRAL_DIFFERENCE.lstrip(),
+                           "central_difference", "1.1", r"IndentationError: unexpected indent \(the line is indented "
+                           r"with a tab, which looks like spaces: indent it with spaces only\)"),
     "a notebook return at column 0": ("notebooks/train.ipynb", "    return model(x)", "return model(x)", "forward", "6.1",
                                       r"'return' outside function"),
 }

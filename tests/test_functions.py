@@ -190,7 +190,7 @@ def test_matmul_backward_shapes_and_values(n, k, m):
     rng = np.random.default_rng(n * 100 + k * 10 + m)
     a, b = rng.normal(size=(n, k)), rng.normal(size=(k, m))
     shape_guide = (f"Shapes guide you: dL/da must be ({n}, {k}) like a, dL/db ({k}, {m}) like b, "
-                   f"from grad ({n}, {m}); stuck? make hint TASK=3.2")
+                   f"from grad ({n}, {m})")
     try:
         _, grads = run_function(F.MatMul, a, b, grad_out=np.ones((n, m)))
     except ValueError as error:
@@ -255,13 +255,13 @@ def check_reduction_backward(function, axis, keepdims):
             raise
         pytest.fail(f"{what}, incoming grad of shape {grad_out.shape}: backward raised ValueError ({error}) "
                     f"at {raised_where(error)}. grad has the reduced shape; the result needs x's shape {x.shape} "
-                    f"(the keepdims shape of the reduction is {keep.shape}); stuck? make hint TASK=3.3")
+                    f"(the keepdims shape of the reduction is {keep.shape})")
     count = x.size // keep.size
     expected = np.broadcast_to(grad_out.reshape(keep.shape), x.shape) / (count if function is F.Mean else 1)
     assert np.shape(got) == x.shape, (
         f"{what}: backward must return a gradient of x's shape {x.shape}, got {np.shape(got)}. "
         f"grad (shape {grad_out.shape}) is the reduced shape (with keepdims: {keep.shape}); every element of x "
-        f"gets the gradient of the output it was reduced into; stuck? make hint TASK=3.3"
+        f"gets the gradient of the output it was reduced into"
     )
     if function is F.Mean and np.allclose(got, expected * count):
         raise AssertionError(f"{what}: your gradient is {count}x too large: the mean divides by the {count} "

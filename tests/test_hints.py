@@ -358,6 +358,8 @@ def test_no_wrong_answer_message_contains_a_solution_line():
     (r"^\s*Hint:", "a hint unasked (say what is wrong and what is expected)"),
     # The max shift of softmax and cross-entropy (tasks 4.7, 5.1) as the calls that do it.
     (r"np\.(?:exp|log)\(|\.max\(", "the calls of a stable softmax (say it as math: m, e^(x − m))"),
+    # make check prints "stuck? make hint TASK=…" under every message: a message that says it too repeats it.
+    (r"[;,.] stuck\? make hint", "where the hints are, which make check prints right under the message"),
 ])
 def test_no_failure_message_shows_code_or_a_hint_unasked(pattern, what):
     """A message says what is wrong and what is expected, never the calls that make it right (helpers.py

@@ -278,7 +278,7 @@ def test_backward_releases_the_graph():
         assert alive() is None, (
             "after d.backward() the intermediate c = a*b is still alive: backward must release the graph "
             "(unless retain_graph=True): once a node has passed its grad on, it forgets its inputs and saved "
-            "values; stuck? make hint TASK=2.3"
+            "values"
         )
     finally:
         gc.enable()

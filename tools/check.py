@@ -451,6 +451,9 @@ def describe_file_error(root: Path, error: taskreport.FileError) -> str:
         what = EXPLAINED[error.exception].format(message=error.message) + " (the line runs as the file is imported)"
     else:
         what = f"{error.exception}: {trimmed(error.message)}"
+    indentation = error.text[:len(error.text) - len(error.text.lstrip())]
+    if error.exception in ("IndentationError", "TabError") and "\t" in indentation:
+        what += " (the line is indented with a tab, which looks like spaces: indent it with spaces only)"
     text = f"{where}: {what}"
     if error.text.strip():
         text += f"\n    {error.line} | {_shorten(printable(error.text.rstrip()), MAX_LINE_WIDTH)}"
@@ -506,6 +509,14 @@ def exit_argument(message: str) -> str:
     return message if message.lstrip("-").isdigit() else repr(message)
 
 
+#: NumPy's words for a slip that Python makes look unrelated, and what they mean for a beginner
+NUMPY_SLIPS = {
+    "truth value of an array with more than one element is ambiguous":
+        "an array was used where Python needs one True or False: `if`, `and`, `or`, `not`, `max()` and `min()` "
+        "look at one value, not at each element; for arrays, use NumPy's element-wise functions and operators",
+}
+
+
 def failure_lines(status: Status) -> list[str]:
     failure = status.failure
     raised = "" if failure.exception in ("Failed", *EXPLAINED) else f" with {failure.exception}"
@@ -513,6 +524,7 @@ def failure_lines(status: Status) -> list[str]:
     argument = exit_argument(failure.message) if failure.exception in ("SystemExit", "ExitCalled") else failure.message
     message = EXPLAINED.get(failure.exception, "{message}").format(message=argument)
     lines.extend("    " + line for line in trimmed(message).splitlines())
+    lines.extend(f"    ({meaning})" for words, meaning in NUMPY_SLIPS.items() if words in message)
     if status.raised_at:
         lines.append(f"  (raised at {status.raised_at})")
     return lines
