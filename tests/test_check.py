@@ -648,6 +648,10 @@ BEGINNERS_MISTAKES = {
     "4.4 Python's max": ("4.4", ("act/functions.py", RELU_FORWARD, RELU_FORWARD.replace("np.maximum(", "max(")),
                          r"truth value of an array .* is ambiguous.*\(an array was used where Python needs one True or "
                          r"False: `if`, `and`, `or`, `not`, `max\(\)`"),
+    "3.3 divided by every element": ("3.3", ("nn/functions.py", MEAN_BACKWARD,
+                                             re.sub(r"ctx\.count\b", "np.prod(ctx.a_shape)", MEAN_BACKWARD)),
+                                     r"Mean\(x, axis=0, keepdims=False\) with x of shape \(2, 3, 4\): your gradient is "
+                                     r"grad divided by 24, but each output of this mean averages 2 elements of x"),
     "4.4 no return": ("4.4", ("act/functions.py", RELU_BACKWARD, RELU_BACKWARD.replace("return ", "grad_x = ")),
                       r"ReLU\.backward returned None: did you forget the return\? It returns the gradient of "
                       r"forward's input"),

@@ -266,6 +266,12 @@ def check_reduction_backward(function, axis, keepdims):
     if function is F.Mean and np.allclose(got, expected * count):
         raise AssertionError(f"{what}: your gradient is {count}x too large: the mean divides by the {count} "
                              f"averaged elements, so its backward divides grad by {count} (Sum's does not)")
+    if function is F.Mean and np.all(np.asarray(got) != 0):
+        divisors = count * expected / got  # the number Mean.backward divided grad by, if it is one number
+        if np.allclose(divisors, divisors.flat[0]) and not np.isclose(divisors.flat[0], count):
+            raise AssertionError(f"{what}: your gradient is grad divided by {divisors.flat[0]:g}, but each output of "
+                                 f"this mean averages {count} elements of x: divide by that count, the number of "
+                                 f"elements reduced into one output ({x.size} elements, {x.size // count} outputs)")
     if function is F.Sum and np.allclose(got * count, expected):
         raise AssertionError(f"{what}: your gradient is divided by {count}: that is Mean's; "
                              f"for a sum every element's derivative is 1")
