@@ -408,6 +408,8 @@ def test_the_verdict_at_the_end_is_not_passed_while_a_check_above_said_not_yet(c
     assert "Not yet" in output and "Passed" not in output, output
     assert re.search(r"Clears the bar, but not passed yet: the check of task 8\.3 above said 'Not yet'.*"
                      r"make check TASKS=\"8\.3\"", output), output
+    rerun = cnn_cell_output(capsys, "a77d0d06", "035968bd", "23ab4849", **trained)  # the first cell run again
+    assert "not passed yet" in rerun and "Passed" not in rerun, rerun
 
 
 def test_with_log_softmax_not_written_its_cell_says_not_yet(capsys, monkeypatch):

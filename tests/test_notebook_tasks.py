@@ -259,9 +259,9 @@ def test_the_advice_to_restore_a_file_fits_the_folder_and_keeps_the_participants
     (tmp_path / "notebooks" / "train.ipynb").write_text('{"cells": [')  # cut off: the rest of it is the participant's
     assert advice(tmp_path, "notebooks/train.ipynb") == (
         f"{checkpoint}; or, without your work in it, the kit's own version: keep a copy first "
-        "(cp notebooks/train.ipynb notebooks/train.ipynb.broken), then git checkout -- notebooks/train.ipynb")
+        "(cp notebooks/train.ipynb notebooks/train.ipynb.broken), then git checkout HEAD -- notebooks/train.ipynb")
     assert advice(tmp_path, "nn/conv.py") == ("your last saved copy; or, without your work in it, the kit's own "
-                                              "version: git checkout -- nn/conv.py")  # a missing file: nothing to keep
+                                              "version: git checkout HEAD -- nn/conv.py")  # a missing file: nothing to keep
 
 
 def test_a_notebook_line_reads_the_same_in_every_part_of_the_report(tmp_path):

@@ -478,7 +478,7 @@ def indentation_culprit(root: Path, error: taskreport.FileError) -> tuple[int, s
     is 'unexpected', or a return there is 'outside function'. (error.line, '') otherwise."""
     if error.exception not in ("IndentationError", "SyntaxError") or not error.line:
         return error.line, ""
-    after = re.search(r"expected an indented block after .* on line (\d+)", error.message)
+    after = re.search(r"expected an indented block after function definition on line (\d+)", error.message)
     if after:
         return int(after.group(1)), ("the function defined on that line has no statement left (comments do not "
                                      "count): write its code, or put the raise line back until you do")
@@ -565,8 +565,10 @@ def located(root: Path, task: catalogue.Task) -> str:
             except (notebook_functions.InvalidNotebook, SyntaxError, OSError):
                 cells = []
             return f"{file}, code cell {cells[-1]} ({name})" if cells else f"{file}: {name}"
-        line = next((n for n, names in enumerate(_names_in(root, file), start=1) if names == name), None)
-        return f"{file}:{line} ({name})" if line else f"{file}: {name}"
+        lines, names = _lines_of(root, file), _names_in(root, file)
+        defined = [n for n, (line, names_there) in enumerate(zip(lines, names), start=1)
+                   if names_there == name and DEFINITION.match(line)]  # the def lines (a nested def has its own name)
+        return f"{file}:{defined[-1]} ({name})" if defined else f"{file}: {name}"  # the last: the one Python keeps
 
     return ", ".join(map(one, task.places))
 

@@ -1008,7 +1008,8 @@ def restore_advice(root: Path, file: str) -> str:
              if (root / checkpoint).is_file() else "")
     if (root / ".git").exists():
         keep = f"keep a copy first (cp {file} {file}.broken), then " if (root / file).is_file() else ""
-        return f"{first}your last saved copy; or, without your work in it, the kit's own version: {keep}git checkout -- {file}"
+        return (f"{first}your last saved copy; or, without your work in it, the kit's own version: {keep}"
+                f"git checkout HEAD -- {file}")  # HEAD: a damaged file that was staged comes back as committed
     if first:
         return f"{first}your last saved copy"
     return f"your last saved copy, or {file} of a fresh copy of the kit as it was handed out"
