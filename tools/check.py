@@ -18,6 +18,7 @@ other tools (a watch mode) reuse both.
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import os
@@ -648,8 +649,8 @@ def notes(progress: Progress) -> list[str]:
 
 
 def dead_raises(root: Path, task: catalogue.Task) -> list[str]:
-    """Where the task's own raise NotImplementedError lines still are in its functions ('nn/functions.py:140',
-    'notebooks/train.ipynb, code cell 10, line 4')."""
+    """Where the task's own raise NotImplementedError lines are left below a return in its functions, so that
+    they no longer run ('nn/functions.py:140', 'notebooks/train.ipynb, code cell 10, line 4')."""
     hole = re.compile(rf"NotImplementedError\(\s*\\?[\"']Task {re.escape(task.id)}\b")  # \\? : a notebook's JSON
     found = []
     for place in task.places:
@@ -658,25 +659,35 @@ def dead_raises(root: Path, task: catalogue.Task) -> list[str]:
             text = (root / file).read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        if not hole.search(text):  # the usual case once the task is done: no file to look through
+        if not hole.search(text):  # the usual case once the task is done: nothing to parse
             continue
-        if file.endswith(".ipynb"):
+        notebook = file.endswith(".ipynb")
+        try:
+            sources = ([(f"{file}, code cell {number}, line ", "\n".join(lines))
+                        for number, lines in enumerate(_code_cells_of(text), start=1)] if notebook else [(f"{file}:", text)])
+        except (ValueError, KeyError, TypeError):
+            continue
+        for where, source in sources:
             try:
-                count = len(_code_cells_of(text))
-            except (ValueError, KeyError, TypeError):
-                count = 0
-            parts = [(f"{file}, code cell {number}, line ", f"{file} cell {number}") for number in range(1, count + 1)]
-        else:
-            parts = [(f"{file}:", file)]
-        found.extend(f"{where}{number}" for where, part in parts
-                     for number, (line, names) in enumerate(zip(_lines_of(root, part), _names_in(root, part)), start=1)
-                     if names == name and line.lstrip().startswith("raise") and hole.search(line))
+                tree = notebook_functions.parse_cell(source, file) if notebook else ast.parse(source)
+            except (SyntaxError, ValueError):
+                continue
+            found.extend(f"{where}{line}" for qualname, node in fingerprints.functions(tree) if qualname == name
+                         for line in raises_after_a_return(node, source, hole))
     return found
+
+
+def raises_after_a_return(function: ast.AST, source: str, hole: re.Pattern) -> list[int]:
+    """The lines of the hole's raise statements that come after a return in the function's own body."""
+    body = function.body
+    first_return = next((n for n, statement in enumerate(body) if isinstance(statement, ast.Return)), len(body))
+    return [statement.lineno for statement in body[first_return + 1:] if isinstance(statement, ast.Raise)
+            and hole.search(ast.get_source_segment(source, statement) or "")]
 
 
 def dead_raise_note(root: Path, task: catalogue.Task) -> str:
     where = dead_raises(root, task)
-    return (f"Task {task.id} is done, and its raise NotImplementedError line is still there "
+    return (f"Task {task.id} is done, and its raise NotImplementedError line is still there, below a return "
             f"({', '.join(where)}): it no longer runs, so delete it (the TODO comment may stay).")
 
 
