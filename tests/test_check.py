@@ -832,6 +832,13 @@ AT_COLUMN_0 = {  # file, the task's code, the same with an indentation slip, the
                             r"expected an indented block after function definition on line \d+.*has no statement left"),
     "a notebook line at column 0": ("notebooks/train.ipynb", "    return model(x)", "logits = model(x)\\n    return logits",
                                     "forward", "6.1", r"which ends forward there"),
+    "a decorator at column 0": ("nn/functions.py", MATMUL_FORWARD + "        ### END SOLUTION\n\n    @staticmethod\n",
+                                MATMUL_FORWARD + "        ### END SOLUTION\n\n@staticmethod\n", "MatMul.backward", "3.2",
+                                r"@staticmethod, is less indented than the def below it: indent it like that def"),
+    "a line indented like no other": ("nn/functions.py", MATMUL_FORWARD, MATMUL_FORWARD.rstrip("\n").rpartition("\n")[0]
+                                      + "\n  " + MATMUL_FORWARD.rstrip("\n").rpartition("\n")[2].lstrip() + "\n",
+                                      "MatMul.forward", "3.2", r"is indented by 2 columns, like no line above it: indent it "
+                                      r"like the lines around it \(8 columns\)"),
     "a tab after spaces": ("nn/gradcheck.py", CENTRAL_DIFFERENCE, "    h = eps\n    \t" + CENTRAL_DIFFERENCE.lstrip(),
                            "central_difference", "1.1", r"IndentationError: unexpected indent \(the line is indented "
                            r"with a tab, which looks like spaces: indent it with spaces only\)"),
@@ -851,6 +858,17 @@ def test_an_indentation_slip_in_a_task_function_is_blamed_on_that_function(compl
     steps = one_line(next_part(output))
     assert steps.startswith(f"fix the error in {function} (task {task}"), output
     assert re.search(said, steps) and "undo the change" not in steps, output
+
+
+def test_a_stray_indented_line_between_functions_is_not_blamed_on_the_function_above(complete):
+    """Top-level code of the file's own, then a line indented for no reason: the slip is that line, not a line
+    'cut' from the function above (the advice to indent the top-level line would have moved it into it)."""
+    backward = solution("nn/functions.py", "MatMul.backward")
+    with mistakes(complete, ("nn/functions.py", backward + "        ### END SOLUTION\n",
+                             backward + "        ### END SOLUTION\n\n\nDEBUG = False\n    print('loaded')\n")):
+        steps = one_line(next_part(run_check(complete, "3.2")))
+    assert steps.startswith("fix the error in nn/functions.py; it is outside every task's function"), steps
+    assert "MatMul" not in steps and "indent it like" not in steps, steps
 
 
 def test_a_notebook_cell_that_does_not_parse_is_reported_once(complete):

@@ -202,13 +202,7 @@ def place_of(root: Path, location: str) -> tuple[str, catalogue.Task | None]:
     file, _, line = location.rpartition(":")
     names = _names_in(root, file)
     name = names[int(line) - 1] if line.isdigit() and 0 < int(line) <= len(names) else ""
-    file = NOTEBOOK_CELL.sub(r"\1", file)
-    parts = name.split(".")
-    for end in range(len(parts), 0, -1):  # a function nested in a task's function belongs to the task
-        task = PLACES.get(f"{file}:{'.'.join(parts[:end])}")
-        if task is not None:
-            return name, task
-    return name, None
+    return name, task_of(file, name) if name else None
 
 
 PLACES = {place: task for task in catalogue.TASKS for place in task.places}
@@ -472,36 +466,63 @@ def describe_file_error(root: Path, error: taskreport.FileError) -> str:
     return text
 
 
-def indentation_culprit(root: Path, error: taskreport.FileError) -> tuple[int, str]:
-    """For an error whose cause is an indentation slip in a function above the line Python names: a line
-    of that function and what went wrong there. A body left with comments only (Python names the def's line
-    in its message), or a line that starts at column 0 and so ends the function: then the next indented line
-    is 'unexpected', or a return there is 'outside function'. (error.line, '') otherwise."""
-    if error.exception not in ("IndentationError", "SyntaxError") or not error.line:
-        return error.line, ""
-    after = re.search(r"expected an indented block after function definition on line (\d+)", error.message)
-    if after:
-        return int(after.group(1)), ("the function defined on that line has no statement left (comments do not "
-                                     "count): write its code, or put the raise line back until you do")
+def indentation_culprit(root: Path, error: taskreport.FileError) -> tuple[str, str]:
+    """For an error whose cause is an indentation slip in a function above the line Python names or at it:
+    that function's qualified name and what went wrong ('', '' otherwise). A body left with comments only
+    (Python names the def's line in its message); a line of a function at column 0, which ends the
+    function, so that its next line is 'unexpected' or a return there 'outside function'; a decorator
+    less indented than its def; a line indented like no line above it."""
+    if error.exception not in ("IndentationError", "SyntaxError", "TabError") or not error.line:
+        return "", ""
     lines = _lines_of(root, error.file)
+    if not 0 < error.line <= len(lines):
+        return "", ""
+    names = enclosing_names(list(lines))
+    after = re.search(r"expected an indented block after function definition on line (\d+)", error.message)
+    if after and 0 < int(after.group(1)) <= len(names):
+        return names[int(after.group(1)) - 1], (f"the function defined on line {after.group(1)} has no statement left "
+                                                "(comments do not count): write its code, or put the raise line back "
+                                                "until you do")
     code = [n for n, line in enumerate(lines[: error.line]) if line.strip() and not line.lstrip().startswith("#")]
+    indent = [_indent(lines[n]) for n in code]
+    if "unindent does not match" in error.message and len(code) >= 2 and names[code[-2]]:
+        return names[code[-2]], (f"line {error.line} is indented by {indent[-1]} columns, like no line above it: "
+                                 f"indent it like the lines around it ({indent[-2]} columns)")
     if "unexpected indent" in error.message and len(code) >= 3:
-        before, cut, indented = code[-3:]  # the slip is the line above the one Python names
+        (before, cut, indented), (inside, outside, resumed) = code[-3:], indent[-3:]
     elif "outside function" in error.message and len(code) >= 2:
-        before, cut, indented = code[-2], code[-1], code[-2]  # the slip is the line Python names
+        (before, cut), (inside, outside) = code[-2:], indent[-2:]
+        indented, resumed = before, inside
     else:
-        return error.line, ""
-    names = enclosing_names(lines)
-    if names[before] and _indent(lines[cut]) < _indent(lines[indented]) <= _indent(lines[before]):
-        return before + 1, (f"line {cut + 1}, {_shorten(lines[cut].strip(), 40)}, is less indented than the lines "
-                            f"before it, which ends {names[before]} there: indent it like them")
-    return error.line, ""
+        return "", ""
+    structure = DEFINITION.match(lines[indented]) or lines[indented].lstrip().startswith("@")
+    if not names[before] or not outside < resumed or not (resumed == inside or (structure and resumed < inside)):
+        return "", ""  # not the shape of a slip: a stray indented line of the file's own, say
+    shown = _shorten(lines[cut].strip(), 40)
+    if lines[cut].lstrip().startswith("@") and DEFINITION.match(lines[indented]):  # a decorator at column 0
+        owner = ".".join([*names[before].split(".")[:-1], DEFINITION.match(lines[indented]).group(2)])
+        return owner, f"line {cut + 1}, {shown}, is less indented than the def below it: indent it like that def"
+    return names[before], (f"line {cut + 1}, {shown}, is less indented than the lines before it, which ends "
+                           f"{names[before]} there: indent it like them")
+
+
+def task_of(file: str, name: str) -> catalogue.Task | None:
+    """The task whose place the function ``name`` of ``file`` is, or is nested in (None: the kit's own code)."""
+    file, parts = NOTEBOOK_CELL.sub(r"\1", file), name.split(".")
+    for end in range(len(parts), 0, -1):
+        task = PLACES.get(f"{file}:{'.'.join(parts[:end])}")
+        if task is not None:
+            return task
+    return None
 
 
 def file_error_steps(root: Path, error: taskreport.FileError) -> str:
     """Next: the task that owns the broken line, or the file and what to do."""
-    line, cause = indentation_culprit(root, error)
-    name, owner = place_of(root, f"{error.file}:{line}") if line else ("", None)
+    name, cause = indentation_culprit(root, error)
+    if name:
+        owner = task_of(error.file, name)
+    else:
+        name, owner = place_of(root, f"{error.file}:{error.line}") if error.line else ("", None)
     lines = [describe_file_error(root, error) + (f"\n  ({cause})" if cause else "")]
     if error.exception in ("InvalidNotebook", "MissingName", "MissingFile"):
         return f"Next: {lines[0]}. Until then the tests that need it cannot run."
