@@ -842,6 +842,9 @@ AT_COLUMN_0 = {  # file, the task's code, the same with an indentation slip, the
     "a tab after spaces": ("nn/gradcheck.py", CENTRAL_DIFFERENCE, "    h = eps\n    \t" + CENTRAL_DIFFERENCE.lstrip(),
                            "central_difference", "1.1", r"IndentationError: unexpected indent \(the line is indented "
                            r"with a tab, which looks like spaces: indent it with spaces only\)"),
+    "a notebook line unindented": ("notebooks/train.ipynb", '"    with nn.no_grad():\\n"', '"with nn.no_grad():\\n"',
+                                   "accuracy", "6.3", r"notebooks/train\.ipynb, code cell \d+, line \d+: IndentationError.*"
+                                   r"with nn\.no_grad\(\):, is less indented than the lines before it, which ends accuracy"),
     "a notebook return at column 0": ("notebooks/train.ipynb", "    return model(x)", "return model(x)", "forward", "6.1",
                                       r"'return' outside function"),
 }

@@ -485,9 +485,15 @@ def indentation_culprit(root: Path, error: taskreport.FileError) -> tuple[str, s
                                                 "until you do")
     code = [n for n, line in enumerate(lines[: error.line]) if line.strip() and not line.lstrip().startswith("#")]
     indent = [_indent(lines[n]) for n in code]
-    if "unindent does not match" in error.message and len(code) >= 2 and names[code[-2]]:
-        return names[code[-2]], (f"line {error.line} is indented by {indent[-1]} columns, like no line above it: "
-                                 f"indent it like the lines around it ({indent[-2]} columns)")
+    if "unindent does not match" in error.message and len(code) >= 2:
+        lower = [k for k in range(1, len(code) - 1) if indent[k] < indent[-1]]
+        if lower and indent[lower[-1] - 1] == indent[-1] and names[code[lower[-1] - 1]]:  # a block cut off above
+            before, cut = code[lower[-1] - 1], code[lower[-1]]
+            return names[before], (f"line {cut + 1}, {_shorten(lines[cut].strip(), 40)}, is less indented than the "
+                                   f"lines before it, which ends {names[before]} there: indent it like them")
+        owner = next((names[n] for n in reversed(code[:-1]) if names[n]), "")
+        return owner, (f"line {error.line} is indented by {indent[-1]} columns, like no line above it: indent it like "
+                       f"the lines around it ({indent[-2]} columns)") if owner else ""
     if "unexpected indent" in error.message and len(code) >= 3:
         (before, cut, indented), (inside, outside, resumed) = code[-3:], indent[-3:]
     elif "outside function" in error.message and len(code) >= 2:

@@ -102,16 +102,21 @@ def parse_cell(source: str, filename: str) -> ast.Module:
     """The cell's syntax tree, read as plain Python, else with its magic lines blanked (the set-up cell's
     ``%autoreload``), else as IPython reads it. A SyntaxError shows the line as the participant wrote it,
     also one that only compiling finds, as running the cell would ('return' outside function)."""
+    errors = []
     for read in (str, without_magic_lines, ipython_transformed):
-        text = read(source)
         try:
+            text = read(source)  # IPython's reading tokenizes: it may raise too
             tree = compile(text, filename, "exec", PARSE_FLAGS)
             compile(tree, filename, "exec", ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
             return tree
         except SyntaxError as error:
-            last = error
+            error.filename = filename  # the tokenizer's IndentationError says '<tokenize>'
+            errors.append(error)
     lines = source.splitlines()
-    if last.lineno and len(text.splitlines()) == len(lines):
+    first, last = errors[0], errors[-1]
+    if first.lineno and 0 < first.lineno <= len(lines) and not lines[first.lineno - 1].lstrip().startswith(("%", "!")):
+        raise first  # plain Python's error, unless it is about a magic line: IPython's own reading may name another
+    if last.lineno and 0 < last.lineno <= len(lines):
         last.text = lines[last.lineno - 1]
     raise last
 
