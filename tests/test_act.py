@@ -260,14 +260,20 @@ def test_leaky_relu_is_stable_at_large_inputs():
 
 
 # --- 4.6 swish ---------------------------------------------------------------------------------
-def another_sigmoid(stable_sigmoid, x):
-    """What stable_sigmoid(x) gives when that is not σ(x), else None (an error inside it is reported as it is)."""
+def sigmoid_slip(stable_sigmoid, x) -> str | None:
+    """What is wrong with stable_sigmoid(x) (task 4.2), else None: an overflow, or values that are not σ(x).
+    An error of another kind inside it is reported as it is, with its line."""
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
             got = np.asarray(stable_sigmoid(x), dtype=np.float64)
+    except FloatingPointError as error:
+        return f"stable_sigmoid overflows for x = {np.asarray(x).tolist()} (NumPy: {error})"
     except Exception:
         return None
-    return got if got.shape != np.shape(x) or not np.allclose(got, sigmoid64(x), rtol=1e-4, atol=1e-6) else None
+    if got.shape != np.shape(x) or not np.allclose(got, sigmoid64(x), rtol=1e-4, atol=1e-6):
+        return (f"stable_sigmoid gives {np.round(got, 4).tolist()} for x = {np.asarray(x).tolist()} instead of "
+                f"{np.round(sigmoid64(x), 4).tolist()}")
+    return None
 
 
 @contextlib.contextmanager
@@ -286,12 +292,10 @@ def building_on_stable_sigmoid():
             yield
         except Exception as error:
             for x, *_ in calls[:3]:
-                got = another_sigmoid(original, x)
-                if got is not None:
-                    raise NeedsTask(
-                        f"Task 4.2: Swish.forward takes σ(x) from stable_sigmoid, which gives {np.round(got, 4).tolist()} "
-                        f"for x = {np.asarray(x).tolist()} instead of {np.round(sigmoid64(x), 4).tolist()}: Swish is "
-                        "checked once task 4.2 is right") from error
+                slip = sigmoid_slip(original, x)
+                if slip is not None:
+                    raise NeedsTask(f"Task 4.2: Swish.forward takes σ(x) from stable_sigmoid, and {slip}: Swish is "
+                                    "checked once task 4.2 is right") from error
             raise
 
 

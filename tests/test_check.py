@@ -737,6 +737,53 @@ def test_the_participant_version_has_no_dead_raise_line():
     assert [check.dead_raises(ROOT, task) for task in TASKS.TASKS] == [[] for _ in TASKS.TASKS]
 
 
+def test_swish_on_a_wrong_stable_sigmoid_waits_for_task_4_2(complete):
+    """Swish takes σ from stable_sigmoid (task 4.2): with that one wrong, right Swish code read 'wrong'."""
+    swapped = STABLE_SIGMOID.replace("1 / (1 + e), e / (1 + e)", "e / (1 + e), 1 / (1 + e)")
+    with mistakes(complete, ("act/functions.py", STABLE_SIGMOID, swapped)):
+        progress = check.report(complete, [TASKS.TASKS_BY_ID["4.2"], TASKS.TASKS_BY_ID["4.6"]])
+    labels = {task.id: status.label for task, status in progress.rows}
+    assert labels == {"4.2": "wrong", "4.6": "waiting for task 4.2"}, labels
+    with mistakes(complete, ("act/functions.py", STABLE_SIGMOID, "    return 1 / (1 + np.exp(-x))\n")):  # overflows
+        progress = check.report(complete, [TASKS.TASKS_BY_ID["4.6"]])
+    assert progress.rows[0][1].label == "waiting for task 4.2", one_line(check.render(progress))
+
+
+def test_a_wrong_forward_is_wrong_while_its_backward_is_still_to_do(complete):
+    """Log-softmax's forward without its log, backward not written yet: the values test ran backward too
+    and stopped at its TODO, so the task read 'in progress' and the wrong forward went unsaid."""
+    forward = solution("act/functions.py", "LogSoftmax.forward")
+    todo = '        raise NotImplementedError("Task 8.4: Log-softmax (act/functions.py: LogSoftmax.backward)")\n'
+    with mistakes(complete, ("act/functions.py", forward, forward.replace("np.log(", "(")),
+                  ("act/functions.py", LOG_SOFTMAX_BACKWARD, todo)):
+        status = check.report(complete, [TASKS.TASKS_BY_ID["8.4"]]).rows[0][1]
+    shown = one_line("\n".join(check.failure_lines(status)))
+    assert status.label == "wrong" and "LogSoftmax.forward with axis=-1" in shown, f"{status.label}: {shown}"
+
+
+def test_where_names_the_definition_python_keeps_when_a_function_is_defined_twice(complete):
+    relu = check.catalogue.TASKS_BY_ID["4.4"]
+    again = RELU_BACKWARD + "\n    @staticmethod\n    def backward(ctx, grad):\n        return grad * ctx.positive\n"
+    with mistakes(complete, ("act/functions.py", RELU_BACKWARD, again)):
+        lines = (complete / "act/functions.py").read_text(encoding="utf-8").splitlines()
+        located = check.located(complete, relu)
+    start = lines.index("class ReLU(Function):")
+    end = next(n for n in range(start + 1, len(lines)) if lines[n].startswith("class "))
+    definitions = [n + 1 for n in range(start, end) if lines[n] == "    def backward(ctx, grad):"]
+    second = definitions[-1]
+    assert len(definitions) == 2 and located.endswith(f"act/functions.py:{second} (ReLU.backward)"), located
+
+
+@pytest.mark.parametrize(("statement", "said"), [("if a.ndim == 2:", "'if' statement"),
+                                                 ("for row in a:", "'for' statement")])
+def test_an_empty_block_in_a_task_function_is_not_called_an_empty_function(complete, statement, said):
+    body = f"        {statement}\n            # to do\n" + MATMUL_FORWARD
+    with mistakes(complete, ("nn/functions.py", MATMUL_FORWARD, body)):
+        output = one_line(next_part(run_check(complete, "3.2")))
+    assert output.startswith("fix the error in MatMul.forward (task 3.2") and f"after {said}" in output, output
+    assert "has no statement left" not in output, output
+
+
 ENDLESS = "        import os, pathlib\n        pathlib.Path('loop.pid').write_text(str(os.getpid()))\n" \
           "        while True:\n            pass\n"
 
