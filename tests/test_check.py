@@ -763,7 +763,7 @@ def test_a_wrong_forward_is_wrong_while_its_backward_is_still_to_do(complete):
 
 def test_where_names_the_definition_python_keeps_when_a_function_is_defined_twice(complete):
     relu = check.catalogue.TASKS_BY_ID["4.4"]
-    again = RELU_BACKWARD + "\n    @staticmethod\n    def backward(ctx, grad):\n        return grad * ctx.positive\n"
+    again = RELU_BACKWARD + "\n    @staticmethod\n    def backward(ctx, grad):\n        return grad * 2.0\n"
     with mistakes(complete, ("act/functions.py", RELU_BACKWARD, again)):
         lines = (complete / "act/functions.py").read_text(encoding="utf-8").splitlines()
         located = check.located(complete, relu)
