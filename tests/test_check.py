@@ -652,6 +652,13 @@ BEGINNERS_MISTAKES = {
                                              re.sub(r"ctx\.count\b", "np.prod(ctx.a_shape)", MEAN_BACKWARD)),
                                      r"Mean\(x, axis=0, keepdims=False\) with x of shape \(2, 3, 4\): your gradient is "
                                      r"grad divided by 24, but each output of this mean averages 2 elements of x"),
+    "2.1 ReLU's slope from 1": ("2.1", ("nn/scalar.py", solution("nn/scalar.py", "ReLU.backward"),
+                                        solution("nn/scalar.py", "ReLU.backward").replace("> 0", ">= 1")),
+                                r"ReLU\.backward: the gradient for input 0 is wrong\. After ReLU\.forward\(ctx, 0\.5\)"),
+    "2.1 no return": ("2.1", ("nn/scalar.py", solution("nn/scalar.py", "ReLU.backward"),
+                              solution("nn/scalar.py", "ReLU.backward").replace("return ", "slope = ")),
+                      r"ReLU\.backward\(ctx, d_out=0\.7\) after ReLU\.forward\(ctx, 2\.0\) returned None: did you "
+                      r"forget the return\?"),
     "4.4 no return": ("4.4", ("act/functions.py", RELU_BACKWARD, RELU_BACKWARD.replace("return ", "grad_x = ")),
                       r"ReLU\.backward returned None: did you forget the return\? It returns the gradient of "
                       r"forward's input"),

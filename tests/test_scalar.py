@@ -58,6 +58,8 @@ def check_backward(function, inputs: tuple[float, ...], d_out: float = 0.7, **op
     ctx = Context()
     function.forward(ctx, *inputs, **options)
     got = function.backward(ctx, d_out)
+    assert got is not None, (f"{name}.backward(ctx, d_out={d_out}) after {name}.forward(ctx, {args}) returned None: "
+                             "did you forget the return?")
     assert isinstance(got, tuple), (
         f"{name}.backward(ctx, d_out={d_out}) after {name}.forward(ctx, {args}) returned {got!r} "
         f"({type(got).__name__}); it must return a tuple with one float per input, "
@@ -124,7 +126,7 @@ def test_sigmoid_backward(a):
 
 
 @pytest.mark.task2_1
-@pytest.mark.parametrize("a", [2.0, -0.5])
+@pytest.mark.parametrize("a", [2.0, 0.5, -0.5])  # 0.5: a slope that starts at 1 (a >= 1) is wrong there
 def test_relu_backward(a):
     check_backward(S.ReLU, (a,))
 
