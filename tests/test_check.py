@@ -849,6 +849,21 @@ def test_a_file_that_lost_a_name_the_package_imports_is_named_with_how_to_restor
     assert "outside every task's function" not in said, output
 
 
+def test_a_file_cut_off_in_the_middle_of_a_line_is_named_as_cut_with_how_to_restore_it(complete):
+    """A cut that leaves a syntax error got only the error, as if it were a slip to fix by hand."""
+    path = complete / "act" / "functions.py"
+    original = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(original[: original.index("class LeakyReLU(") + 120], encoding="utf-8")
+        output = run_check(complete, "4.4")
+    finally:
+        path.write_text(original, encoding="utf-8")
+    said = one_line(next_part(output))
+    assert said.startswith("restore act/functions.py; until then") and "undo the change" not in said, said
+    assert re.search(r"The file looks cut off: \d+ of the kit's classes and functions are gone from it \(.*Softmax.*\)\. "
+                     r"Restore it \(your last saved copy", said), said
+
+
 def test_an_endless_loop_while_being_imported_is_said_once(complete):
     with mistakes(complete, ("act/functions.py", "\nclass ReLU(", "\nwhile True:\n    pass\n\n\nclass ReLU(")):
         output = run_check(complete, "4.4")

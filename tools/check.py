@@ -512,6 +512,22 @@ def indentation_culprit(root: Path, error: taskreport.FileError) -> tuple[str, s
                            f"{names[before]} there: indent it like them")
 
 
+def cut_off_note(root: Path, error: taskreport.FileError) -> str:
+    """For a file that does not parse because it was cut off (a paste gone wrong, a save interrupted): which
+    of the kit's classes and functions are gone from it, and how to restore it; '' otherwise."""
+    if NOTEBOOK_CELL.match(error.file) or not error.file.endswith(".py"):
+        return ""
+    kit = {place.split(":", 1)[1].split(".")[0] for place in sync.recorded_fingerprints(root)
+           if place.startswith(f"{error.file}:")}
+    text = "\n".join(_lines_of(root, error.file))
+    gone = sorted(kit - set(re.findall(r"^(?:async\s+)?(?:def|class)\s+(\w+)", text, flags=re.MULTILINE)))
+    if not gone:
+        return ""
+    shown = ", ".join(gone[:4]) + (", …" if len(gone) > 4 else "")
+    return (f"\n  The file looks cut off: {len(gone)} of the kit's classes and functions are gone from it ({shown}). "
+            f"Restore it ({taskreport.restore_advice(root, error.file)})")
+
+
 def task_of(file: str, name: str) -> catalogue.Task | None:
     """The task whose place the function ``name`` of ``file`` is, or is nested in (None: the kit's own code)."""
     file, parts = NOTEBOOK_CELL.sub(r"\1", file), name.split(".")
@@ -529,6 +545,10 @@ def file_error_steps(root: Path, error: taskreport.FileError) -> str:
         owner = task_of(error.file, name)
     else:
         name, owner = place_of(root, f"{error.file}:{error.line}") if error.line else ("", None)
+    cut_off = cut_off_note(root, error)
+    if cut_off:
+        return f"Next: restore {error.file}; until then the tests that need it cannot run:\n  " + \
+            describe_file_error(root, error) + cut_off
     lines = [describe_file_error(root, error) + (f"\n  ({cause})" if cause else "")]
     if error.exception in ("InvalidNotebook", "MissingName", "MissingFile"):
         return f"Next: {lines[0]}. Until then the tests that need it cannot run."
