@@ -908,6 +908,10 @@ AT_COLUMN_0 = {  # file, the task's code, the same with an indentation slip, the
                                       + "\n  " + MATMUL_FORWARD.rstrip("\n").rpartition("\n")[2].lstrip() + "\n",
                                       "MatMul.forward", "3.2", r"is indented by 2 columns, like no line above it: indent it "
                                       r"like the lines around it \(8 columns\)"),
+    "the last line of a file at column 0": ("nn/optim.py", RMSPROP_STEP, RMSPROP_STEP.rstrip("\n").rpartition("\n")[0]
+                                            + "\n" + RMSPROP_STEP.rstrip("\n").rpartition("\n")[2].lstrip() + "\n",
+                                            "RMSProp.step", "7.3", r"starts at column 0, so it is not part of "
+                                            r"RMSProp\.step above it"),
     "a tab after spaces": ("nn/gradcheck.py", CENTRAL_DIFFERENCE, "    h = eps\n    \t" + CENTRAL_DIFFERENCE.lstrip(),
                            "central_difference", "1.1", r"IndentationError: unexpected indent \(the line is indented "
                            r"with a tab, which looks like spaces: indent it with spaces only\)"),

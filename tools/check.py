@@ -472,12 +472,17 @@ def indentation_culprit(root: Path, error: taskreport.FileError) -> tuple[str, s
     (Python names the def's line in its message); a line of a function at column 0, which ends the
     function, so that its next line is 'unexpected' or a return there 'outside function'; a decorator
     less indented than its def; a line indented like no line above it."""
-    if error.exception not in ("IndentationError", "SyntaxError", "TabError") or not error.line:
-        return "", ""
     lines = _lines_of(root, error.file)
-    if not 0 < error.line <= len(lines):
+    if not error.line or not 0 < error.line <= len(lines):
         return "", ""
     names = enclosing_names(list(lines))
+    if error.exception == "NameError" and error.line >= 2 and not _indent(lines[error.line - 1]) \
+            and lines[error.line - 2].strip() and names[error.line - 2]:  # right below a function's last line
+        return names[error.line - 2], (f"line {error.line} starts at column 0, so it is not part of "
+                                       f"{names[error.line - 2]} above it: Python runs it as the file is imported, "
+                                       "where that function's names do not exist; indent it like the lines above it")
+    if error.exception not in ("IndentationError", "SyntaxError", "TabError"):
+        return "", ""
     after = re.search(r"expected an indented block after function definition on line (\d+)", error.message)
     if after and 0 < int(after.group(1)) <= len(names):
         return names[int(after.group(1)) - 1], (f"the function defined on line {after.group(1)} has no statement left "
