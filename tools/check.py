@@ -520,8 +520,8 @@ def indentation_culprit(root: Path, error: taskreport.FileError) -> tuple[str, s
 def cut_off_note(root: Path, error: taskreport.FileError) -> str:
     """For a file that does not parse because it was cut off (a paste gone wrong, a save interrupted): which
     of the kit's classes and functions are gone from it, and how to restore it; '' otherwise."""
-    if NOTEBOOK_CELL.match(error.file) or not error.file.endswith(".py"):
-        return ""
+    if error.exception not in ("SyntaxError", "IndentationError", "TabError") or not error.file.endswith(".py"):
+        return ""  # a file emptied or cut where it still parses has its own advice (MissingName)
     kit = {place.split(":", 1)[1].split(".")[0] for place in sync.recorded_fingerprints(root)
            if place.startswith(f"{error.file}:")}
     text = "\n".join(_lines_of(root, error.file))
