@@ -39,6 +39,26 @@ def test_the_last_definition_is_the_one_taken(tmp_path):
     assert notebook_functions.defining_cells(path, "score") == [1, 3]
 
 
+@pytest.mark.parametrize("later", ["score = lambda: 5\n", "score = other\n", "def other():\n    return 5\nscore = other\n",
+                                   "import math as score\n"])
+def test_a_name_set_again_after_its_last_def_is_an_error_that_says_where(tmp_path, later):
+    """Run All leaves the later value, not the def: testing the def would say 'done' about code the notebook
+    does not run."""
+    path = write_notebook(tmp_path / "train.ipynb", "def other():\n    return 5\n", "def score():\n    return 2\n",
+                          "print(score())", later)
+    with pytest.raises(notebook_functions.SetAgainLater) as error:
+        notebook_functions.task_function(path, "score")
+    message = str(error.value)
+    assert message.startswith("code cell 4 of notebooks/train.ipynb sets score again (line "), message
+    assert "after its def in code cell 2, so Run All leaves that value and not the def" in message, message
+
+
+def test_a_name_used_but_not_set_again_after_its_def_is_no_error(tmp_path):
+    path = write_notebook(tmp_path / "train.ipynb", "def score():\n    return 2\n",
+                          "result = score()\nfor other in range(3):\n    pass\n", "def wrap(score):\n    return score\n")
+    assert notebook_functions.task_function(path, "score")() == 2
+
+
 def test_helpers_imports_and_plain_constants_of_any_cell_are_there_but_no_other_code_runs(tmp_path):
     path = write_notebook(
         tmp_path / "train.ipynb",
@@ -179,6 +199,18 @@ def test_a_broken_later_copy_of_a_task_function_is_what_is_tested(tree, notebook
     assert statuses["6.3"].label == "wrong", text
     assert "accuracy is defined in code cells 10 and 11 of notebooks/train.ipynb; the check tests the last " \
            "one, code cell 11, the one Run All leaves defined" in text, text
+
+
+def test_a_task_function_set_again_by_a_later_cell_is_not_done(tree, notebook):
+    """A correct def followed by `accuracy = lambda …` read "done", while Run All trains with the lambda."""
+    def replace_by_a_lambda(cells):
+        cells.insert(index_of(cells, "def accuracy(") + 1, code_cell("accuracy = lambda model, images, labels: 1.0"))
+
+    edit_notebook(notebook, replace_by_a_lambda)
+    statuses, text = report(tree, "6.3")
+    assert statuses["6.3"].label != "done", text
+    assert "code cell 11 of notebooks/train.ipynb sets accuracy again (line 1: accuracy = lambda model, images, " \
+           "labels: 1.0), after its def in code cell 10" in text, text
 
 
 def test_helpers_in_the_task_cell_and_constants_of_other_cells_are_available(tree, notebook):

@@ -2,7 +2,9 @@
 
 The task tests of a notebook (tests/test_train_tasks.py) call ``task_function(path, name, **stand_ins)``:
 
-- the function is the *last* top-level ``def name`` of the notebook (the one a run top to bottom uses);
+- the function is the *last* top-level ``def name`` of the notebook (the one a run top to bottom uses); a
+  statement after it that sets the name again (``forward = lambda x: …``) is ``SetAgainLater``, since that is
+  what Run All leaves and the check tests only a ``def``;
 - of all code cells, only imports, ``def`` and ``class`` statements and assignments of plain values
   (literals: ``BATCH_SIZE = 32``) run, and only those the function needs: the names it uses, the names
   those use, and so on. Nothing else runs (loading data, training, plotting), so the check stays fast;
@@ -41,6 +43,10 @@ class InvalidNotebook(Exception):
 
 class FunctionNotFound(LookupError):
     """No code cell defines the function at top level."""
+
+
+class SetAgainLater(FunctionNotFound):
+    """A statement after the function's last ``def`` sets its name again (``forward = lambda x: …``)."""
 
 
 def shown_name(path: Path) -> str:
@@ -154,6 +160,13 @@ def definition_note(path: Path, name: str) -> str:
             f"code cell {cells[-1]}, the one Run All leaves defined")
 
 
+def set_again_after(trees, definition: ast.stmt, name: str) -> tuple[int, ast.stmt] | None:
+    """The first top-level statement after ``definition`` that sets ``name`` again: Run All leaves its value."""
+    statements = [(number, node) for number, tree in trees for node in tree.body]
+    position = next(index for index, (_, node) in enumerate(statements) if node is definition)
+    return next(((number, node) for number, node in statements[position + 1:] if name in bound_names(node)), None)
+
+
 def is_plain_value(node: ast.expr) -> bool:
     try:
         ast.literal_eval(node)
@@ -243,6 +256,13 @@ def task_function(path: Path, name: str, **stand_ins):
         raise FunctionNotFound(f"{shown_name(path)} has no code cell that defines `def {name}(...)`; "
                                f"did the cell get deleted or the function renamed?")
     cell, definition = found[-1]
+    later = set_again_after(trees, definition, name)
+    if later:
+        number, node = later
+        raise SetAgainLater(f"code cell {number} of {shown_name(path)} sets {name} again (line {node.lineno}: "
+                            f"{ast.unparse(node).splitlines()[0][:60]}), after its def in code cell {cell}, so Run All "
+                            f"leaves that value and not the def, which is what the check tests: delete that line, "
+                            f"or write the function as one def")
     namespace: dict = {}
 
     def unknown(error: NameError) -> bool:
