@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import json
 import os
 import re
 import sys
@@ -80,6 +79,7 @@ EXPLAINED = {
     "TooMuchOutput": f"your code wrote more than {taskreport.MAX_FILE_BYTES // 2**20} MB in one test (to "
                      "sys.__stdout__, with os.write or to a file), where the check stops it; print less",
 }
+PARSE_ERRORS = ("SyntaxError", "IndentationError", "TabError")  # a file that does not parse
 #: Escape sequences (colors, cursor moves) and other control characters a message must not send to the terminal.
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -174,16 +174,11 @@ def _lines_of(root: Path, file: str) -> tuple[str, ...]:
     cell = NOTEBOOK_CELL.match(file)
     try:
         text = (root / (cell.group(1) if cell else file)).read_text(encoding="utf-8", errors="replace")
-        return _code_cells_of(text)[int(cell.group(2)) - 1] if cell else tuple(text.splitlines())
-    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        if cell:
+            text = notebook_functions.code_cells_of_text(text, cell.group(1))[int(cell.group(2)) - 1]
+    except (OSError, ValueError, IndexError, notebook_functions.InvalidNotebook):
         return ()
-
-
-@functools.lru_cache(maxsize=16)
-def _code_cells_of(notebook_text: str) -> tuple[tuple[str, ...], ...]:
-    """The lines of each code cell of a notebook's text, parsed once per text: a report reads many cells."""
-    return tuple(tuple("".join(c["source"]).splitlines()) for c in json.loads(notebook_text)["cells"]
-                 if c["cell_type"] == "code")
+    return tuple(text.splitlines())
 
 
 def _names_in(root: Path, file: str) -> tuple[str, ...]:
@@ -468,37 +463,67 @@ def describe_file_error(root: Path, error: taskreport.FileError) -> str:
 
 def indentation_culprit(root: Path, error: taskreport.FileError) -> tuple[str, str]:
     """For an error whose cause is an indentation slip in a function above the line Python names or at it:
-    that function's qualified name and what went wrong ('', '' otherwise). A body left with comments only
-    (Python names the def's line in its message); a line of a function at column 0, which ends the
-    function, so that its next line is 'unexpected' or a return there 'outside function'; a decorator
-    less indented than its def; a line indented like no line above it."""
+    that function's qualified name and what went wrong ('', '' otherwise). Each shape of slip is one
+    function below."""
     lines = _lines_of(root, error.file)
     if not error.line or not 0 < error.line <= len(lines):
         return "", ""
     names = enclosing_names(list(lines))
+    for shape in (_last_line_at_column_0, _body_left_empty, _indented_like_no_line_above, _line_at_column_0):
+        owner, cause = shape(lines, names, error)
+        if owner:
+            return owner, cause
+    return "", ""
+
+
+def _code_lines_to(lines: tuple[str, ...], error: taskreport.FileError) -> tuple[list[int], list[int]]:
+    """The indices of the lines with code (not blank, not only a comment) up to the error's line, and their indents."""
+    code = [n for n, line in enumerate(lines[: error.line]) if line.strip() and not line.lstrip().startswith("#")]
+    return code, [_indent(lines[n]) for n in code]
+
+
+def _last_line_at_column_0(lines, names, error) -> tuple[str, str]:
+    """A function's last line at column 0: Python runs it as the file is imported, a NameError."""
     if error.exception == "NameError" and error.line >= 2 and not _indent(lines[error.line - 1]) \
             and lines[error.line - 2].strip() and names[error.line - 2]:  # right below a function's last line
         return names[error.line - 2], (f"line {error.line} starts at column 0, so it is not part of "
                                        f"{names[error.line - 2]} above it: Python runs it as the file is imported, "
                                        "where that function's names do not exist; indent it like the lines above it")
-    if error.exception not in ("IndentationError", "SyntaxError", "TabError"):
-        return "", ""
+    return "", ""
+
+
+def _body_left_empty(lines, names, error) -> tuple[str, str]:
+    """A function whose body is comments only (Python names the def's line in its message)."""
     after = re.search(r"expected an indented block after function definition on line (\d+)", error.message)
-    if after and 0 < int(after.group(1)) <= len(names):
-        return names[int(after.group(1)) - 1], (f"the function defined on line {after.group(1)} has no statement left "
-                                                "(comments do not count): write its code, or put the raise line back "
-                                                "until you do")
-    code = [n for n, line in enumerate(lines[: error.line]) if line.strip() and not line.lstrip().startswith("#")]
-    indent = [_indent(lines[n]) for n in code]
-    if "unindent does not match" in error.message and len(code) >= 2:
-        lower = [k for k in range(1, len(code) - 1) if indent[k] < indent[-1]]
-        if lower and indent[lower[-1] - 1] == indent[-1] and names[code[lower[-1] - 1]]:  # a block cut off above
-            before, cut = code[lower[-1] - 1], code[lower[-1]]
-            return names[before], (f"line {cut + 1}, {_shorten(lines[cut].strip(), 40)}, is less indented than the "
-                                   f"lines before it, which ends {names[before]} there: indent it like them")
-        owner = next((names[n] for n in reversed(code[:-1]) if names[n]), "")
-        return owner, (f"line {error.line} is indented by {indent[-1]} columns, like no line above it: indent it like "
-                       f"the lines around it ({indent[-2]} columns)") if owner else ""
+    if error.exception in PARSE_ERRORS and after and 0 < int(after.group(1)) <= len(names):
+        return names[int(after.group(1)) - 1], (f"the function defined on line {after.group(1)} has no statement "
+                                                "left (comments do not count): write its code, or put the raise line "
+                                                "back until you do")
+    return "", ""
+
+
+def _indented_like_no_line_above(lines, names, error) -> tuple[str, str]:
+    """'unindent does not match': a line less indented than the lines before it (a block cut off above it),
+    or a line indented like no line above it."""
+    code, indent = _code_lines_to(lines, error)
+    if error.exception not in PARSE_ERRORS or "unindent does not match" not in error.message or len(code) < 2:
+        return "", ""
+    lower = [k for k in range(1, len(code) - 1) if indent[k] < indent[-1]]
+    if lower and indent[lower[-1] - 1] == indent[-1] and names[code[lower[-1] - 1]]:  # a block cut off above
+        before, cut = code[lower[-1] - 1], code[lower[-1]]
+        return names[before], (f"line {cut + 1}, {_shorten(lines[cut].strip(), 40)}, is less indented than the "
+                               f"lines before it, which ends {names[before]} there: indent it like them")
+    owner = next((names[n] for n in reversed(code[:-1]) if names[n]), "")
+    return owner, (f"line {error.line} is indented by {indent[-1]} columns, like no line above it: indent it like "
+                   f"the lines around it ({indent[-2]} columns)")
+
+
+def _line_at_column_0(lines, names, error) -> tuple[str, str]:
+    """A line of a function moved to column 0, which ends the function there: its next line is 'unexpected',
+    or a return there is 'outside function'; a decorator less indented than its def is the same slip."""
+    code, indent = _code_lines_to(lines, error)
+    if error.exception not in PARSE_ERRORS:
+        return "", ""
     if "unexpected indent" in error.message and len(code) >= 3:
         (before, cut, indented), (inside, outside, resumed) = code[-3:], indent[-3:]
     elif "outside function" in error.message and len(code) >= 2:
@@ -520,7 +545,7 @@ def indentation_culprit(root: Path, error: taskreport.FileError) -> tuple[str, s
 def cut_off_note(root: Path, error: taskreport.FileError) -> str:
     """For a file that does not parse because it was cut off (a paste gone wrong, a save interrupted): which
     of the kit's classes and functions are gone from it, and how to restore it; '' otherwise."""
-    if error.exception not in ("SyntaxError", "IndentationError", "TabError") or not error.file.endswith(".py"):
+    if error.exception not in PARSE_ERRORS or not error.file.endswith(".py"):
         return ""  # a file emptied or cut where it still parses has its own advice (MissingName)
     kit = {place.split(":", 1)[1].split(".")[0] for place in sync.recorded_fingerprints(root)
            if place.startswith(f"{error.file}:")}
@@ -715,9 +740,10 @@ def dead_raises(root: Path, task: catalogue.Task) -> list[str]:
             continue
         notebook = file.endswith(".ipynb")
         try:
-            sources = ([(f"{file}, code cell {number}, line ", "\n".join(lines))
-                        for number, lines in enumerate(_code_cells_of(text), start=1)] if notebook else [(f"{file}:", text)])
-        except (ValueError, KeyError, TypeError):
+            sources = ([(f"{file}, code cell {number}, line ", source) for number, source
+                        in enumerate(notebook_functions.code_cells_of_text(text, file), start=1)]
+                       if notebook else [(f"{file}:", text)])
+        except notebook_functions.InvalidNotebook:
             continue
         for where, source in sources:
             try:

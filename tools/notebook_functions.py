@@ -69,25 +69,33 @@ def code_cells(path: Path) -> list[str]:
         raise invalid("it is not UTF-8 text") from None
     except OSError as error:
         raise invalid(f"it cannot be read: {error.strerror}") from None
+    return list(code_cells_of_text(text, shown_name(path)))
+
+
+@functools.lru_cache(maxsize=16)
+def code_cells_of_text(text: str, shown: str) -> tuple[str, ...]:
+    """The sources of the code cells of a notebook's text (read once per text: a check reads each notebook
+    several times); InvalidNotebook, naming the file as ``shown``, when the text is not a notebook."""
     if not text.strip():
-        raise invalid("the file is empty")
+        raise InvalidNotebook(shown, "the file is empty")
     try:
         notebook = json.loads(text)
     except json.JSONDecodeError as error:
-        raise invalid(f"it is not valid JSON: {error.msg}: line {error.lineno} column {error.colno}") from None
+        raise InvalidNotebook(shown, f"it is not valid JSON: {error.msg}: line {error.lineno} column {error.colno}") \
+            from None
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if not isinstance(cells, list):
-        raise invalid("it has no list of cells")
+        raise InvalidNotebook(shown, "it has no list of cells")
     sources = []
     for number, cell in enumerate(cells, start=1):
         source = cell.get("source") if isinstance(cell, dict) else None
         if isinstance(source, list) and all(isinstance(line, str) for line in source):
             source = "".join(source)
         if not isinstance(source, str):
-            raise invalid(f"cell {number} has no source")
+            raise InvalidNotebook(shown, f"cell {number} has no source")
         if cell.get("cell_type") == "code":
             sources.append(source)
-    return sources
+    return tuple(sources)
 
 
 def without_magic_lines(source: str) -> str:
