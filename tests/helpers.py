@@ -52,20 +52,36 @@ def run_function(function, *inputs: np.ndarray, grad_out: np.ndarray | None = No
     ctx, inputs, output = run_forward(function, *inputs, **options)
     grad_out = np.array(np.ones_like(output) if grad_out is None else grad_out, dtype=output.dtype)
     grads = function.checked_backward(ctx, grad_out, inputs)
-    assert_same_again(function, grads, function.checked_backward(ctx, grad_out, inputs))
+    assert_same_gradients(function, grads, function.checked_backward(ctx, grad_out, inputs), (
+        "when called a second time with the same ctx and grad: it changed in place something forward saved on "
+        "ctx. Backward may run more than once (backward(retain_graph=True)), so leave ctx's arrays as they are: "
+        "change a copy."))
+    assert_kept_on_ctx(function, inputs, grad_out, grads, options)
     return output, grads
 
 
-def assert_same_again(function, grads, again) -> None:
-    """A second backward with the same ctx and grad must give the same gradients: backward runs again on
-    ``retain_graph=True``, and a ctx array changed in place (minus 1 where the labels are, say) is wrong then."""
+def assert_kept_on_ctx(function, inputs, grad_out, grads, options) -> None:
+    """A network runs every layer's forward before any backward: with two ReLU layers, ReLU.forward runs twice,
+    then ReLU.backward twice. So backward must give the same gradients when another call's forward ran in
+    between; one that reads what forward kept on the class or in a global gets the other call's values."""
+    ctx, _, _ = run_forward(function, *inputs, **options)
+    try:
+        run_forward(function, *[np.flip(x) if x.dtype.kind == "f" else x for x in inputs], **options)
+    except Exception:  # noqa: BLE001  (values this function does not take: nothing to compare)
+        return
+    name = getattr(function, "__name__", str(function))
+    assert_same_gradients(function, grads, function.checked_backward(ctx, grad_out, inputs), (
+        f"when another {name}.forward (on other inputs) ran between its forward and it: it read what forward kept "
+        f"somewhere shared, on the class or in a global, which the other call replaced. A network with two {name} "
+        "layers runs both forwards before either backward, so each call's values belong on its own ctx."))
+
+
+def assert_same_gradients(function, grads, again, why: str) -> None:
+    """``again`` must equal ``grads``; else an AssertionError: '{function}.backward gave another gradient {why}'."""
     for k, (first, second) in enumerate(zip(grads, again)):
         if (first is None) != (second is None) or (first is not None and not np.array_equal(first, second, equal_nan=True)):
             name = getattr(function, "__name__", str(function))
-            raise AssertionError(
-                f"{name}.backward gave another gradient when called a second time with the same ctx and grad "
-                f"(input {k}): it changed in place something forward saved on ctx. Backward may run more than "
-                "once (backward(retain_graph=True)), so leave ctx's arrays as they are: change a copy.")
+            raise AssertionError(f"{name}.backward gave another gradient (input {k}) {why}")
 
 
 def run_forward(function, *inputs: np.ndarray, **options):

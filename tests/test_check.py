@@ -668,7 +668,7 @@ BEGINNERS_MISTAKES = {
                                 r"never called the model: the logits are the model's output for the batch x"),
     "5.1 probs changed in place": ("5.1", ("loss/functions.py", CROSS_ENTROPY_BACKWARD,
                                             CROSS_ENTROPY_BACKWARD.replace(".copy()", "")),
-                                   r"CrossEntropy\.backward gave another gradient when called a second time .*"
+                                   r"CrossEntropy\.backward gave another gradient \(input 0\) when called a second time .*"
                                    r"changed in place something forward saved on ctx"),
 }
 
@@ -682,6 +682,23 @@ def test_a_beginners_mistake_is_wrong_with_a_message_that_says_why(complete, mis
     assert status.label == "wrong" and re.search(message, shown, flags=re.DOTALL), f"{status.label}:\n{shown}"
     given_away = [line for line in solution_lines(check.catalogue.TASKS_BY_ID[task_id]) if line in squeezed(shown)]
     assert not given_away, f"the message hands out the solution's {given_away}:\n{shown}"
+
+
+@pytest.mark.parametrize(("task_id", "file", "forward", "backward", "owner"), [
+    ("4.4", "act/functions.py", RELU_FORWARD, RELU_BACKWARD, "ReLU"),
+    ("5.1", "loss/functions.py", CROSS_ENTROPY_FORWARD, CROSS_ENTROPY_BACKWARD, "CrossEntropy"),
+])
+def test_what_forward_keeps_on_the_class_instead_of_ctx_is_wrong(complete, task_id, file, forward, backward, owner):
+    """A network with two ReLU layers runs both forwards before either backward, so a backward that reads what
+    forward kept on the class (or in a global) gets the second call's values: it read "done" before."""
+    with mistakes(complete, (file, forward, forward.replace("ctx.", f"{owner}.")),
+                  (file, backward, backward.replace("ctx.", f"{owner}."))):
+        status = check.report(complete, [check.catalogue.TASKS_BY_ID[task_id]]).rows[0][1]
+    shown = one_line("\n".join(check.failure_lines(status)))
+    assert status.label == "wrong", f"{status.label}:\n{shown}"
+    assert f"{owner}.backward gave another gradient (input 0) when another {owner}.forward (on other inputs) ran " \
+           "between its forward and it: it read what forward kept somewhere shared, on the class or in a global" \
+           in shown, shown
 
 
 def test_raised_at_is_the_participants_line_and_a_wrong_value_has_none(complete):
