@@ -265,3 +265,21 @@ def test_accuracy_is_the_fraction_of_correct_argmax_predictions():
     assert not any(model.grad_enabled), (
         "accuracy should compute the logits inside `with nn.no_grad():` — evaluation records no graph"
     )
+
+
+@pytest.mark.task6_3
+@says_which_definition("accuracy")
+def test_accuracy_counts_every_image_once_whatever_the_batches():
+    """37 images, the last 5 predicted wrong: 32/37. The mean of per-batch accuracies (batches of 32: 1.0 and
+    0.0) weighs the short last batch like a full one and read "done" with the 4 images above."""
+    accuracy = notebook_function("accuracy", forward=reference_forward)
+    model = StandInModel(np.eye(3, dtype=np.float32))
+    labels = np.arange(37) % 3
+    logits = np.eye(3, dtype=np.float32)[np.where(np.arange(37) < 32, labels, (labels + 1) % 3)]
+    with only_what_every_model_has("accuracy(model, images, labels)"):
+        got = accuracy(model, logits, labels)
+    assert got is not None and np.ndim(got) == 0 and np.isclose(float(got), 32 / 37), (
+        f"with 37 images of which 32 are predicted right, accuracy should be 32/37 = {32 / 37:.4f}; got {got!r}. "
+        "A mean of per-batch accuracies counts a short last batch as much as a full one: count the right "
+        "predictions over all the images, then divide by their number"
+    )
