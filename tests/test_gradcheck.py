@@ -83,9 +83,15 @@ def test_central_difference_uses_eps():
 
 @pytest.mark.task1_1
 def test_central_difference_works_elementwise_on_arrays():
-    x = np.array([0.0, 0.5, 1.0])
-    got = nn.central_difference(np.sin, x)
-    assert np.shape(got) == (3,) and np.allclose(got, np.cos(x), rtol=1e-7), (
+    x = np.array([0.0, 0.3, 0.5, 0.7, 1.0, 1.3])  # x + ε − 2ε + ε is not x again for 0.3, 0.7 and 1.3
+    given = x.copy()
+    got = nn.central_difference(np.sin, given)
+    assert np.array_equal(given, x), (
+        f"central_difference(np.sin, x) changed the array x it was given: {x.tolist()} became {given.tolist()}. "
+        "The caller still needs x as it was: compute x + ε and x − ε as new arrays, "
+        "and leave x as it is"
+    )
+    assert np.shape(got) == x.shape and np.allclose(got, np.cos(x), rtol=1e-7), (
         f"central_difference(np.sin, {x.tolist()}) should be cos(x) = {np.cos(x).tolist()}, got {got!r}"
     )
 
