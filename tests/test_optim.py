@@ -192,6 +192,36 @@ def test_adam_leaves_a_parameter_with_zero_gradient_as_it_is():
                                                 "lr · m̂ / (√v̂ + eps)")
 
 
+TINY_GRADIENT = np.array([1e-6, -1e-6, 3e-6], dtype=np.float32)
+
+
+def assert_a_tiny_gradient_gets_its_step(name: str, make_optimizer, step, formula: str) -> None:
+    """Gradients of 1e-6 are common late in training. ``step(g, eps)`` is the first step's size (float64): with
+    eps = 1e-8 it barely changes it; with eps under the square root, √(v + eps) ≈ √eps = 1e-4, it is about a
+    hundred times too small, and read "done" with gradients of order 1 (eps is then too small to matter)."""
+    p = param(np.ones(3))
+    p.grad = TINY_GRADIENT.copy()
+    make_optimizer(p).step()
+    g = TINY_GRADIENT.astype(np.float64)
+    expected, eps_under_the_root = 1.0 - step(g, 1e-8, outside=True), 1.0 - step(g, 1e-8, outside=False)
+    inside = ("that is the step with eps under the square root, √(… + eps) instead of √… + eps: for a gradient "
+              "this small eps then outweighs it. " if np.allclose(p.data, eps_under_the_root, rtol=1e-5, atol=1e-9)
+              else "")
+    assert np.allclose(p.data, expected, rtol=1e-5, atol=1e-9), (
+        f"{name}, first step from w = [1, 1, 1] with the tiny gradient g = {rounded(TINY_GRADIENT, 9)}: expected "
+        f"w - {formula} = {rounded(expected, 9)}, got {rounded(p.data, 9)}; {inside}The step is {formula}, "
+        "eps added after the square root.")
+
+
+@pytest.mark.task7_2
+def test_adam_takes_a_full_step_on_a_tiny_gradient():
+    def first_step(g, eps, outside):  # m̂ = g, v̂ = g²
+        return 0.1 * g / (np.sqrt(g * g) + eps if outside else np.sqrt(g * g + eps))
+
+    assert_a_tiny_gradient_gets_its_step("Adam(lr=0.1)", lambda p: nn.Adam([p], lr=0.1), first_step,
+                                         "lr · m̂ / (√v̂ + eps)")
+
+
 # --- Task 7.3: RMSProp --------------------------------------------------------------------------
 def rmsprop_reference(w, steps, lr, alpha, eps):
     w, s = w.astype(np.float64), 0.0
@@ -231,6 +261,16 @@ def test_rmsprop_leaves_a_parameter_with_zero_gradient_as_it_is():
 
 
 # --- the optimizers as a whole (reference) ---------------------------------------------------------
+@pytest.mark.task7_3
+def test_rmsprop_takes_a_full_step_on_a_tiny_gradient():
+    def first_step(g, eps, outside):  # s = (1 - α) g²
+        s = 0.01 * g * g
+        return 0.01 * g / (np.sqrt(s) + eps if outside else np.sqrt(s + eps))
+
+    assert_a_tiny_gradient_gets_its_step("RMSProp(lr=0.01)", lambda p: nn.RMSProp([p], lr=0.01), first_step,
+                                         "lr · g / (√s + eps)")
+
+
 def test_sgd_momentum_two_steps_closed_form():
     p = param()
     optimizer = nn.SGD([p], lr=0.1, momentum=0.9)
