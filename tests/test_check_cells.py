@@ -161,9 +161,11 @@ def test_the_train_check_cells_are_good_for_the_reference(capsys):
     ({"accuracy": ("return float(", "return nn.Tensor(")}, 2, "accuracy should return one plain number"),
     ({"accuracy": ("return float(", "return nn.Tensor(")}, 3, "accuracy should return a fraction between 0 and 1"),
     ({"accuracy": ("return float(", "return 100 * float(")}, 3, "accuracy should return a fraction between 0 and 1"),
+    ({"accuracy": ("argmax(axis=1)", "argmax(axis=0)")}, 2, "Not yet: ValueError: operands could not be broadcast"),
+    ({"accuracy": ("nn.no_grad()", "np.errstate()")}, 2, "accuracy recorded a graph"),
 ], ids=["6.1 softmax on top", "6.1 a layer left out", "6.2 mean squared error", "6.2 softmax before the loss",
         "6.3 the test set instead of its arguments", "6.3 a Tensor", "6.3 a Tensor, in the final cell",
-        "6.3 a percentage, in the final cell"])
+        "6.3 a percentage, in the final cell", "6.3 the argmax of each column", "6.3 a graph recorded"])
 def test_a_train_check_cell_is_not_good_for_code_the_tests_reject(capsys, changes, cell, said):
     verdicts = train_check_verdicts(capsys, **changes)
     assert verdicts[cell].startswith("Not yet") and said in verdicts[cell], verdicts
@@ -298,6 +300,11 @@ def ties_all_winning(forward):
     return staticmethod(forward_marking_every_tie)
 
 
+def weight_gradient_only_with_the_images(backward):
+    return staticmethod(lambda ctx, grad: (lambda x, w, b: (x, w if ctx.needs_input_grad[0] else None, b))(
+        *backward(ctx, grad)))
+
+
 def rows_not_saved(forward):
     def forgetting_the_rows(ctx, *inputs, **options):
         out = forward(ctx, *inputs, **options)
@@ -350,13 +357,28 @@ def without_padding(im2col):
     ("a77d0d06", nn.pool.MaxPooling, "backward", windows_not_added_back, "shape"),
     ("a77d0d06", nn.pool.MaxPooling, "backward", indexing_past_the_end, r"index 2 is out of bounds.*TASKS=8\.3"),
     ("a9bbcf8e", nn.conv, "im2col", reshaping_to_a_wrong_size, r"ValueError: cannot reshape.*TASKS=8\.1"),
+    ("a9bbcf8e", nn.conv, "im2col", lambda im2col: lambda x, kernel_size, stride, padding:
+     im2col(x, kernel_size, (1, 1), padding), r"TASKS=8\.1"),
+    ("a9bbcf8e", nn.conv, "im2col", lambda im2col: lambda x, kernel_size, stride, padding:
+     im2col(x, kernel_size[::-1], stride, padding), r"TASKS=8\.1"),
+    ("a9bbcf8e", nn.conv, "im2col", lambda im2col: lambda x, kernel_size, stride, padding:
+     im2col(x, kernel_size, stride, (padding[0], padding[0])), r"TASKS=8\.1"),
+    ("ffb337e6", nn.conv.Convolution, "backward", weight_gradient_only_with_the_images, "needs_input_grad"),
+    ("ffb337e6", nn.conv, "unpad", lambda _: lambda x, padding: x[:, :, padding[0]:-padding[0], padding[1]:-padding[1]],
+     r"TASKS=8\.2"),
+    ("a77d0d06", nn.pool, "add_windows_back", lambda add_windows_back: lambda window_grads, shape, stride:
+     add_windows_back(window_grads.reshape(*window_grads.shape[:-2], *window_grads.shape[:-3:-1]), shape, stride),
+     r"TASKS=8\.3"),
 ], ids=["conv forward without the bias", "conv forward with the images of a batch mixed up",
         "im2col without the padding", "im2col returning columns", "conv forward in float64",
         "col2im in float64", "the weight gradient in float64", "the gradients in another order",
         "the weight gradient doubled",
         "pooling windows that overwrite", "pooling ties all winning", "conv forward without ctx.rows",
         "conv forward flattened", "conv backward without ctx.rows", "pooling gradient in float64",
-        "pooling windows not added back", "pooling backward indexing past the end", "im2col of a wrong size"])
+        "pooling windows not added back", "pooling backward indexing past the end", "im2col of a wrong size",
+        "im2col ignoring the stride", "im2col with the kernel's sides swapped", "im2col with one padding for both sides",
+        "the weight gradient only when the images need one", "unpad by slicing, empty for a padding of 0",
+        "pooling windows read as wide as tall"])
 def test_a_cnn_check_cell_is_not_good_for_code_the_tests_reject(capsys, monkeypatch, cell, owner, name, broken,
                                                                 said):
     monkeypatch.setattr(owner, name, broken(getattr(owner, name)))
