@@ -102,6 +102,10 @@ class ChecksumError(ValueError):
         self.description = description or message
 
 
+class MirrorNotAllowed(MnistUnavailable):
+    """A mirror URL that is not https:// (plain http:// only on this machine)."""
+
+
 class CacheUnwritable(MnistUnavailable):
     """The cache folder cannot be written (read-only, no permission, disk full).
 
@@ -288,7 +292,10 @@ def _check_url(url: str) -> None:
     """HTTPS only; plain HTTP is allowed for a server on this machine (tests, a local mirror)."""
     parts = urlsplit(url)
     if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")):
-        raise ValueError(f"mirror {url!r}: only https:// URLs are allowed (http:// only for 127.0.0.1)")
+        raise MirrorNotAllowed(
+            f"the mirror {url!r} is not an https:// URL: a mirror needs https:// (plain http:// only on this "
+            f"machine, 127.0.0.1); check ${MIRRORS_ENV}. To share the files with a room, put them in a shared "
+            f"folder or on a USB stick instead: make data MNIST_DIR=<that folder>")
 
 
 def _download_to(url: str, write, timeout: float, progress: bool, max_bytes: int) -> None:

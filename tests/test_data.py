@@ -11,6 +11,7 @@ import gc
 import gzip
 import hashlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -314,9 +315,26 @@ def test_files_are_copied_from_a_local_folder_gz_or_not(tmp_path, monkeypatch, s
     assert server.requests == []
 
 
-def test_only_https_mirrors_are_accepted(tmp_path):
-    with pytest.raises(ValueError, match="only https://"):
-        fetch(tmp_path, ["http://mirror.invalid/mnist/"])
+@pytest.mark.parametrize("mirror", ["http://mirror.invalid/mnist/", "mirror.invalid/mnist", "ftp://mirror.invalid/"])
+def test_only_https_mirrors_are_accepted(tmp_path, mirror):
+    with pytest.raises(mnist.MirrorNotAllowed, match=rf"the mirror '{re.escape(mirror)}' is not an https:// URL"):
+        fetch(tmp_path, [mirror])
+
+
+def test_make_data_with_an_http_mirror_says_so_in_one_message_and_load_mnist_falls_back_to_the_sample(
+        tmp_path, monkeypatch, capsys):
+    """A room's mirror over plain http (python -m http.server on a laptop) ended make data in a traceback, and
+    load_mnist in auto mode with a ValueError instead of the sample."""
+    monkeypatch.setenv(mnist.MIRRORS_ENV, "http://192.0.2.2:8765/mnist/")
+    fetch_data = load_tools_module("fetch_data")
+    assert fetch_data.main(["--cache", str(tmp_path / "cache")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("make data failed: the mirror 'http://192.0.2.2:8765/mnist/' is not an https:// URL"), err
+    assert "Traceback" not in err and "make data MNIST_DIR=" in err, err
+    monkeypatch.setenv(mnist.SOURCE_ENV, "auto")
+    with pytest.warns(mnist.SampleDataWarning) as caught:
+        (x_train, _), _ = mnist.load_mnist(cache_dir=tmp_path / "cache", progress=False)
+    assert len(x_train) == 10_000 and "is not an https:// URL" in sample_warning(caught), sample_warning(caught)
 
 
 # ---------------------------------------------------------------- the offline sample
