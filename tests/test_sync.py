@@ -859,6 +859,28 @@ def test_handout_onto_a_full_disk_says_the_disk_is_full(git_kit, tmp_path_factor
     assert not destination.exists()
 
 
+@pytest.mark.parametrize("existing", [False, True], ids=["a new folder", "an empty folder"])
+def test_a_handout_stopped_by_ctrl_c_leaves_no_half_copied_kit(git_kit, tmp_path_factory, monkeypatch, existing):
+    """Stopped in the middle, it left 49 of 104 files, which looked like a kit; make handout then refused the
+    folder as not empty without saying why."""
+    copy2, copied = sync.shutil.copy2, []
+
+    def interrupted_at_the_fifth(source, target, **options):
+        if len(copied) == 4:
+            raise KeyboardInterrupt
+        copied.append(target)
+        return copy2(source, target, **options)
+
+    monkeypatch.setattr(sync.shutil, "copy2", interrupted_at_the_fifth)
+    destination = tmp_path_factory.mktemp("out") / "kit"
+    if existing:
+        destination.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        handout_of(git_kit, destination)
+    assert len(copied) == 4
+    assert (list(destination.iterdir()) == []) if existing else not destination.exists()
+
+
 def readme_build_outputs() -> list[str]:
     """What the README's JupyterLite and slide steps write into the kit's folder."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

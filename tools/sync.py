@@ -596,19 +596,22 @@ def _check_destination(root: Path, destination: Path) -> None:
 
 
 def _copy_files(root: Path, files: list[str], destination: Path) -> None:
-    """Copy ``files`` into the empty or new ``destination``; on failure remove what was copied."""
+    """Copy ``files`` into the empty or new ``destination``; on failure or Ctrl-C remove what was copied, so that
+    no half a kit is left to hand out."""
     missing = [path for path in (destination, *destination.parents) if not path.exists()]
     try:
         for name in files:
             target = destination / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(root / name, target)
-    except OSError as error:
+    except BaseException as error:
         if missing:
             shutil.rmtree(missing[-1], ignore_errors=True)
-        else:  # it was empty before
+        elif destination.is_dir():  # it was empty before
             for child in destination.iterdir():
                 shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+        if not isinstance(error, OSError):
+            raise
         if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):  # full, or over quota
             raise SyncError(f"cannot copy the kit into {destination}: the disk is full ({error.strerror}); nothing "
                             "was left there: free some space, or name a folder on another disk") from None
