@@ -414,6 +414,25 @@ def test_a_missing_package_file_is_named_with_how_to_restore_it_under_the_table(
     assert text.count("is missing (deleted") == 1 and "stopped early" not in text, text
 
 
+def test_a_loop_that_catches_the_checks_stop_is_wrong_with_the_bare_except_named(complete):
+    """`except: continue` in a loop caught the check's stop: each test that ran into it cost the backstop's
+    25 s and said only 'an endless loop?' (74 s for task 4.4). Now the first costs the timeout, each later
+    one a tick or two, and the message names the except."""
+    loop = ("while True:", "    try:", "        out = np.maximum(x, 0)", "    except:", "        continue")
+    with mistakes(complete, relu_forward_does(*loop)):
+        progress = checked(complete, "4.4")
+        line = line_of(complete, "act/functions.py", "        while True:")
+    status = progress.rows[0][1]
+    shown = one_line("\n".join(check.failure_lines(status)))
+    assert status.label == "wrong" and not progress.run.timed_out, check.render(progress)
+    assert "your code caught the check's stop and went on: a bare `except:` (or `except BaseException:`) catches " \
+           "it too; catch `Exception`, or the error you expect" in shown, shown
+    assert re.search(rf"\(raised at act/functions\.py:(?:{line}|{line + 1}|{line + 2}|{line + 3}|{line + 4}) "
+                     r"\(ReLU\.forward\)\)", shown), shown
+    caught = [test for test in progress.run.tests if "caught the check's stop" in test.message]
+    assert len(caught) >= 2, [test.message for test in progress.run.tests]  # the later tests are told too
+
+
 @pytest.mark.parametrize("output", ["print('debug', file=sys.stderr)", "sys.stdout.write('debug' + chr(10))",
                                     "logging.warning('debug')"])
 def test_prints_to_stderr_writes_and_logging_are_counted_like_prints_to_the_screen(complete, output):

@@ -1,6 +1,6 @@
 """Run the task tests in a guarded child process and record, for each test, its task and how it ended.
 
-    python tools/taskreport.py EVENTS.jsonl [--timeout S] [--skip FILE] [pytest arguments]
+    python tools/taskreport.py EVENTS.jsonl [--timeout S] [--skip FILE] [--looping FILE] [pytest arguments]
 
 The child (``main``) imports the participant's packages once, then runs pytest
 with the ``Recorder`` plugin, which appends one JSON line per event to
@@ -61,6 +61,8 @@ DEFAULT_TIMEOUT = 10
 DEFAULT_BUDGET = 300
 #: How often the watchdog looks at what a test is doing (seconds).
 TICK = 0.25
+#: The line a child writes before it ends itself because the participant's code caught DidNotFinish.
+STOP_CAUGHT = "The stop was caught by the code under test"
 #: Test processes started before the run gives up on tests that crash the process (each costs a restart).
 MAX_CHILDREN = 20
 #: Seconds a child may take to exit after its 'end' event before the parent ends it.
@@ -254,15 +256,16 @@ class Watchdog:
 
     def __init__(self, timeout: float, root: Path):
         self.timeout, self.root = timeout, root
-        self.looping: set = set()  # code objects of the participant's functions caught looping
+        self.looping: set = set()  # (file, first line) of the participant's functions caught looping
         self.started = 0.0
         self.last_frame = None
-        self.backstop = None
+        self.backstop_file = None
+        self.stopped = False  # DidNotFinish was raised in this test
 
     def start(self, backstop_file=None) -> None:
         if not hasattr(signal, "setitimer") or not self.timeout:
             return
-        self.started, self.last_frame = time.monotonic(), None
+        self.started, self.last_frame, self.stopped, self.backstop_file = time.monotonic(), None, False, backstop_file
         signal.signal(signal.SIGALRM, self._tick)
         signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
         if backstop_file is not None:  # code stuck in C, where no signal handler runs: end the process
@@ -285,10 +288,29 @@ class Watchdog:
         own = self._innermost_participant_frame(frame)
         stuck = own is not None and own is self.last_frame  # the same call, still running since the last tick
         self.last_frame = own
-        if stuck and own.f_code in self.looping or time.monotonic() - self.started > self.timeout:
+        if self.stopped and stuck and self.backstop_file is not None:
+            self._end_as_caught(own)
+        if stuck and code_key(own.f_code) in self.looping or time.monotonic() - self.started > self.timeout:
             if stuck:
-                self.looping.add(own.f_code)
+                self.looping.add(code_key(own.f_code))
+            self.stopped = True
             raise DidNotFinish(f"it did not finish in {self.timeout:g} s — an endless loop?")
+
+    def _end_as_caught(self, own) -> None:
+        """The participant's code caught DidNotFinish (a bare ``except:`` in a loop) and runs on: nothing raised
+        can stop it, so end the process now, where the parent reads why (STOP_CAUGHT) and where, rather than
+        at the backstop's time, 15 s later. The next child is told the function loops, so that each later
+        test that runs into it costs a tick or two, not the timeout."""
+        self.backstop_file.write(json.dumps({"event": "looping", "code": code_key(own.f_code)}) + "\n")
+        self.backstop_file.write(f"{STOP_CAUGHT}\n")
+        self.backstop_file.flush()
+        faulthandler.dump_traceback(self.backstop_file, all_threads=False)
+        _exit_now(1)
+
+
+def code_key(code) -> tuple[str, int]:
+    """A function's code as the next child can recognize it: (file, first line)."""
+    return code.co_filename, code.co_firstlineno
 
 
 class PrintCounter:
@@ -786,12 +808,14 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     events_path, arguments = Path(argv[0]), argv[1:]
-    timeout, skip = float(DEFAULT_TIMEOUT), set()
-    while arguments[:1] in (["--timeout"], ["--skip"]):
+    timeout, skip, looping = float(DEFAULT_TIMEOUT), set(), set()
+    while arguments[:1] in (["--timeout"], ["--skip"], ["--looping"]):
         if arguments[0] == "--timeout":
             timeout = float(arguments[1])
-        else:
+        elif arguments[0] == "--skip":
             skip = set(Path(arguments[1]).read_text(encoding="utf-8").splitlines())
+        else:
+            looping = {tuple(key) for key in json.loads(Path(arguments[1]).read_text(encoding="utf-8"))}
         arguments = arguments[2:]
     root = Path.cwd().resolve()
     impl_root = implementation_root(root)
@@ -806,6 +830,7 @@ def main(argv: list[str]) -> int:
         faulthandler.enable(events)  # a crash: where it happened, in the events (the parent reads it)
         guards.dump_file = events
         watchdog = Watchdog(timeout, impl_root)
+        watchdog.looping |= looping
         if not skip:  # a restarted child already reported the imports
             for error in import_packages(impl_root, watchdog, kept):
                 events.write(json.dumps({"event": "file_error", **error.__dict__}) + "\n")
@@ -1070,9 +1095,11 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
     impl_root = (root / "solutions" if impl == "solutions" else root).resolve()
     deadline = time.monotonic() + budget
     tests: dict[str, Outcome] = {}
+    looping: set[tuple[str, int]] = set()  # functions that caught the watchdog's stop and looped on
     report = Report([], [], [])
     with tempfile.TemporaryDirectory() as scratch, adopting_orphans() as children_before:
-        events_path, skip_path, output_path = (Path(scratch) / name for name in ("events", "skip", "output"))
+        events_path, skip_path, looping_path, output_path = (Path(scratch) / name
+                                                              for name in ("events", "skip", "looping", "output"))
         env["TMPDIR"] = str(Path(scratch) / "tmp")  # what a killed child cannot clean up goes with the folder
         Path(env["TMPDIR"]).mkdir()
         env["HYPOTHESIS_STORAGE_DIRECTORY"] = str(Path(scratch) / "hypothesis")  # not .hypothesis/ in the kit
@@ -1081,7 +1108,8 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
                        "--timeout", str(timeout)]
             if attempt:
                 skip_path.write_text("\n".join(tests), encoding="utf-8")
-                command += ["--skip", str(skip_path)]
+                looping_path.write_text(json.dumps(sorted(looping)), encoding="utf-8")
+                command += ["--skip", str(skip_path), "--looping", str(looping_path)]
             command += ["-m", markers, *(files or ["tests"]), *plugins, "-q", "--tb=no", "-rN", "--no-header",
                         "-p", "no:cacheprovider", "-p", "no:faulthandler", "-p", "no:logging",  # logging: to stderr
                         "--continue-on-collection-errors"]
@@ -1099,6 +1127,7 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
             report.output = output_path.read_bytes()[-20000:].decode("utf-8", errors="replace")
             finished = len(tests)
             child = collect_events(read_events(events_path), tests, report)
+            looping.update(child.looping)
             if report.timed_out or child.finished:
                 break
             if child.running is not None:  # the process died in this test
@@ -1132,6 +1161,7 @@ class ChildRun:
     running: tuple[str, tuple[str, ...]] | None = None  # (nodeid, tasks) of a test it started and did not finish
     exit_code: int | None = None  # pytest's, when the child got to its end
     dumped: list[str] = field(default_factory=list)  # lines after the last test started that are not events
+    looping: list[tuple[str, int]] = field(default_factory=list)  # see Watchdog._end_as_caught
 
     @property
     def aborted(self) -> bool:
@@ -1151,6 +1181,8 @@ def collect_events(events: list[dict], tests: dict[str, Outcome], report: Report
             child.running, child.dumped = (event["nodeid"], tuple(event.get("tasks", ()))), []
         elif kind == "text":
             child.dumped.append(event["text"])
+        elif kind == "looping":
+            child.looping.append(tuple(event["code"]))
         elif kind == "test":
             tests[event["nodeid"]] = Outcome(event["nodeid"], tuple(event["tasks"]), event["outcome"],
                                              event.get("exception", ""), event.get("message", ""),
@@ -1203,6 +1235,9 @@ def why_it_ended(dumped: list[str], returncode: int | None, timeout: float) -> s
     fatal = next((match.group(1) for match in map(FATAL_ERROR.match, dumped) if match), None)
     if fatal:
         cause = f"it crashed ({fatal}), as compiled code (ctypes, a C extension) does when given a bad pointer"
+    elif STOP_CAUGHT in dumped:
+        cause = (f"it did not finish in {timeout:g} s, and your code caught the check's stop and went on: a bare "
+                 "`except:` (or `except BaseException:`) catches it too; catch `Exception`, or the error you expect")
     elif any(line.startswith("Timeout (") for line in dumped):
         cause = (f"it did not finish in {timeout:g} s and could not be stopped: stuck in compiled code, "
                  "or your code changed the signal handling the check uses")
