@@ -371,6 +371,24 @@ def test_a_leftover_breakpoint_says_to_remove_it(complete):
     assert status.raised_at == f"act/functions.py:{line} (ReLU.forward)", shown
 
 
+@pytest.mark.parametrize(("call", "said"), [
+    ("import pdb; pdb.set_trace()", "your code called pdb.set_trace() ("),
+    ("import sys; sys.stdin.readline()", "your code read sys.stdin ("),
+    ("import sys; sys.stdin.read()", "your code read sys.stdin ("),
+])
+def test_the_debugger_or_stdin_says_what_to_remove_and_where(complete, call, said):
+    """pdb.set_trace() was blamed on sys.stdout ('your code replaced sys.stdout'), without a line; a read of
+    sys.stdin showed pytest's 'reading from stdin while output is captured! Consider using -s'."""
+    with mistakes(complete, relu_forward_does(call)):
+        progress = checked(complete, "4.4")
+        line = line_of(complete, "act/functions.py", "        " + call)
+    status = progress.rows[0][1]
+    shown = one_line("\n".join(check.failure_lines(status)))
+    assert status.label == "wrong" and said in shown and "remove it" in shown, shown
+    assert "sys.stdout" not in shown and "-s" not in shown.split(), shown
+    assert status.raised_at == f"act/functions.py:{line} (ReLU.forward)", shown
+
+
 def test_messages_lose_control_characters_and_overlong_lines():
     shown = check.trimmed("\x1b[2J\x1b[31mred\x07 bell\tand tab\n" + "x" * 100_000)
     assert "\x1b" not in shown and "\x07" not in shown and "\tand tab" in shown, repr(shown)

@@ -68,9 +68,12 @@ EXPLAINED = {
                    "raise an Exception (ValueError, ...) to say that something is wrong",
     "Exit": "your code called pytest.exit({message}), which stops the whole test run",
     "BreakpointCalled": "your code called breakpoint() ({message}); remove it: the check runs without a debugger",
+    "PdbCalled": "your code called pdb.set_trace() ({message}); remove it: the check runs without a debugger",
     "BdbQuit": "your code started the debugger (pdb); remove that line: the check runs without a debugger",
     "InputCalled": "your code called input() ({message}); remove it: nobody can type an answer during the check "
                    "(give the value as an argument instead)",
+    "StdinRead": "your code read sys.stdin ({message}); remove it: nobody can type an answer during the check "
+                 "(give the value as an argument instead)",
     "SkipCalled": "your code skipped the test ({message}), so nothing was checked; remove the skip and compute "
                   "the result",
     "UnboundLocalError": "{message}: a name given a value anywhere in a function is a local variable in all "

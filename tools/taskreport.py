@@ -153,8 +153,16 @@ class BreakpointCalled(BaseException):
     """The participant's code called breakpoint(): there is no debugger in the check (message: where)."""
 
 
+class PdbCalled(BreakpointCalled):
+    """The participant's code called pdb.set_trace() (message: where)."""
+
+
 class InputCalled(BaseException):
     """The participant's code called input(): nobody can type an answer during the check (message: where)."""
+
+
+class StdinRead(InputCalled):
+    """The participant's code read sys.stdin (message: where)."""
 
 
 class Tampered(Exception):
@@ -417,11 +425,16 @@ class Guards:
 
     def install(self) -> None:
         import atexit
+        import pdb
 
         end_with_parent()
         os._exit = _refuse_exit
         sys.breakpointhook = self._refuse_breakpoint
+        pdb.Pdb.set_trace = self._refuse_pdb  # pdb.set_trace() calls it; pytest's own wrapper is off (-p no:debugging)
         builtins.input = self._refuse_input
+        from _pytest.capture import DontReadFromInput  # sys.stdin during a test: reading it is input() too
+
+        DontReadFromInput.read = DontReadFromInput.readline = DontReadFromInput.readlines = self._refuse_stdin
         os.kill = self._guarded(os.kill, group=False)
         if hasattr(os, "killpg"):  # not on Windows
             os.killpg = self._guarded(os.killpg, group=True)
@@ -447,6 +460,12 @@ class Guards:
 
     def _refuse_breakpoint(self, *args, **kwargs):
         raise BreakpointCalled(calling_location(self.root))
+
+    def _refuse_pdb(self, *args, **kwargs):
+        raise PdbCalled(calling_location(self.root))
+
+    def _refuse_stdin(self, *args, **kwargs):
+        raise StdinRead(calling_location(self.root))
 
     def _refuse_input(self, *args, **kwargs):
         raise InputCalled(calling_location(self.root))
@@ -1112,6 +1131,7 @@ def run_task_tests(root: Path, task_ids: list[str] | None = None, impl: str = "p
                 command += ["--skip", str(skip_path), "--looping", str(looping_path)]
             command += ["-m", markers, *(files or ["tests"]), *plugins, "-q", "--tb=no", "-rN", "--no-header",
                         "-p", "no:cacheprovider", "-p", "no:faulthandler", "-p", "no:logging",  # logging: to stderr
+                        "-p", "no:debugging",  # it wraps pdb.set_trace in code that replaces sys.stdout
                         "--continue-on-collection-errors"]
             events_path.write_text("", encoding="utf-8")
             with output_path.open("wb") as output:
