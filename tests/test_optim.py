@@ -82,8 +82,13 @@ def test_sgd_update_is_seen_by_the_model(initializers_without_task_3_4):
 @pytest.mark.task5_3
 def test_sgd_update_directly():
     p = param([3.0, 4.0])
+    p.grad = np.array([100.0, 100.0], np.float32)  # not the direction: step passes momentum's, say
     optimizer = nn.SGD([p], lr=0.25)
     optimizer.update(p, np.array([4.0, -8.0], np.float32))
+    assert not np.allclose(p.data, [3.0 - 25.0, 4.0 - 25.0]), (
+        "SGD(lr=0.25).update(p, direction=[4, -8]) stepped along p.grad = [100, 100] instead of its direction "
+        "argument: step passes in the direction to take, which with momentum (task 7.1) is not the gradient"
+    )
     assert np.allclose(p.data, [2.0, 6.0]), (
         f"SGD(lr=0.25).update(p, direction=[4, -8]) on p = [3, 4] should give p - lr * direction = [2, 6], "
         f"got {p.data.tolist()}"
