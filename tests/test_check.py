@@ -638,6 +638,8 @@ BEGINNERS_MISTAKES = {
     "7.3 eps outside the denominator": ("7.3", ("nn/optim.py", RMSPROP_STEP,
                                                 RMSPROP_STEP.replace("(np.sqrt(s) + self.eps)", "np.sqrt(s) + self.eps")),
                                         r"RMSProp\(lr=0\.01\) with gradient .* should stay -2, got nan"),
+    "7.3 g instead of g²": ("7.3", ("nn/optim.py", RMSPROP_STEP, RMSPROP_STEP.replace("g * g", "g")),
+                           r"invalid value encountered in sqrt.*\(the square root of a negative number is NaN"),
     "4.3 written out": ("4.3", ("act/functions.py", TANH_FORWARD,
                                 TANH_FORWARD.replace("np.tanh(x)", "(np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))")),
                         r"overflow encountered in exp.*tanh overflows for \|x\| ≥ 89 in float32"),

@@ -606,6 +606,9 @@ NUMPY_SLIPS = {
     "truth value of an array with more than one element is ambiguous":
         "an array was used where Python needs one True or False: `if`, `and`, `or`, `not`, `max()` and `min()` "
         "look at one value, not at each element; for arrays, use NumPy's element-wise functions and operators",
+    "invalid value encountered in sqrt":
+        "the square root of a negative number is NaN: what goes under the root must never be negative; is it a "
+        "square, or a sum or mean of squares, as the formula says?",
 }
 
 
