@@ -248,7 +248,8 @@ def test_backward_called_on_an_input_adds_one_to_its_grad():
     backward_of(x)
     assert x.grad == 3.0, (
         f"x = 2; (x + x).backward() gives x.grad = 2, then x.backward() adds d(x)/d(x) = 1: expected 3, got "
-        f"{x.grad}. An input accumulates in every backward, also the one called on it: += 1.0, not = 1.0"
+        f"{x.grad}. An input accumulates in every backward, also the one called on it: backward resets only "
+        "computed Scalars to 0, never an input, and adds the seed d(x)/d(x) = 1 to it (+= 1.0, not = 1.0)"
     )
 
 
