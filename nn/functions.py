@@ -100,7 +100,7 @@ class Function:
                 raise
             raise ValueError(
                 f"{cls.__name__}.backward wrote into its incoming grad ({error}): do not modify grad in place "
-                f"(no grad[...] = ..., grad *= ...); return a new array, e.g. grad * mask"
+                f"(no grad[...] = ..., grad *= ...); return a new array computed from grad instead"
             ) from error
         except AttributeError as error:
             if getattr(error, "obj", None) is not ctx:

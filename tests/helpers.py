@@ -181,15 +181,21 @@ def assert_function_gradients(function, *inputs, rtol=1e-5, atol=1e-7, seed=0, w
                 f"upstream grad (passed to backward) = {show(grad_out)}\n"
                 f"expected gradient = {show(expected)}\n"
                 f"your gradient     = {show(got)}"
-                + slip_hint(got, expected, factor_names)
+                + slip_hint(got, expected, factor_names, grad_out)
             )
 
 
-def slip_hint(got: np.ndarray, expected: np.ndarray, factor_names: dict | None = None) -> str:
-    """Why a gradient may be wrong when it is a constant multiple of the right one."""
+def slip_hint(got: np.ndarray, expected: np.ndarray, factor_names: dict | None = None, grad_out=None) -> str:
+    """Why a gradient may be wrong when it is a constant multiple of the right one, or the right one without
+    the upstream gradient ``grad_out`` (when that is elementwise, or one number)."""
     significant = np.abs(expected) > 1e-6
     if not significant.any():
         return ""
+    if grad_out is not None and np.all(grad_out != 0) and not np.allclose(grad_out, 1):
+        with contextlib.suppress(ValueError):  # shapes that do not broadcast: not an elementwise backward
+            if np.allclose(np.asarray(got, dtype=np.float64) * grad_out, expected, rtol=1e-4, atol=1e-7):
+                return ("\nYour gradient is the expected one divided by the upstream grad: backward must multiply "
+                        "its local derivative by grad, the gradient that arrives from the output (the chain rule).")
     ratios = np.asarray(got, dtype=np.float64)[significant] / expected[significant]
     ratio = float(np.median(ratios))
     if not np.allclose(ratios, ratio, rtol=1e-4):
