@@ -227,6 +227,19 @@ def test_a_thread_or_exit_handler_that_never_ends_does_not_hold_up_the_check(com
     assert "time limit" not in text, text
 
 
+def test_a_test_that_runs_out_of_time_names_a_thread_of_the_participants_that_still_runs(complete):
+    """A thread that computes takes turns with the tests, which then run out of time: the message said only
+    'an endless loop?', and nothing pointed at the thread."""
+    code = (*FOREVER_THREAD, "while True: pass")
+    with mistakes(complete, relu_forward_does(*code)):
+        progress = checked(complete, "4.4", budget=120)
+        line = line_of(complete, "act/functions.py", "        " + FOREVER_THREAD[2])
+    shown = one_line("\n".join(check.failure_lines(progress.rows[0][1])))
+    assert labels_of(progress)["4.4"].startswith("wrong"), check.render(progress)
+    assert f"a thread your code started at act/functions.py:{line} was still running then" in shown, \
+        shown
+
+
 def test_the_parent_stops_waiting_for_a_child_that_lingers_after_its_end(tmp_path, monkeypatch):
     """Whatever keeps the child alive after its 'end' event, the parent waits a short grace period only."""
     monkeypatch.setattr(taskreport, "GRACE_AFTER_END", 0.5)

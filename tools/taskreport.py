@@ -302,7 +302,7 @@ class Watchdog:
             if stuck:
                 self.looping.add(code_key(own.f_code))
             self.stopped = True
-            raise DidNotFinish(f"it did not finish in {self.timeout:g} s — an endless loop?")
+            raise DidNotFinish(f"it did not finish in {self.timeout:g} s — an endless loop?{running_threads_note()}")
 
     def _end_as_caught(self, own) -> None:
         """The participant's code caught DidNotFinish (a bare ``except:`` in a loop) and runs on: nothing raised
@@ -314,6 +314,15 @@ class Watchdog:
         self.backstop_file.flush()
         faulthandler.dump_traceback(self.backstop_file, all_threads=False)
         _exit_now(1)
+
+
+def running_threads_note() -> str:
+    """Where the participant's threads that still run were started, for a test that took too long ('' if none):
+    a thread that computes takes turns with the test."""
+    started = [thread.kit_started_at for thread in threading.enumerate()
+               if getattr(thread, "kit_started_at", "") and thread.is_alive()]
+    return f" (a thread your code started at {started[0]} was still running then, and slows every test down)" \
+        if started else ""
 
 
 def code_key(code) -> tuple[str, int]:
