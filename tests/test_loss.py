@@ -192,7 +192,10 @@ def test_mse_gradients():
     elif np.allclose(grad_pred, expected / 2):
         hint = "\nYour gradient is half the expected one: the derivative of d² is 2d."
     assert_values("MSE.backward, gradient for pred", PRED, grad_pred, expected, hint=hint)
-    assert_values("MSE.backward, gradient for target (minus the one for pred)", TARGET, grad_target, -expected)
+    same_sign = ("\nThe gradient for target has the wrong sign: target enters the loss as −target, so its gradient "
+                 "is minus the one for pred." if grad_target is not None and np.allclose(grad_target, expected) else "")
+    assert_values("MSE.backward, gradient for target (minus the one for pred)", TARGET, grad_target, -expected,
+                  hint=same_sign)
 
 
 @pytest.mark.task5_2
