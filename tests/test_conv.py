@@ -240,8 +240,15 @@ def test_convolution_forward_keeps_float32():
     x, w, b = (a.astype(np.float32) for a in conv_case((2, 1, 5, 5), (4, 1, 3, 3)))
     ctx = SimpleNamespace(needs_input_grad=(True,) * 3)
     out = nn.conv.Convolution.checked_forward(ctx, x, w, b, stride=(1, 1), padding=(1, 1))
-    # the rows first: float64 rows make a float64 output too, and the cause is in im2col
-    assert_keeps_float32("im2col", "images", "the rows (ctx.rows, which backward multiplies)", getattr(ctx, "rows", out))
+    # the rows first: float64 rows make a float64 output too, and the cause is in im2col, unless im2col on its own
+    # keeps float32 and forward converted the images or the rows
+    rows = getattr(ctx, "rows", out)
+    converted_by_forward = np.asarray(rows).dtype != np.float32 \
+        and conv.im2col(x, (3, 3), (1, 1), (1, 1)).dtype == np.float32
+    assert_keeps_float32("Convolution.forward" if converted_by_forward else "im2col", "images",
+                         "the rows (ctx.rows, which backward multiplies)"
+                         + (": im2col alone keeps float32, so the conversion is in forward" if converted_by_forward else ""),
+                         rows)
     assert_keeps_float32("Convolution.forward", "images and weights", "the output", out)
 
 
@@ -403,6 +410,17 @@ def test_float64_rows_are_wrong_in_task_8_1_even_when_the_output_is_cast_back(mo
 def test_float64_rows_are_blamed_on_im2col_not_on_the_forward_that_multiplies_them(monkeypatch):
     monkeypatch.setattr(nn.conv, "im2col", in_float64(nn.conv.im2col))
     with pytest.raises(AssertionError, match=r"^im2col: float32 images should give float32 for the rows"):
+        test_convolution_forward_keeps_float32()
+
+
+@reference_only
+def test_rows_made_float64_by_forward_are_blamed_on_forward_not_on_im2col(monkeypatch):
+    """forward converted the images (x.astype(np.float64)) before im2col, and the message blamed im2col."""
+    forward = nn.conv.Convolution.forward
+    monkeypatch.setattr(nn.conv.Convolution, "forward", staticmethod(
+        lambda ctx, x, *rest, **options: forward(ctx, x.astype(np.float64), *rest, **options).astype(x.dtype)))
+    with pytest.raises(AssertionError, match=r"^Convolution\.forward: float32 images should give float32 for the rows "
+                                             r"\(ctx\.rows, which backward multiplies\): im2col alone keeps float32"):
         test_convolution_forward_keeps_float32()
 
 
