@@ -82,6 +82,20 @@ def test_cross_entropy_value():
 
 
 @pytest.mark.task5_1
+def test_cross_entropy_of_a_confident_wrong_prediction_is_large():
+    """logits [0, 40], label 0: p(label) = e⁻⁴⁰ ≈ 4e-18, so the loss is 40. An ε added inside the log
+    (log(p + 1e-12)) caps it at −log ε ≈ 27.6, and a too small loss gives a too small push."""
+    z = np.array([[0.0, 40.0]])
+    output, _ = run_function(F.CrossEntropy, z, labels=np.array([0]))
+    got = float(np.asarray(output))
+    hint = (f"\n{got:.4g} is about −log ε for an ε = {np.exp(-got):.0e} added inside the log: it caps the loss of a "
+            "confident wrong prediction. The stable form, log softmax(z)ⱼ = zⱼ − m − log Σₖ e^(zₖ − m), never takes "
+            "the log of 0, so it needs no ε" if 10 < got < 39 else "")
+    assert_values("CrossEntropy.forward with labels [0]", z, output, expected_cross_entropy(z, np.array([0])),
+                  rtol=1e-6, hint=hint)
+
+
+@pytest.mark.task5_1
 @generated
 @given(logits_and_labels(bound=30))
 def test_cross_entropy_is_minus_log_softmax_at_the_label(case):
