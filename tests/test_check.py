@@ -835,6 +835,20 @@ def test_an_endless_loop_is_wrong_in_bounded_time_and_leaves_no_process(complete
     print(f"tools/check.py 3.1 3.2 with an endless loop in MatMul.forward: {run_check.seconds:.0f} s")
 
 
+def test_a_task_whose_test_file_is_gone_says_what_to_put_back(complete):
+    """'no tests found' said nothing about why (tests/test_optim.py deleted or renamed by mistake)."""
+    tests = complete / "tests" / "test_optim.py"
+    moved = tests.rename(complete / "test_optim.py.away")
+    try:
+        output = run_check(complete, "7.2")
+    finally:
+        moved.rename(tests)
+    assert statuses(output) == {"7.2": "no tests found"}, output
+    marker = TASKS.TASKS_BY_ID["7.2"].marker  # not written out: the check would take this file for 7.2's tests
+    assert f"no test in tests/ is marked @pytest.mark.{marker}, so nothing checks this task: was a test file " \
+           "deleted, renamed or moved?" in one_line(output), output
+
+
 def test_numpy_error_handling_set_in_one_file_does_not_fail_other_tasks(complete):
     with mistakes(complete, ("act/functions.py", "\nclass ReLU(", "\nnp.seterr(all='raise')\n\n\nclass ReLU(")):
         output = run_check(complete, "1.1", "3.2", "4.2", "4.3", "5.1")

@@ -83,6 +83,7 @@ EXPLAINED = {
                      "sys.__stdout__, with os.write or to a file), where the check stops it; print less",
 }
 PARSE_ERRORS = ("SyntaxError", "IndentationError", "TabError")  # a file that does not parse
+NO_TESTS = "no tests found"
 #: Escape sequences (colors, cursor moves) and other control characters a message must not send to the terminal.
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -279,7 +280,7 @@ def status_of(task: catalogue.Task, results: list[taskreport.Outcome], run: task
     if not failed and (not_run or (stopped and not run.collected)):  # never "done" on tests that did not run
         return Status(f"not checked: {stopped or 'some of its tests did not run'}", None, passed, len(ran))
     if not ran:
-        return Status("no tests found", None, 0, 0)
+        return Status(NO_TESTS, None, 0, 0)
     if not failed:
         return Status("done", None, passed, len(ran))
     wrong, waiting, beside = [], [], []  # (result, raised_at), (result, the other task's id, raised_at), results
@@ -672,6 +673,11 @@ def next_steps(task: catalogue.Task, status: Status, root: Path = ROOT) -> str:
         lines.append(f"  {failure.nodeid} stops at the TODO of {failure.message.split(' — ')[0]}")
         for note in definition_notes(root, task):
             lines.extend(hints.wrap(note, hints.width(), "  ", "    "))
+    elif status.label == NO_TESTS:
+        lines.extend(hints.wrap(
+            f"no test in tests/ is marked @pytest.mark.{task.marker}, so nothing checks this task: was a test file "
+            "deleted, renamed or moved? Put tests/ back as the kit has it (a fresh copy of the kit, or "
+            "git checkout HEAD -- tests/ in a git clone).", hints.width(), "  ", "    "))
     elif failure is not None:
         lines.extend(failure_lines(status))
         if status.label.startswith("waiting"):
