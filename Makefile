@@ -55,6 +55,18 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create .venv and install the kit into it (every command does that on first use)
 
+# PYTHON= on the command line once .venv is installed changes nothing: say so, when its version differs.
+PY_VERSION = import sys; print("%d.%d" % sys.version_info[:2])
+ifeq ($(origin PYTHON)$(filter clean-venv,$(MAKECMDGOALS)),command line)
+ifneq ($(wildcard $(STAMP)),)
+VENV_VERSION := $(shell $(PY) -c '$(PY_VERSION)' 2>/dev/null)
+GIVEN_VERSION := $(shell $(PYTHON) -c '$(PY_VERSION)' 2>/dev/null)
+ifneq ($(VENV_VERSION),$(GIVEN_VERSION))
+$(info note: .venv is installed already, with Python $(VENV_VERSION), and keeps it: PYTHON=$(PYTHON)$(if $(GIVEN_VERSION), (Python $(GIVEN_VERSION)),) is used only when .venv is made; to switch, run make clean-venv, then the command again with PYTHON=$(PYTHON))
+endif
+endif
+endif
+
 # PYTHONPATH: kernels import this folder's nn/, act/ and loss/, even when the venv's editable install points
 # at another folder (a kit folder copied with its .venv).
 lab: $(STAMP) ## open JupyterLab on the kit (the notebooks are in notebooks/)

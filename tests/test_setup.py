@@ -178,6 +178,26 @@ def test_a_new_venv_needs_a_python_of_the_right_version(kit_with_fake_pythons):
     assert "-m venv" not in log and not (folder / ".venv").exists(), log
 
 
+def test_python_given_once_the_venv_is_installed_gets_a_note_when_its_version_differs(kit_with_fake_pythons):
+    """`make check PYTHON=python3.13` ran on the venv's 3.11 without a word: an organizer trying several
+    Pythons took it for a pass on 3.13."""
+    folder, make = kit_with_fake_pythons
+    (folder / ".venv" / "bin").mkdir(parents=True)
+    (folder / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    (folder / ".venv" / ".installed-stamp").touch()
+    other = folder / "python3.99"
+    other.write_text("#!/bin/sh\necho 3.99\n")
+    other.chmod(0o755)
+    venv_version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    done, _ = make("-n", "venv", f"PYTHON={other}")
+    assert done.returncode == 0, done.stderr
+    assert f"note: .venv is installed already, with Python {venv_version}, and keeps it: PYTHON={other} (Python " \
+           "3.99) is used only when .venv is made; to switch, run make clean-venv" in done.stdout, done.stdout
+    for quiet in ([f"PYTHON={sys.executable}"], [f"PYTHON={other}", "clean-venv"], []):
+        done, _ = make("-n", "venv", *quiet)
+        assert "note:" not in done.stdout, (quiet, done.stdout)
+
+
 def test_an_installed_venv_is_not_reinstalled():
     """The stamp is newer than pyproject.toml (make test just used it): nothing to install."""
     done = _make("-n", "venv")
