@@ -253,8 +253,9 @@ def test_a_404_on_the_first_mirror_falls_through_to_the_second(tmp_path, server)
 def test_a_truncated_body_is_retried_once_then_reported_and_not_kept(tmp_path, server):
     with pytest.raises(mnist.MnistUnavailable, match="truncated download: received") as error:
         fetch(tmp_path, [server.mirror("short", TINY, how="truncate")])
-    assert "train-images-idx3-ubyte" in str(error.value)
-    assert server.requests == ["/short/train-images-idx3-ubyte.gz"] * 2, "one try and one retry per mirror"
+    assert all(name in str(error.value) for name in NAMES), "every file is tried, and each failure is named"
+    assert sorted(server.requests) == sorted(f"/short/{name}.gz" for name in NAMES for _ in range(2)), \
+        "one try and one retry per mirror, for each file"
     assert cache_files(tmp_path) == []
 
 
@@ -266,7 +267,8 @@ def test_a_wrong_checksum_is_a_clear_error_and_not_kept(tmp_path, server):
     name = "train-images-idx3-ubyte"
     assert name in message and TINY_SHA256[name] in message, message
     assert hashlib.sha256(wrong[name]).hexdigest() in message, "the message names the actual checksum"
-    assert cache_files(tmp_path) == []
+    kept = {file.removesuffix(".gz") for file in cache_files(tmp_path)}
+    assert kept == {other for other in NAMES if wrong[other] == TINY[other]}, "only the files that are right are kept"
 
 
 def test_a_mirror_that_never_answers_times_out(tmp_path, silent_server, server):
@@ -300,7 +302,7 @@ def test_a_corrupt_cached_file_with_a_bad_mirror_ends_in_a_checksum_error(tmp_pa
     (tmp_path / f"{name}.gz").write_bytes(gzip.compress(tiny_mnist(seed=1)[name]))
     with pytest.raises(mnist.ChecksumError, match=f"{name}.*expected {TINY_SHA256[name]}"):
         fetch(tmp_path, [server.mirror("wrong", tiny_mnist(seed=1))])
-    assert cache_files(tmp_path) == [f"{name}.gz.damaged"]
+    assert f"{name}.gz.damaged" in cache_files(tmp_path) and f"{name}.gz" not in cache_files(tmp_path)
 
 
 def test_files_are_copied_from_a_local_folder_gz_or_not(tmp_path, monkeypatch, server):
@@ -313,6 +315,21 @@ def test_files_are_copied_from_a_local_folder_gz_or_not(tmp_path, monkeypatch, s
     assert all(f.how == f"copied from {usb}" for f in files.values())
     assert cache_files(tmp_path / "cache") == sorted(NAMES)
     assert server.requests == []
+
+
+def test_one_bad_file_in_a_local_folder_stops_no_other_and_is_named(tmp_path, closed_port_url):
+    """A USB stick with one truncated file: the three good ones were not copied, and the others not reported."""
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    for name, content in TINY.items():
+        (usb / f"{name}.gz").write_bytes(gzip.compress(content))
+    bad = "train-images-idx3-ubyte"
+    (usb / f"{bad}.gz").write_bytes((usb / f"{bad}.gz").read_bytes()[:40])
+    with pytest.raises(mnist.ChecksumError) as error:
+        mnist.fetch_mnist(tmp_path / "cache", usb, [closed_port_url], timeout=1, progress=False, checksums=TINY_SHA256)
+    assert str(error.value).startswith(f"{bad}: no source delivered the official file:\n  {usb / bad}.gz: "), \
+        str(error.value)
+    assert cache_files(tmp_path / "cache") == sorted(f"{name}.gz" for name in NAMES if name != bad)
 
 
 @pytest.mark.parametrize("mirror", ["http://mirror.invalid/mnist/", "mirror.invalid/mnist", "ftp://mirror.invalid/"])

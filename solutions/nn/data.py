@@ -376,6 +376,7 @@ def _from_mirrors(name: str, target: Path, expected: str, mirrors: Sequence[str]
     max_bytes = MAX_BYTES.get(name, max(MAX_BYTES.values()))
     for mirror in mirrors:
         if mirror in unreachable:
+            failures.append((mirror, MnistUnavailable("not asked: it did not answer for an earlier file")))
             continue
         url = mirror.rstrip("/") + f"/{name}.gz"
         for attempt in range(ATTEMPTS_PER_MIRROR):
@@ -475,8 +476,20 @@ def fetch_mnist(cache_dir: Path | str | None = None, mnist_dir: Path | str | Non
     if cache_dir.is_dir():
         _remove_stale_parts(cache_dir)
     unreachable: set[str] = set()
-    return {name: fetch_file(name, expected, cache_dir, mnist_dir, mirrors, timeout, progress, unreachable)
-            for name, expected in checksums.items()}
+    fetched, problems = {}, []
+    for name, expected in checksums.items():  # every file, so that one bad file on a USB stick stops no other
+        try:
+            fetched[name] = fetch_file(name, expected, cache_dir, mnist_dir, mirrors, timeout, progress, unreachable)
+        except (CacheUnwritable, MirrorNotAllowed):
+            raise  # the same for every file: said once
+        except (MnistUnavailable, ChecksumError) as error:
+            problems.append(error)
+    if problems:
+        wrong = [error for error in problems if isinstance(error, ChecksumError)]
+        error = (ChecksumError if wrong else MnistUnavailable)("\n".join(map(str, problems)))
+        error.problems = problems  # one per file, for a caller that says less
+        raise error
+    return fetched
 
 
 # ---------------------------------------------------------------- arrays
@@ -554,8 +567,11 @@ def load_mnist(flatten: bool = True, *, source: str | None = None, mnist_dir: Pa
             if isinstance(error, CacheUnwritable):
                 raise  # its message says what to do
             raise type(error)(f"{error}\n{ways_to_the_full_set()}") from None
-        first, *others = str(error).splitlines()
+        problems = getattr(error, "problems", [error])
+        first, *others = str(problems[0]).splitlines()
         reasons = " ".join([first, "; ".join(line.strip() for line in others)]).strip()
+        if len(problems) > 1:
+            reasons += f"; and {len(problems) - 1} more file{'s' * (len(problems) > 2)}"
         return _use_sample(flatten, sample_path, f"because the full set could not be fetched ({reasons})")
     return _split(files, "train", flatten), _split(files, "t10k", flatten)
 
