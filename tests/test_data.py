@@ -366,6 +366,8 @@ def test_all_mirrors_down_gives_the_sample_with_one_warning(tmp_path, server, cl
     assert len(caught) == 1 and caught[0].category is mnist.SampleDataWarning, messages
     assert "offline sample" in messages[0] and "make data" in messages[0] and "10,000 train + 2,000 test" in messages[0]
     assert "\n" not in messages[0]
+    assert "train-images-idx3-ubyte: no source delivered" in messages[0] and "; and 3 more files)" in messages[0] \
+        and "t10k" not in messages[0], "the first file's sources, and a count of the others: the warning stays short"
     assert x_train.shape == (10_000, 784) and x_test.shape == (2_000, 784)
     assert x_train.dtype == np.float32 and y_train.dtype == np.int64
     assert cache_files(tmp_path) == []
