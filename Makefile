@@ -17,7 +17,7 @@ quoted = '$(subst ','\'',$(1))'
 switch = $(if $(filter command line,$(origin $(1))),$(if $(filter-out 0 1,$($(1))),$(error $(1)=$($(1)) is not understood: $(1)=1 turns it on; $(1)=0 or nothing leaves it off),$(filter 1,$($(1)))))
 
 .DEFAULT_GOAL := help
-.PHONY: check-python help venv lab test check watch hint train slides handout sync bench data figures clean-venv
+.PHONY: check-python help venv venv-installed lab test check watch hint train slides handout sync bench data figures clean-venv
 
 # `## [full kit]` commands need solutions/, so a handout copy (without it) does not list them;
 # `## [handout]` ones are a handout copy's own variants.
@@ -45,6 +45,11 @@ EXTRAS := $(if $(wildcard solutions/nn),lab$(comma)test,lab$(comma)check)
 # checked only when a venv is made: once made with `make lab PYTHON=python3.11`, other commands
 # need no PYTHON=. A venv without a working pip is made again (`python3 -m venv` stops halfway,
 # leaving one, where Debian's python3-venv package is missing).
+# Two commands at once on a fresh copy (make lab, then make check in a second terminal): the second waits
+# for the first one's install under a lock, then finds .venv installed (flock, where the system has it).
+FLOCK := $(shell command -v flock 2>/dev/null)
+INSTALL_LOCK := .venv-install.lock
+ifeq ($(if $(INSTALLING),,$(FLOCK)),)
 $(STAMP): pyproject.toml
 	@$(PY) -m pip --version >/dev/null 2>&1 || rm -rf $(VENV)
 	@test -x "$(PY)" || $(CHECK_PYTHON)
@@ -52,6 +57,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
 	$(PY) -m pip install --disable-pip-version-check -e ".[$(EXTRAS)]"
 	@touch $(STAMP)
+else
+$(STAMP): pyproject.toml
+	@$(FLOCK) -n $(INSTALL_LOCK) true || echo "Another make is installing .venv; waiting for it to finish..."
+	@$(FLOCK) $(INSTALL_LOCK) $(MAKE) --no-print-directory INSTALLING=1 venv-installed
+endif
+
+venv-installed: $(STAMP)  # (internal) the install under the lock; up to date if another make just did it
+	@:
 
 venv: $(STAMP) ## create .venv and install the kit into it (every command does that on first use)
 

@@ -1,9 +1,12 @@
 """The kit's set-up files agree with each other."""
 
+import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 from conftest import ROOT
@@ -79,8 +82,13 @@ def test_conda_environments_name_the_same_dependencies_as_pyproject():
     assert set(participants) == needed, f"environment.yml should hold {sorted(needed)}, found {sorted(participants)}"
 
 
+#: make's lock around the install runs the install in a make of its own, to which -W (what if pyproject.toml
+#: changed) is not passed down: a test that reads the install's commands asks for the install itself.
+THE_INSTALL_ITSELF = ("INSTALLING=1",)
+
+
 def test_make_installs_the_lab_and_test_extras():
-    done = _make("-n", "-W", "pyproject.toml", "venv")
+    done = _make("-n", "-W", "pyproject.toml", "venv", *THE_INSTALL_ITSELF)
     assert '-e ".[lab,test]"' in done.stdout, done.stdout
 
 
@@ -113,6 +121,7 @@ def test_make_stops_with_one_line_when_python_is_too_old():
 
 FAKE_VENV_PYTHON = """#!/bin/sh
 echo "venv python $*" >> "$MAKE_LOG"
+if [ "$1 $2 $3" = "-m pip install" ] && [ -n "$FAKE_PIP_SECONDS" ]; then sleep "$FAKE_PIP_SECONDS"; fi
 if [ "$1 $2" = "-m pip" ] && [ ! -e "$(dirname "$0")/../pip-works" ]; then echo "No module named pip" >&2; exit 1; fi
 """
 #: Makes a venv (a fake one, whose python logs what it is asked) and runs the version check for real.
@@ -198,6 +207,24 @@ def test_python_given_once_the_venv_is_installed_gets_a_note_when_its_version_di
         assert "note:" not in done.stdout, (quiet, done.stdout)
 
 
+@pytest.mark.skipif(shutil.which("flock") is None, reason="the install lock uses flock (util-linux)")
+def test_two_makes_at_once_on_a_fresh_copy_install_once(kit_with_fake_pythons):
+    """make lab in one terminal and make check in another before the first install ended: both installed into
+    the same .venv, and one ended in a pip traceback."""
+    folder, _ = kit_with_fake_pythons
+    env = {**os.environ, "MAKE_LOG": str(folder / "log"), "FAKE_VENV_PYTHON": str(folder / "fake-venv-python"),
+           "FAKE_PIP_SECONDS": "2"}
+    command = ["make", "--no-print-directory", "venv", f"PYTHON={folder / 'fake-python'}"]
+    first = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(0.5)  # the first holds the lock now, installing
+    second = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    outputs = [process.communicate(timeout=60)[0] for process in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], outputs
+    log = (folder / "log").read_text()
+    assert log.count("-m venv .venv") == 1 and log.count("pip install --disable-pip-version-check -e") == 1, log
+    assert "Another make is installing .venv; waiting for it to finish..." in outputs[1], outputs
+
+
 def test_an_installed_venv_is_not_reinstalled():
     """The stamp is newer than pyproject.toml (make test just used it): nothing to install."""
     done = _make("-n", "venv")
@@ -244,7 +271,7 @@ def powershell_commands() -> dict[str, list[tuple[dict, list[str]]]]:
 
 def make_commands(target: str) -> list[tuple[dict, list[str]]]:
     """The (environment, argv) of each line ``make -n <target>`` prints (the venv re-made for venv)."""
-    args = ["-W", "pyproject.toml"] if target == "venv" else ["-o", ".venv/.installed-stamp"]
+    args = ["-W", "pyproject.toml", *THE_INSTALL_ITSELF] if target == "venv" else ["-o", ".venv/.installed-stamp"]
     done = _make("-n", *args, target, "PYTEST_ARGS=")  # not the arguments of the make test running this test
     assert done.returncode == 0, done.stderr
     commands = []
