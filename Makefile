@@ -11,7 +11,8 @@ MNIST_DIR ?= ../shared/data/mnist
 # Switches such as FORCE=1: on only when given as 1 on make's command line; unset, empty or 0
 # leave them off, anything else stops make. A variable of that name in the shell's environment
 # is ignored (an exported FORCE must not replace anyone's files).
-# $(call quoted,$(TASKS)) is the value as one shell word, whatever it holds (quotes, ;, $, spaces).
+# $(call quoted,$(value TASKS)) is the value as one shell word, whatever it holds (quotes, ;, $, spaces;
+# $(value) keeps make from expanding a $(...) in it first).
 quoted = '$(subst ','\'',$(1))'
 # $(call switch,FORCE) is 1 when FORCE=1 is on, else empty.
 switch = $(if $(filter command line,$(origin $(1))),$(if $(filter-out 0 1,$($(1))),$(error $(1)=$($(1)) is not understood: $(1)=1 turns it on; $(1)=0 or nothing leaves it off),$(filter 1,$($(1)))))
@@ -100,13 +101,13 @@ test: $(STAMP) ## [handout] show my progress (this copy has no solutions/, so no
 endif
 
 check: $(STAMP) ## show my progress: which tasks are done, and what to do next (TASKS="3.2 3.3": only those; TASK=3.2 too)
-	@$(PY) tools/check.py $(if $(TASKS),$(call quoted,$(TASKS))) $(if $(TASK),$(call quoted,$(TASK)))
+	@$(PY) tools/check.py $(if $(value TASKS),$(call quoted,$(value TASKS))) $(if $(value TASK),$(call quoted,$(value TASK)))
 
 watch: $(STAMP) ## like make check, again every time you save in nn/ act/ loss/ notebooks/ (Ctrl-C stops)
 	@$(PY) tools/watch.py
 
 hint: $(STAMP) ## stuck? the next hint for the first task not done (TASK=3.2: that task; LEVEL=1|2|3: that level)
-	@$(PY) tools/hints.py $(if $(TASK),$(call quoted,$(TASK))) $(if $(LEVEL),--level=$(call quoted,$(LEVEL)))
+	@$(PY) tools/hints.py $(if $(value TASK),$(call quoted,$(value TASK))) $(if $(value LEVEL),--level=$(call quoted,$(value LEVEL)))
 
 sync: $(STAMP) ## [full kit] organizers: regenerate the participant version (nn/ act/ loss/ notebooks/) from solutions/
 	$(PY) tools/sync.py $(if $(call switch,FORCE),--force)

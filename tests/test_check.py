@@ -114,11 +114,12 @@ def test_an_unknown_task_is_a_clear_error():
     assert [t.id for t in check.selected_tasks(["task3_2,3.1"])] == ["3.1", "3.2"]
 
 
-@pytest.mark.parametrize("argument", ["TASKS=8.1;8.2", "TASK=8.1 && echo SHELL-RAN"])
+@pytest.mark.parametrize("argument", ["TASKS=8.1;8.2", "TASK=8.1 && echo SHELL-RAN", "TASK=$(shell echo SHELL-RAN)"])
 def test_make_check_passes_the_tasks_to_the_check_not_to_the_shell(argument):
     done = subprocess.run(["make", "-s", "check", argument], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "there is no task" in done.stderr, done.stdout + done.stderr
     assert "not found" not in done.stderr and "SHELL-RAN" not in done.stdout, done.stdout + done.stderr
+    assert "$(shell" in done.stderr or "$(shell" not in argument, "the value reaches the check as it was typed"
 
 
 @pytest.mark.parametrize(("ids", "expected"), [
