@@ -695,21 +695,38 @@ def test_a_beginners_mistake_is_wrong_with_a_message_that_says_why(complete, mis
     assert not given_away, f"the message hands out the solution's {given_away}:\n{shown}"
 
 
-@pytest.mark.parametrize(("task_id", "file", "forward", "backward", "owner"), [
-    ("4.4", "act/functions.py", RELU_FORWARD, RELU_BACKWARD, "ReLU"),
-    ("5.1", "loss/functions.py", CROSS_ENTROPY_FORWARD, CROSS_ENTROPY_BACKWARD, "CrossEntropy"),
-])
-def test_what_forward_keeps_on_the_class_instead_of_ctx_is_wrong(complete, task_id, file, forward, backward, owner):
+@pytest.mark.parametrize(("task_id", "file", "forward", "backward", "owner", "kept"), [
+    ("4.4", "act/functions.py", RELU_FORWARD, RELU_BACKWARD, "ReLU", "ctx."),
+    ("5.1", "loss/functions.py", CROSS_ENTROPY_FORWARD, CROSS_ENTROPY_BACKWARD, "CrossEntropy", "ctx."),
+    ("5.1", "loss/functions.py", CROSS_ENTROPY_FORWARD, CROSS_ENTROPY_BACKWARD, "CrossEntropy", "ctx.labels"),
+    ("4.5", "act/functions.py", LEAKY_RELU_FORWARD, LEAKY_RELU_BACKWARD, "LeakyReLU", "ctx.alpha"),
+], ids=["ReLU", "CrossEntropy", "CrossEntropy's labels", "LeakyReLU's alpha"])
+def test_what_forward_keeps_on_the_class_instead_of_ctx_is_wrong(complete, task_id, file, forward, backward, owner,
+                                                                  kept):
     """A network with two ReLU layers runs both forwards before either backward, so a backward that reads what
-    forward kept on the class (or in a global) gets the second call's values: it read "done" before."""
-    with mistakes(complete, (file, forward, forward.replace("ctx.", f"{owner}.")),
-                  (file, backward, backward.replace("ctx.", f"{owner}."))):
+    forward kept on the class (or in a global) gets the second call's values: it read "done" before. The same
+    for an option (two LeakyReLU layers with their own alpha) or the labels (a validation loss computed between
+    the training loss and its backward)."""
+    moved = kept.replace("ctx.", f"{owner}.")
+    with mistakes(complete, (file, forward, forward.replace(kept, moved)),
+                  (file, backward, backward.replace(kept, moved))):
         status = check.report(complete, [check.catalogue.TASKS_BY_ID[task_id]]).rows[0][1]
     shown = one_line("\n".join(check.failure_lines(status)))
     assert status.label == "wrong", f"{status.label}:\n{shown}"
     assert f"{owner}.backward gave another gradient (input 0) when another {owner}.forward (on other inputs) ran " \
            "between its forward and it: it read what forward kept somewhere shared, on the class or in a global" \
            in shown, shown
+
+
+def test_a_forward_that_keeps_only_what_backward_needs_is_done(complete):
+    """Reading ctx.needs_input_grad in forward (as PyTorch allows) failed task 3.2's first test, whose ctx had
+    no needs_input_grad."""
+    kept = re.sub(r"ctx\.a, ctx\.b = a, b", "ctx.a = a if ctx.needs_input_grad[1] else None\n"
+                                             "        ctx.b = b if ctx.needs_input_grad[0] else None", MATMUL_FORWARD)
+    assert kept != MATMUL_FORWARD
+    with mistakes(complete, ("nn/functions.py", MATMUL_FORWARD, kept)):
+        status = check.report(complete, [check.catalogue.TASKS_BY_ID["3.2"]]).rows[0][1]
+    assert status.label == "done", "\n".join(check.failure_lines(status)) if status.failure else status.label
 
 
 def test_raised_at_is_the_participants_line_and_a_wrong_value_has_none(complete):

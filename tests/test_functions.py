@@ -167,7 +167,7 @@ def test_an_error_in_a_generated_gradient_check_names_the_input():
 def test_matmul_forward_small():
     a = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     b = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-    got = F.MatMul.checked_forward(SimpleNamespace(), a, b)
+    got = F.MatMul.checked_forward(SimpleNamespace(needs_input_grad=(True, True)), a, b)  # as apply gives it
     expected = a @ b
     assert np.shape(got) == (2, 2), f"MatMul.forward of (2, 3) @ (3, 2) should have shape (2, 2), got {np.shape(got)}"
     assert np.allclose(got, expected), (
