@@ -40,7 +40,8 @@ def test_the_last_definition_is_the_one_taken(tmp_path):
 
 
 @pytest.mark.parametrize("later", ["score = lambda: 5\n", "score = other\n", "def other():\n    return 5\nscore = other\n",
-                                   "import math as score\n"])
+                                   "import math as score\n", "[(score := v) for v in [other]]\n",
+                                   "try:\n    1 / 0\nexcept ZeroDivisionError as score:\n    pass\n"])
 def test_a_name_set_again_after_its_last_def_is_an_error_that_says_where(tmp_path, later):
     """Run All leaves the later value, not the def: testing the def would say 'done' about code the notebook
     does not run."""
@@ -55,7 +56,8 @@ def test_a_name_set_again_after_its_last_def_is_an_error_that_says_where(tmp_pat
 
 def test_a_name_used_but_not_set_again_after_its_def_is_no_error(tmp_path):
     path = write_notebook(tmp_path / "train.ipynb", "def score():\n    return 2\n",
-                          "result = score()\nfor other in range(3):\n    pass\n", "def wrap(score):\n    return score\n")
+                          "result = score()\nfor other in range(3):\n    pass\n", "def wrap(score):\n    return score\n",
+                          "score: 'Callable'\n", "[score for score in range(3)]\n")
     assert notebook_functions.task_function(path, "score")() == 2
 
 

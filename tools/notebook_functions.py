@@ -210,11 +210,17 @@ def bound_names(node: ast.stmt) -> set[str]:
         current = pending.pop()
         if isinstance(current, ast.Name) and isinstance(current.ctx, ast.Store):
             names.add(current.id)
+        elif isinstance(current, ast.ExceptHandler) and current.name:
+            names.add(current.name)
+        elif isinstance(current, ast.AnnAssign) and current.value is None:
+            continue  # `name: type` only annotates
         for child in ast.iter_child_nodes(current):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 names.add(child.name)
             elif not isinstance(child, NEW_SCOPES):
                 pending.append(child)
+            elif not isinstance(child, ast.Lambda):  # a comprehension: its := sets a name outside it
+                names.update(walrus.target.id for walrus in ast.walk(child) if isinstance(walrus, ast.NamedExpr))
     return names
 
 
