@@ -200,7 +200,8 @@ def test_adam_leaves_a_parameter_with_zero_gradient_as_it_is():
 TINY_GRADIENT = np.array([1e-6, -1e-6, 3e-6], dtype=np.float32)
 
 
-def assert_a_tiny_gradient_gets_its_step(name: str, make_optimizer, step, formula: str) -> None:
+def assert_a_tiny_gradient_gets_its_step(name: str, make_optimizer, step, formula: str,
+                                         slips: dict | None = None) -> None:
     """Gradients of 1e-6 are common late in training. ``step(g, eps)`` is the first step's size (float64): with
     eps = 1e-8 it barely changes it; with eps under the square root, √(v + eps) ≈ √eps = 1e-4, it is about a
     hundred times too small, and read "done" with gradients of order 1 (eps is then too small to matter)."""
@@ -212,6 +213,8 @@ def assert_a_tiny_gradient_gets_its_step(name: str, make_optimizer, step, formul
     inside = ("that is the step with eps under the square root, √(… + eps) instead of √… + eps: for a gradient "
               "this small eps then outweighs it. " if np.allclose(p.data, eps_under_the_root, rtol=1e-5, atol=1e-9)
               else "")
+    inside += "".join(f"{said} " for said, value in (slips or {}).items() if np.allclose(p.data, 1.0 - value(g), rtol=1e-5,
+                                                                              atol=1e-9))
     assert np.allclose(p.data, expected, rtol=1e-5, atol=1e-9), (
         f"{name}, first step from w = [1, 1, 1] with the tiny gradient g = {rounded(TINY_GRADIENT, 9)}: expected "
         f"w - {formula} = {rounded(expected, 9)}, got {rounded(p.data, 9)}; {inside}The step is {formula}, "
@@ -223,8 +226,14 @@ def test_adam_takes_a_full_step_on_a_tiny_gradient():
     def first_step(g, eps, outside):  # m̂ = g, v̂ = g²
         return 0.1 * g / (np.sqrt(g * g) + eps if outside else np.sqrt(g * g + eps))
 
+    def bias_correction_in_the_learning_rate(g):  # the Adam paper's "more efficient" order: eps on √v, not √v̂
+        return 0.1 * np.sqrt(1 - 0.999) / (1 - 0.9) * (0.1 * g) / (np.sqrt(0.001 * g * g) + 1e-8)
+
     assert_a_tiny_gradient_gets_its_step("Adam(lr=0.1)", lambda p: nn.Adam([p], lr=0.1), first_step,
-                                         "lr · m̂ / (√v̂ + eps)")
+                                         "lr · m̂ / (√v̂ + eps)", {
+        "that is the paper's \"more efficient\" order, the bias corrections folded into the learning rate: eps is "
+        "then added to √v, not to √v̂, which for a gradient this small changes the step.":
+        bias_correction_in_the_learning_rate})
 
 
 # --- Task 7.3: RMSProp --------------------------------------------------------------------------
