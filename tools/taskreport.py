@@ -259,21 +259,24 @@ class Watchdog:
 
     Once a loop was caught in some function of the participant, a later test that is
     still in the same call of that function one tick later fails at once, so one
-    endless loop costs the timeout once, not once per test that reaches it.
+    endless loop costs the timeout once, not once per test that reaches it. A call that
+    DidNotFinish was raised through and that still runs a tick later caught it (a bare
+    ``except:``): the process ends (``_end_as_caught``).
     """
 
     def __init__(self, timeout: float, root: Path):
         self.timeout, self.root = timeout, root
         self.looping: set = set()  # (file, first line) of the participant's functions caught looping
         self.started = 0.0
-        self.last_frame = None
+        self.last_frames: list = []  # the participant's frames at the last tick, innermost first
+        self.stop_frames: list = []  # ... when DidNotFinish was raised in this test (none: not raised)
         self.backstop_file = None
-        self.stopped = False  # DidNotFinish was raised in this test
 
     def start(self, backstop_file=None) -> None:
         if not hasattr(signal, "setitimer") or not self.timeout:
             return
-        self.started, self.last_frame, self.stopped, self.backstop_file = time.monotonic(), None, False, backstop_file
+        self.started, self.last_frames, self.stop_frames = time.monotonic(), [], []
+        self.backstop_file = backstop_file
         signal.signal(signal.SIGALRM, self._tick)
         signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
         if backstop_file is not None:  # code stuck in C, where no signal handler runs: end the process
@@ -283,25 +286,28 @@ class Watchdog:
         if hasattr(signal, "setitimer"):
             signal.setitimer(signal.ITIMER_REAL, 0)
             faulthandler.cancel_dump_traceback_later()
-        self.last_frame = None
+        self.last_frames, self.stop_frames = [], []
 
-    def _innermost_participant_frame(self, frame):
+    def _participant_frames(self, frame) -> list:
+        frames = []
         while frame is not None:
             if participant_location(frame.f_code.co_filename, frame.f_lineno, self.root):
-                return frame
+                frames.append(frame)
             frame = frame.f_back
-        return None
+        return frames
 
     def _tick(self, signum, frame):
-        own = self._innermost_participant_frame(frame)
-        stuck = own is not None and own is self.last_frame  # the same call, still running since the last tick
-        self.last_frame = own
-        if self.stopped and stuck and self.backstop_file is not None:
-            self._end_as_caught(own)
-        if stuck and code_key(own.f_code) in self.looping or time.monotonic() - self.started > self.timeout:
-            if stuck:
-                self.looping.add(code_key(own.f_code))
-            self.stopped = True
+        frames = self._participant_frames(frame)
+        running = [f for f in frames if any(f is g for g in self.last_frames)]  # the same calls as at the last tick
+        self.last_frames = frames
+        caught = next((f for f in frames if any(f is g for g in self.stop_frames)), None)
+        if caught is not None and self.backstop_file is not None:  # a call the stop was raised through goes on
+            self._end_as_caught(caught)
+        looping = next((f for f in running if code_key(f.f_code) in self.looping), None)
+        if looping is not None or time.monotonic() - self.started > self.timeout:
+            if running:
+                self.looping.add(code_key(running[0].f_code))
+            self.stop_frames = frames
             raise DidNotFinish(f"it did not finish in {self.timeout:g} s — an endless loop?{running_threads_note()}")
 
     def _end_as_caught(self, own) -> None:
