@@ -54,6 +54,14 @@ def test_a_name_set_again_after_its_last_def_is_an_error_that_says_where(tmp_pat
     assert "after its def in code cell 2, so Run All leaves that value and not the def" in message, message
 
 
+def test_a_function_defined_only_inside_an_if_is_named_with_its_cell_and_line(tmp_path):
+    path = write_notebook(tmp_path / "train.ipynb", "x = 1\n", "if True:\n    def score():\n        return 2\n")
+    with pytest.raises(notebook_functions.FunctionNotFound, match=r"^code cell 2 of notebooks/train\.ipynb defines "
+                                                                  r"`def score\(\.\.\.\)` on line 2 inside another "
+                                                                  r"statement"):
+        notebook_functions.task_function(path, "score")
+
+
 def test_a_name_used_but_not_set_again_after_its_def_is_no_error(tmp_path):
     path = write_notebook(tmp_path / "train.ipynb", "def score():\n    return 2\n",
                           "result = score()\nfor other in range(3):\n    pass\n", "def wrap(score):\n    return score\n",

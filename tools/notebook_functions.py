@@ -267,6 +267,15 @@ def task_function(path: Path, name: str, **stand_ins):
     trees, skipped = parsed_cells(path)
     found = definitions(trees, name)
     if not found:
+        nested = [(number, node) for number, tree in trees for statement in tree.body
+                  if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                  for node in ast.walk(statement) if isinstance(node, ast.FunctionDef) and node.name == name]
+        if nested:
+            number, node = nested[-1]
+            raise FunctionNotFound(f"code cell {number} of {shown_name(path)} defines `def {name}(...)` on line "
+                                   f"{node.lineno} inside another statement (an if, for, with or try): the check takes "
+                                   f"a task function defined at the top level of a cell, and runs no other statement "
+                                   f"of the notebook; move the def out, to column 0")
         raise FunctionNotFound(f"{shown_name(path)} has no code cell that defines `def {name}(...)`; "
                                f"did the cell get deleted or the function renamed?")
     cell, definition = found[-1]
