@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -207,6 +208,10 @@ def test_python_given_once_the_venv_is_installed_gets_a_note_when_its_version_di
         assert "note:" not in done.stdout, (quiet, done.stdout)
 
 
+def _text_of(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
 @pytest.mark.skipif(shutil.which("flock") is None, reason="the install lock uses flock (util-linux)")
 def test_two_makes_at_once_on_a_fresh_copy_install_once(kit_with_fake_pythons):
     """make lab in one terminal and make check in another before the first install ended: both installed into
@@ -216,7 +221,10 @@ def test_two_makes_at_once_on_a_fresh_copy_install_once(kit_with_fake_pythons):
            "FAKE_PIP_SECONDS": "2"}
     command = ["make", "--no-print-directory", "venv", f"PYTHON={folder / 'fake-python'}"]
     first = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(0.5)  # the first holds the lock now, installing
+    started = time.monotonic()
+    while "-m venv .venv" not in _text_of(folder / "log"):  # the first runs the install under the lock from then on
+        assert first.poll() is None and time.monotonic() - started < 30, first.communicate()[0] if first.poll() else ""
+        time.sleep(0.05)
     second = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     outputs = [process.communicate(timeout=60)[0] for process in (first, second)]
     assert [first.returncode, second.returncode] == [0, 0], outputs
