@@ -227,6 +227,15 @@ def test_a_thread_or_exit_handler_that_never_ends_does_not_hold_up_the_check(com
     assert "time limit" not in text, text
 
 
+def test_an_exit_handler_a_library_registers_is_not_blamed_on_the_participant(complete):
+    """`import matplotlib.pyplot` in act/functions.py read 'Your code registered a function to run at exit
+    (atexit.register at act/functions.py:…)': matplotlib registers one when imported, through that line."""
+    change = ("act/functions.py", "\nclass ReLU(Function):", "\nimport matplotlib.pyplot\n\n\nclass ReLU(Function):")
+    with mistakes(complete, change):
+        text = check.render(checked(complete, "4.4"))
+    assert "4.4" in text and "run at exit" not in text, text
+
+
 def test_a_test_that_runs_out_of_time_names_a_thread_of_the_participants_that_still_runs(complete):
     """A thread that computes takes turns with the tests, which then run out of time: the message said only
     'an endless loop?', and nothing pointed at the thread."""
@@ -386,6 +395,8 @@ def test_a_leftover_breakpoint_says_to_remove_it(complete):
 
 @pytest.mark.parametrize(("call", "said"), [
     ("import pdb; pdb.set_trace()", "your code called pdb.set_trace() ("),
+    ("from IPython.core.debugger import set_trace; set_trace()", "your code called IPython's set_trace() ("),
+    ("import pdb; pdb.Pdb().set_trace()", "your code called set_trace() ("),
     ("import sys; sys.stdin.readline()", "your code read sys.stdin ("),
     ("import sys; sys.stdin.read()", "your code read sys.stdin ("),
 ])

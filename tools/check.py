@@ -68,7 +68,7 @@ EXPLAINED = {
                    "raise an Exception (ValueError, ...) to say that something is wrong",
     "Exit": "your code called pytest.exit({message}), which stops the whole test run",
     "BreakpointCalled": "your code called breakpoint() ({message}); remove it: the check runs without a debugger",
-    "PdbCalled": "your code called pdb.set_trace() ({message}); remove it: the check runs without a debugger",
+    "PdbCalled": "your code called {message}; remove it: the check runs without a debugger",
     "BdbQuit": "your code started the debugger (pdb); remove that line: the check runs without a debugger",
     "InputCalled": "your code called input() ({message}); remove it: nobody can type an answer during the check "
                    "(give the value as an argument instead)",

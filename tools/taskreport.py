@@ -154,7 +154,7 @@ class BreakpointCalled(BaseException):
 
 
 class PdbCalled(BreakpointCalled):
-    """The participant's code called pdb.set_trace() (message: where)."""
+    """The participant's code called pdb.set_trace() or a debugger's like it (message: which, and where)."""
 
 
 class InputCalled(BaseException):
@@ -462,7 +462,8 @@ class Guards:
         register, start = atexit.register, threading.Thread.start
 
         def remembered_register(function, *args, **kwargs):
-            location = calling_location(self.root)
+            caller = sys._getframe(1)  # the participant's own line, not a library they import (matplotlib has one)
+            location = participant_location(caller.f_code.co_filename, caller.f_lineno, self.root)
             if location:
                 self.exit_handlers.append(location)
             return register(function, *args, **kwargs)
@@ -477,7 +478,11 @@ class Guards:
         raise BreakpointCalled(calling_location(self.root))
 
     def _refuse_pdb(self, *args, **kwargs):
-        raise PdbCalled(calling_location(self.root))
+        caller = sys._getframe(1)  # pdb's own set_trace(), IPython's, ..., or the participant's Pdb().set_trace()
+        package = caller.f_globals.get("__name__", "").partition(".")[0]
+        own = participant_location(caller.f_code.co_filename, caller.f_lineno, self.root)
+        call = "pdb.set_trace()" if package == "pdb" else "set_trace()" if own else f"{package}'s set_trace()"
+        raise PdbCalled(f"{call} ({calling_location(self.root)})")
 
     def _refuse_stdin(self, *args, **kwargs):
         raise StdinRead(calling_location(self.root))
