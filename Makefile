@@ -95,10 +95,14 @@ test: $(STAMP) ## [full kit] run the whole test suite (reference, participant ve
 	$(REFERENCE_ENV) $(PY) -m pytest tests solutions/notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with solutions/notebooks/nbval_sanitize.cfg $(PYTEST_ARGS)
 else
+test: export KIT_VIA_MAKE := 1
 test: $(STAMP) ## [handout] show my progress (this copy has no solutions/, so no reference to test)
 	@echo "This copy of the kit has no solutions/ folder, so there is no reference to test; your progress:"
 	@$(PY) tools/check.py
 endif
+
+# Run by make, the tools name make's commands in their messages (tools/commands.py); run by Python, theirs.
+check watch hint: export KIT_VIA_MAKE := 1
 
 check: $(STAMP) ## show my progress: which tasks are done, and what to do next (TASKS="3.2 3.3": only those; TASK=3.2 too)
 	@$(PY) tools/check.py $(if $(value TASKS),$(call quoted,$(value TASKS))) $(if $(value TASK),$(call quoted,$(value TASK)))

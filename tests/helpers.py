@@ -13,8 +13,10 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import load_tools_module
 
 TESTS = Path(__file__).resolve().parent
+COMMANDS = load_tools_module("commands")
 #: What a participant's code raises by mistake (not a hole's NotImplementedError, nor the check's own errors).
 MISTAKES = (ArithmeticError, AttributeError, LookupError, NameError, TypeError, ValueError)
 
@@ -33,6 +35,12 @@ def naming(call: str):
         yield
     except MISTAKES as error:
         raise pytest.fail.Exception(f"{call} raised {type(error).__name__}: {error}") from error
+
+
+def more_help(task_id: str) -> str:
+    """Where a message sends the participant for more: 'more: make hint TASK=4.2', or the Python form when the
+    check was not run by make (tools/commands.py)."""
+    return f"more: {COMMANDS.hint(task_id)}"
 
 
 def show(array) -> str:

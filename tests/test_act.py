@@ -13,7 +13,7 @@ import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
 from conftest import IMPL, examples
-from helpers import (NeedsTask, assert_function_gradients, assert_values, forward_backward_strict, naming,
+from helpers import (NeedsTask, assert_function_gradients, assert_values, forward_backward_strict, more_help, naming,
                      numerical_grads, run_forward, run_function)
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -134,7 +134,7 @@ def test_sigmoid_is_stable_at_large_inputs():
     output, (grad,) = forward_backward_strict(
         F.Sigmoid, HUGE, name="Sigmoid",
         advice=" For x = -1e4, e^-x = e^10000 overflows. Expected: no power of e above e^0 = 1 for any x "
-        "(σ(x) = e^x / (1 + e^x) is the same function); more: make hint TASK=4.2",
+        "(σ(x) = e^x / (1 + e^x) is the same function); " + more_help("4.2"),
     )
     assert_values("Sigmoid.forward at large inputs", HUGE, output, [0.0, 0.0, 0.5, 1.0, 1.0])
     assert np.asarray(output).dtype == np.float32, f"Sigmoid.forward turned float32 into {np.asarray(output).dtype}"
@@ -160,7 +160,7 @@ def test_tanh_gradcheck(x):
 def test_tanh_is_stable_at_large_inputs():
     output, (grad,) = forward_backward_strict(F.Tanh, HUGE, name="Tanh", advice=" Written out as (eˣ − e⁻ˣ) / (eˣ + e⁻ˣ),"
                                               " tanh overflows for |x| ≥ 89 in float32 (inf / inf = nan): compute it"
-                                              " in a form that stays finite for any x (more: make hint TASK=4.3).")
+                                              f" in a form that stays finite for any x ({more_help('4.3')}).")
     assert_values("Tanh.forward at large inputs", HUGE, output, [-1.0, -1.0, 0.0, 1.0, 1.0])
     assert_values("Tanh.backward at large inputs", HUGE, grad, [0.0, 0.0, 1.0, 0.0, 0.0])
 
@@ -331,11 +331,11 @@ ROWS = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
 #: array, a row whose own maximum is far below it becomes all zeros, and 0/0 follows.
 SOFTMAX_AT_LARGE_INPUTS = {
     "overflow": "\nWithout a shift, e^x overflows for x = 1e4. Expected: softmax(x) = softmax(x − m) with m the "
-                "maximum along the axis, so that every exponent is ≤ 0; more: make hint TASK=4.7",
+                "maximum along the axis, so that every exponent is ≤ 0; " + more_help("4.7"),
     "invalid value": "\nA whole row became 0 after the shift (0/0): the m subtracted from it was larger than that "
                      "row's own maximum, as one maximum over the whole array is. Expected: m is the maximum of each "
-                     "row (each slice along the axis) on its own, so that every row keeps an e^0 = 1; more: make "
-                     "hint TASK=4.7",
+                     "row (each slice along the axis) on its own, so that every row keeps an e^0 = 1; "
+                     + more_help("4.7"),
 }
 
 
@@ -413,7 +413,7 @@ def test_a_softmax_without_a_shift_and_one_shifted_by_the_global_maximum_are_tol
     monkeypatch.setattr(F.Softmax, "forward", softmax_shifted_by(shift))
     with pytest.raises(AssertionError, match=r"NumPy reported .*\n" + diagnosis) as failure:
         test_softmax_is_stable_at_large_inputs()
-    assert "Hint" not in str(failure.value) and "make hint TASK=4.7" in str(failure.value)
+    assert "Hint" not in str(failure.value) and more_help("4.7") in str(failure.value)
 
 
 # --- the public API, through Tensor.backward (reference) ------------------------------------------
@@ -489,7 +489,7 @@ def test_gradcheck_through_tensors(function, module, primitive, options):
 # --- Task 8.4: log_softmax -----------------------------------------------------------------------
 LOG_SOFTMAX_STABLE = ("\nExpected log_softmax(x) = x − m − log Σ e^(x − m) with m the maximum along the axis: every "
                       "exponent is then ≤ 0 and the sum ≥ 1, so nothing overflows and the log never sees 0; "
-                      "more: make hint TASK=8.4")
+                      + more_help("8.4"))
 
 
 def log_softmax64(x, axis: int = -1):

@@ -180,12 +180,12 @@ def handout_copy(folder):
 
 
 def run_check(scratch, *task_ids: str, limit: float = 300, columns: int = 100) -> str:
-    """tools/check.py as a participant runs it, in a terminal ``columns`` wide; it must exit 0 with the
+    """tools/check.py as `make check` runs it, in a terminal ``columns`` wide; it must exit 0 with the
     table, within ``limit`` seconds."""
     started = time.monotonic()
     done = subprocess.run([sys.executable, str(scratch / "tools/check.py"), *task_ids],
                           cwd=scratch, capture_output=True, text=True, timeout=limit, stdin=subprocess.DEVNULL,
-                          env={**os.environ, "COLUMNS": str(columns)})
+                          env={**os.environ, "COLUMNS": str(columns), "KIT_VIA_MAKE": "1"})
     output = done.stdout
     assert done.returncode == 0, f"check exited with {done.returncode}:\n{output}{done.stderr}"
     assert re.search(r"^  task\s+title\s+status", output, flags=re.MULTILINE), f"no table:\n{output}"

@@ -393,6 +393,28 @@ def run_hint(capsys, *arguments) -> str:
     return capsys.readouterr().out
 
 
+@pytest.fixture(autouse=True)
+def run_by_make(monkeypatch):
+    """The messages as `make hint` and `make check` show them (the Makefile sets this for both)."""
+    monkeypatch.setenv(hints.commands.VIA_MAKE, "1")
+
+
+def test_run_without_make_the_tools_name_their_own_commands(state, capsys, monkeypatch):
+    """With conda, in a hub's terminal or on Windows, where there is no make or make would build a .venv of its
+    own: `python tools/check.py` said 'stuck? make hint TASK=3.2' and 'Only this task: make check TASKS=3.2'."""
+    monkeypatch.delenv(hints.commands.VIA_MAKE)
+    python = hints.commands.python()
+    steps = check.next_steps(catalogue.TASKS_BY_ID["3.2"], check.Status("not started", None, 0, 1))
+    assert f"stuck? {python} tools/hints.py 3.2\n" in steps, steps
+    assert f"Only this task: {python} tools/check.py 3.2 " in steps and "make " not in steps, steps
+    shown = run_hint(capsys, "3.2")
+    assert f"{python} tools/hints.py 3.2 shows hint 2 of 3" in shown, shown
+    assert f"Check your code with: {python} tools/check.py 3.2" in " ".join(shown.split()), shown
+    assert "make " not in shown, shown
+    run_hint(capsys, "3.2"), run_hint(capsys, "3.2")
+    assert f"again: {python} tools/hints.py 3.2 --level=n" in hints.how_to_get_more(catalogue.TASKS_BY_ID["3.2"])
+
+
 @pytest.mark.parametrize("columns", [60, 80])
 def test_a_hint_is_written_in_the_terminals_width(state, capsys, monkeypatch, columns):
     monkeypatch.setenv("COLUMNS", str(columns))

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from helpers import (assert_function_gradients, assert_values, forward_backward_strict, numerical_grads,
+from helpers import (assert_function_gradients, assert_values, forward_backward_strict, more_help, numerical_grads,
                      run_forward, run_function)
 from test_act import generated, reference_only
 
@@ -25,13 +25,13 @@ LABELS = np.array([0, 2])
 #: What NumPy reports at logits of ±1e4 points at the slip.
 STABLE_LOG_SOFTMAX = {
     "overflow": " Without a shift, e^z overflows for z = 1e4. Expected: log softmax(z)ⱼ = zⱼ − m − log Σₖ e^(zₖ − m) "
-                "with m the maximum of each row, so that every exponent is ≤ 0; more: make hint TASK=5.1",
+                "with m the maximum of each row, so that every exponent is ≤ 0; " + more_help("5.1"),
     "divide by zero": " log(0): a probability, or a sum of e^(zₖ − m), rounded to 0 (e^-20000 is 0 in floats). "
                       "Expected: log softmax from the logits shifted by each row's own maximum m, "
                       "zⱼ − m − log Σₖ e^(zₖ − m) (that sum is ≥ 1), never the log of a probability; "
-                      "more: make hint TASK=5.1",
+                      + more_help("5.1"),
     "invalid value": " 0/0: a whole row of e^(zₖ − m) became 0, so the m subtracted from it was larger than that "
-                     "row's own maximum. Expected: m is the maximum of each row on its own; more: make hint TASK=5.1",
+                     "row's own maximum. Expected: m is the maximum of each row on its own; " + more_help("5.1"),
 }
 
 

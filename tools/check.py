@@ -30,6 +30,7 @@ from pathlib import Path
 
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.append(str(Path(__file__).resolve().parent))
+import commands  # noqa: E402  (tools/commands.py)
 import fingerprints  # noqa: E402  (tools/fingerprints.py)
 import hints  # noqa: E402  (tools/hints.py)
 import notebook_functions  # noqa: E402  (tools/notebook_functions.py)
@@ -420,14 +421,6 @@ def table(rows: list[tuple[catalogue.Task, Status]], opened_hints: dict[str, int
     return "\n".join(lines)
 
 
-def _python() -> str:
-    """How to call this Python from the kit's folder ('.venv/bin/python')."""
-    try:
-        return Path(sys.executable).relative_to(ROOT).as_posix()
-    except ValueError:
-        return "python"
-
-
 def describe_file_error(root: Path, error: taskreport.FileError) -> str:
     """The error once: file, line, the offending line."""
     if error.exception == "InvalidNotebook":
@@ -686,7 +679,8 @@ def next_steps(task: catalogue.Task, status: Status, root: Path = ROOT) -> str:
     lines.append(f"  {hints.how_to_get_more(task, root)}")
     if any(place.startswith("notebooks/") for place in task.places):
         lines.append("  (the check reads the notebook file: save it first, Ctrl+S in JupyterLab)")
-    lines.append(f"  Only this task: make check TASKS={task.id}   (with tracebacks: {_python()} -m pytest -m {task.marker})")
+    lines.append(f"  Only this task: {commands.check(task.id)}   "
+                 f"(with tracebacks: {commands.python()} -m pytest -m {task.marker})")
     return "\n".join(lines)
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.append(str(Path(__file__).resolve().parent))
+import commands  # noqa: E402  (tools/commands.py)
 import tasks as catalogue  # noqa: E402  (tools/tasks.py)
 from files import write_atomically  # noqa: E402  (tools/files.py)
 
@@ -36,7 +37,6 @@ LEVEL_NAMES = {1: "a question", 2: "the math", 3: "close to code"}
 WIDTH, MIN_WIDTH = 100, 60  # text is written in the terminal's width, within these bounds
 SHORT_GROUP = re.compile(r"\([^()]{1,16}\)")
 SHORT_RELATION = re.compile(r"(?<!\S)\S{1,4} [<>=≥≤·] \S{1,4}(?!\S)")  # 'x < 0', 'a = 1' stay together
-MAKE_HINT = "make hint TASK={}"  # how to ask for a task's hint
 WARNED: set[str] = set()
 
 
@@ -98,8 +98,8 @@ def how_to_get_more(task: catalogue.Task, root: Path = ROOT) -> str:
     """One line for `make check`: where the next hint is (never the hint itself)."""
     levels = opened(root).get(task.id, 0)
     if levels >= LEVELS:
-        return f"hints: all {LEVELS} opened; again: make hint TASK={task.id} LEVEL=n"
-    return f"stuck? make hint TASK={task.id}" + (f"   ({levels} of {LEVELS} hints opened)" if levels else "")
+        return f"hints: all {LEVELS} opened; again: {commands.hint(task.id, 'n')}"
+    return f"stuck? {commands.hint(task.id)}" + (f"   ({levels} of {LEVELS} hints opened)" if levels else "")
 
 
 def width() -> int:
@@ -122,8 +122,10 @@ def _paragraph(label: str, text: str) -> str:
     return "\n".join(wrap(text, width(), label))
 
 
-def show(task: catalogue.Task, level: int | None = None, root: Path = ROOT, ask: str = MAKE_HINT) -> str:
-    """Open ``level`` of ``task`` (None: the next one) and return the text to print (``ask``: how to ask for more)."""
+def show(task: catalogue.Task, level: int | None = None, root: Path = ROOT, ask: str | None = None) -> str:
+    """Open ``level`` of ``task`` (None: the next one) and return the text to print (``ask``: how to ask for more,
+    a template such as 'make hint TASK={}'; by default the form this was run in)."""
+    ask = ask or commands.hint("{}")
     already = opened(root).get(task.id, 0)
     explicit = level is not None
     level = level if explicit else min(already + 1, LEVELS)
@@ -134,14 +136,15 @@ def show(task: catalogue.Task, level: int | None = None, root: Path = ROOT, ask:
     lines.append("")
     if level < LEVELS:
         lines.append(_paragraph("", f"Still stuck? {ask.format(task.id)} shows hint {level + 1} of {LEVELS} "
-                                    f"({LEVEL_NAMES[level + 1]}). Check your code with: make check TASKS={task.id}"))
+                                    f"({LEVEL_NAMES[level + 1]}). Check your code with: {commands.check(task.id)}"))
     else:
         lines.append(_paragraph("", f"That is the last hint. Still stuck? Ask your neighbour or a helper. "
-                                    f"Check your code with: make check TASKS={task.id}"))
+                                    f"Check your code with: {commands.check(task.id)}"))
     return "\n".join(lines)
 
 
-def find_task(name: str, ask: str = MAKE_HINT) -> catalogue.Task:
+def find_task(name: str, ask: str | None = None) -> catalogue.Task:
+    ask = ask or commands.hint("{}")
     task_id = name.strip().removeprefix("task").replace("_", ".")
     if task_id not in catalogue.TASKS_BY_ID:
         raise SystemExit(f"hint: there is no task {name!r}; the tasks are {', '.join(catalogue.TASKS_BY_ID)} "
@@ -149,9 +152,9 @@ def find_task(name: str, ask: str = MAKE_HINT) -> catalogue.Task:
     return catalogue.TASKS_BY_ID[task_id]
 
 
-def parse_level(text: str, ask: str = MAKE_HINT) -> int:
+def parse_level(text: str, ask: str | None = None) -> int:
     if text.strip() not in {str(n) for n in range(1, LEVELS + 1)}:
-        name = "LEVEL" if ask == MAKE_HINT else "the level"  # make's variable, or %run's second argument
+        name = "LEVEL" if (ask or commands.hint("{}")).startswith("make ") else "the level"  # make's variable
         raise SystemExit(f"hint: {name} must be 1, 2 or 3 (1 a question, 2 the math, 3 close to code), got {text!r}")
     return int(text)
 
@@ -163,8 +166,9 @@ def first_unfinished(root: Path) -> catalogue.Task | None:
     return check.next_task(root)
 
 
-def main(argv: list[str] | None = None, root: Path = ROOT, ask: str = MAKE_HINT) -> int:
+def main(argv: list[str] | None = None, root: Path = ROOT, ask: str | None = None) -> int:
     """``ask``: how the participant asks for a task's hint, in the messages (tools/hint.py: the notebook's form)."""
+    ask = ask or commands.hint("{}")
     parser = argparse.ArgumentParser(prog="make hint", description="Show the next hint of a task.")
     parser.add_argument("task", nargs="*", help="a task id such as 3.2 (default: the first not done)")
     parser.add_argument("--level", default="", help="show this level (1, 2 or 3) instead of the next")
@@ -176,7 +180,8 @@ def main(argv: list[str] | None = None, root: Path = ROOT, ask: str = MAKE_HINT)
     if names:
         task = find_task(names[0], ask)
     else:
-        print(f"Finding the first task not done (make check)… To choose one: {ask.format('3.2')}\n", flush=True)
+        print(f"Finding the first task not done ({commands.check()})… To choose one: {ask.format('3.2')}\n",
+              flush=True)
         task = first_unfinished(root)
         if task is None:
             print(f"Every task is done: no hint needed. Hints of a task: {ask.format('3.2')}")
