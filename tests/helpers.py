@@ -89,6 +89,20 @@ def assert_kept_on_ctx(function, inputs, grad_out, grads, options) -> None:
         "layers runs both forwards before either backward, so each call's values belong on its own ctx."))
 
 
+def kept_on_the_class(function) -> list[str]:
+    """What code set on a Function's class ('rows' for Convolution.rows): values every call shares. The kit's
+    Functions hold only methods there."""
+    return [name for name, value in vars(function).items() if not name.startswith("__") and not callable(value)
+            and not isinstance(value, (staticmethod, classmethod, property))]
+
+
+def on_the_class_advice(function, name: str) -> str:
+    owner = function.__name__
+    return (f"{owner}.{name} is kept on the class, which every call shares: a network with two {owner} layers runs "
+            f"both forwards before either backward, so the second call replaces what the first kept. Keep what "
+            f"backward needs on ctx (ctx.{name}); these tests give backward a ctx of their own.")
+
+
 def other_values(options: dict) -> dict:
     """Other values of the same kind, where that is safe: integer labels rolled, a float (alpha) halved."""
     return {key: np.roll(value, 1) if isinstance(value, np.ndarray) and value.dtype.kind in "iu" and value.ndim

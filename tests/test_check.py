@@ -718,6 +718,23 @@ def test_what_forward_keeps_on_the_class_instead_of_ctx_is_wrong(complete, task_
            in shown, shown
 
 
+@pytest.mark.parametrize("task_id", ["8.1", "8.2"])
+def test_rows_kept_on_the_convolution_class_are_wrong_with_the_ctx_advice(complete, task_id):
+    """Convolution.rows instead of ctx.rows: task 8.2's tests give backward its ctx without running forward, so
+    its backward read a stale Convolution.rows and showed NumPy's matmul error (or, run alone, 'type object
+    has no attribute'), with nothing about ctx."""
+    changes = [("nn/conv.py", line, line.replace("ctx.rows", "Convolution.rows")) for line in (
+        "        ctx.rows = im2col(", "out = weight_matrix @ ctx.rows.T", "grad_weight = (ctx.rows.T @")]
+    with mistakes(complete, *changes):
+        tasks = [check.catalogue.TASKS_BY_ID[task] for task in ("8.1", "8.2")]
+        status = dict((task.id, status) for task, status in check.report(complete, tasks).rows)[task_id]
+        alone = check.report(complete, [check.catalogue.TASKS_BY_ID[task_id]]).rows[0][1]
+    for status in (status, alone):
+        shown = one_line("\n".join(check.failure_lines(status)))
+        assert status.label == "wrong", f"{status.label}:\n{shown}"
+        assert "Convolution.rows" in shown and "ctx.rows" in shown and "on the class" in shown, shown
+
+
 def test_a_forward_that_keeps_only_what_backward_needs_is_done(complete):
     """Reading ctx.needs_input_grad in forward (as PyTorch allows) failed task 3.2's first test, whose ctx had
     no needs_input_grad."""

@@ -17,7 +17,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from conftest import IMPL, IMPL_ROOT, load_tools_module
-from helpers import in_float64, naming, numerical_grads, raising_frame, run_function, show
+from helpers import (in_float64, kept_on_the_class, naming, numerical_grads, on_the_class_advice, raising_frame,
+                     run_function, show)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -228,7 +229,9 @@ def test_convolution_forward_matches_the_definition(x_shape, w_shape, stride, pa
                  "times every filter (the weight as a matrix of shape (out_channels, channels·kh·kw)), plus that "
                  "filter's bias, laid out as (batch, out_channels, out_h, out_w).")
     rows = getattr(ctx, "rows", None)
-    assert rows is not None, "Convolution.forward must save im2col(x) as ctx.rows: backward needs it"
+    kept = kept_on_the_class(nn.conv.Convolution)
+    assert rows is not None, on_the_class_advice(nn.conv.Convolution, kept[0]) if kept else \
+        "Convolution.forward must save im2col(x) as ctx.rows: backward needs it"
     mistake = rows_mistake(rows, x, w.shape[2:], stride, padding)
     assert mistake is None, f"ctx.rows, {describe(x_shape, w_shape, stride, padding)}: {mistake}"
     assert_close("ctx.rows (saved by Convolution.forward)", rows, im2col_by_loops(x, w.shape[2:], stride, padding),
@@ -292,10 +295,15 @@ def convolution_ctx(x, w, stride, padding, needs=(True, True, True)):
 
 def convolution_backward(ctx, grad_out, inputs):
     """Convolution.backward as Tensor.backward calls it: on a read-only grad, its results checked."""
+    convolution = nn.conv.Convolution
     try:
-        return nn.conv.Convolution.checked_backward(ctx, grad_out, inputs)
-    except AttributeError as error:
-        missing = error.__cause__
+        return convolution.checked_backward(ctx, grad_out, inputs)
+    except Exception as error:
+        missing = error.__cause__ if isinstance(error.__cause__, AttributeError) else error
+        if isinstance(missing, AttributeError) and getattr(missing, "obj", None) is convolution:
+            raise AssertionError(on_the_class_advice(convolution, missing.name)) from error
+        if kept_on_the_class(convolution):  # e.g. Convolution.rows of another call: NumPy's shape error
+            raise AssertionError(on_the_class_advice(convolution, kept_on_the_class(convolution)[0])) from error
         if not (isinstance(missing, AttributeError) and getattr(missing, "obj", None) is ctx):
             raise
         raise AssertionError(
