@@ -30,6 +30,12 @@ os.environ.setdefault("NN_MNIST", "sample")
 os.environ["NN_MNIST_MIRRORS"] = "http://127.0.0.1:9/tests-never-download/"
 # make check writes in the terminal's width: the tests read it at its widest, whatever terminal runs them.
 os.environ["COLUMNS"] = "100"
+# One BLAS thread for the tests and all they start (kernels, make check), unless the caller chose: the CNN
+# recipe trains on the other core meanwhile (start_cnn_recipe), and OpenBLAS threads that outnumber the free
+# cores wait on each other (beside it, the notebooks' tests ran 3-4 times slower).
+ONE_BLAS_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+for _name, _value in ONE_BLAS_THREAD.items():
+    os.environ.setdefault(_name, _value)
 
 
 def _private_home() -> None:
@@ -124,9 +130,8 @@ def start_cnn_recipe():
     import subprocess
 
     cache = tempfile.mkdtemp(prefix="kit-test-cnn-")
-    one_thread = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     run = subprocess.Popen([sys.executable, "-c", CNN_RECIPE_SCRIPT, str(ROOT / "solutions"), str(ROOT / "tools"),
-                            str(SHARED_MNIST), cache], cwd=cache, env={**os.environ, **one_thread},
+                            str(SHARED_MNIST), cache], cwd=cache, env={**os.environ, **ONE_BLAS_THREAD},
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     run.cache = cache
     return run
