@@ -113,8 +113,14 @@ watch: $(STAMP) ## like make check, again every time you save in nn/ act/ loss/ 
 hint: $(STAMP) ## stuck? the next hint for the first task not done (TASK=3.2: that task; LEVEL=1|2|3: that level)
 	@$(PY) tools/hints.py $(if $(value TASK),$(call quoted,$(value TASK))) $(if $(value LEVEL),--level=$(call quoted,$(value LEVEL)))
 
+# A handout has no solutions/: make sync and make figures say so before they would install anything.
+ifneq ($(wildcard solutions/nn),)
 sync: $(STAMP) ## [full kit] organizers: regenerate the participant version (nn/ act/ loss/ notebooks/) from solutions/
 	$(PY) tools/sync.py $(if $(call switch,FORCE),--force)
+else
+sync: # a handout copy has no reference to generate from
+	@echo "make sync generates nn/, act/, loss/ and notebooks/ from the reference in solutions/, which this copy of the kit does not have (a handout copy); nothing to do here, and your files stay as they are." >&2; exit 1
+endif
 
 handout: $(STAMP) ## [full kit] organizers: copy the kit without solutions/ into DEST (make handout DEST=../kit-handout)
 	@test -n $(call quoted,$(DEST)) || { echo "make handout needs a destination folder: make handout DEST=../kit-handout"; exit 2; }
@@ -155,5 +161,10 @@ slides: ## present slides.md in the terminal with presenterm (SLIDES_ARGS=--pres
 	@command -v presenterm >/dev/null 2>&1 || { echo "make slides: presenterm is not installed; install it with 'cargo install --locked presenterm', 'brew install presenterm', your distribution's package or a release archive (README: Presenting the slides)" >&2; exit 127; }
 	presenterm $(SLIDES_ARGS) slides.md
 
+ifneq ($(wildcard solutions/nn),)
 figures: $(STAMP) ## [full kit] organizers: redraw the figures of the slides and notebooks into img/ (tools/figures.py)
 	$(PY) tools/figures.py img
+else
+figures: # a handout copy has no reference to draw with
+	@echo "make figures draws figures with the reference framework in solutions/, which this copy of the kit does not have (a handout copy); the committed figures in img/ are complete." >&2; exit 1
+endif

@@ -383,14 +383,15 @@ def test_make_help_in_a_handout_lists_only_what_works_there(tmp_path):
     assert {"lab", "check", "hint", "watch", "data"} <= set(listed), listed
 
 
-@pytest.mark.parametrize("target", ["train", "bench"])
+@pytest.mark.parametrize("target", ["train", "bench", "sync", "figures"])
 def test_a_full_kit_command_in_a_handout_says_why_and_fails(tmp_path, target):
-    """In a handout make train and make bench exited 0 (make sync and make handout fail there): a script of
-    an organizer's could not tell that nothing was done."""
+    """In a handout make train and make bench exited 0: a script of an organizer's could not tell that nothing
+    was done. make sync and make figures first installed .venv (a minute of downloads), then refused."""
     (tmp_path / "Makefile").write_bytes((ROOT / "Makefile").read_bytes())  # a kit without solutions/
     done = subprocess.run(["make", "-s", "-C", str(tmp_path), target], capture_output=True, text=True, timeout=60)
     assert done.returncode != 0, done.stdout + done.stderr
     assert "solutions/" in done.stderr and "handout" in done.stderr, done.stdout + done.stderr
+    assert "pip" not in done.stdout + done.stderr and not (tmp_path / ".venv").exists(), done.stdout + done.stderr
 
 
 def test_developing_names_only_functions_that_exist():
