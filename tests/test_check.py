@@ -723,8 +723,10 @@ def test_rows_kept_on_the_convolution_class_are_wrong_with_the_ctx_advice(comple
     """Convolution.rows instead of ctx.rows: task 8.2's tests give backward its ctx without running forward, so
     its backward read a stale Convolution.rows and showed NumPy's matmul error (or, run alone, 'type object
     has no attribute'), with nothing about ctx."""
-    changes = [("nn/conv.py", line, line.replace("ctx.rows", "Convolution.rows")) for line in (
-        "        ctx.rows = im2col(", "out = weight_matrix @ ctx.rows.T", "grad_weight = (ctx.rows.T @")]
+    code = (complete / "nn" / "conv.py").read_text(encoding="utf-8").splitlines()
+    changes = [("nn/conv.py", line, line.replace("ctx.rows", "Convolution.rows")) for line in code
+               if "ctx.rows" in line and "``" not in line]  # the code's uses, not the docstring's
+    assert len(changes) >= 2, changes
     with mistakes(complete, *changes):
         tasks = [check.catalogue.TASKS_BY_ID[task] for task in ("8.1", "8.2")]
         status = dict((task.id, status) for task, status in check.report(complete, tasks).rows)[task_id]
