@@ -101,8 +101,9 @@ test: $(STAMP) ## [handout] show my progress (this copy has no solutions/, so no
 	@$(PY) tools/check.py
 endif
 
-# Run by make, the tools name make's commands in their messages (tools/commands.py); run by Python, theirs.
-check watch hint: export KIT_VIA_MAKE := 1
+# Run by make (or from a notebook of make lab), the tools name make's commands in their messages
+# (tools/commands.py); run by Python, their own.
+check watch hint lab: export KIT_VIA_MAKE := 1
 
 check: $(STAMP) ## show my progress: which tasks are done, and what to do next (TASKS="3.2 3.3": only those; TASK=3.2 too)
 	@$(PY) tools/check.py $(if $(value TASKS),$(call quoted,$(value TASKS))) $(if $(value TASK),$(call quoted,$(value TASK)))

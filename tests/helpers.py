@@ -90,10 +90,9 @@ def assert_kept_on_ctx(function, inputs, grad_out, grads, options) -> None:
 
 
 def kept_on_the_class(function) -> list[str]:
-    """What code set on a Function's class ('rows' for Convolution.rows): values every call shares. The kit's
-    Functions hold only methods there."""
-    return [name for name, value in vars(function).items() if not name.startswith("__") and not callable(value)
-            and not isinstance(value, (staticmethod, classmethod, property))]
+    """The arrays code set on a Function's class ('rows' for Convolution.rows): one call's data, which every
+    call shares. The kit's Functions hold only methods there (a constant such as a string is no concern)."""
+    return [name for name, value in vars(function).items() if isinstance(value, np.ndarray)]
 
 
 def on_the_class_advice(function, name: str) -> str:

@@ -737,6 +737,16 @@ def test_rows_kept_on_the_convolution_class_are_wrong_with_the_ctx_advice(comple
         assert "Convolution.rows" in shown and "ctx.rows" in shown and "on the class" in shown, shown
 
 
+@needs_solutions
+def test_a_constant_on_the_convolution_class_is_not_taken_for_rows_kept_there(scratch):
+    """`Convolution.layout = "NCHW"` with tasks 8.1 and 8.2 untouched read 'wrong: Convolution.layout is kept on
+    the class', not 'not started'."""
+    path = scratch / "nn" / "conv.py"
+    path.write_text(path.read_text(encoding="utf-8") + '\nConvolution.layout = "NCHW"\n', encoding="utf-8")
+    output = run_check(scratch, "8.1", "8.2")
+    assert statuses(output) == {"8.1": "not started", "8.2": "not started"}, output
+
+
 def test_a_forward_that_keeps_only_what_backward_needs_is_done(complete):
     """Reading ctx.needs_input_grad in forward (as PyTorch allows) failed task 3.2's first test, whose ctx had
     no needs_input_grad."""

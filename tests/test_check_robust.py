@@ -236,6 +236,23 @@ def test_an_exit_handler_a_library_registers_is_not_blamed_on_the_participant(co
     assert "4.4" in text and "run at exit" not in text, text
 
 
+def test_an_exit_handler_registered_through_a_helper_module_of_the_participants_is_reported(complete):
+    """Registered by a function of their own module outside nn/, act/, loss/ (called from act/functions.py), the
+    handler went unreported once only direct calls from the participant's files counted."""
+    helper = complete / "exit_helpers.py"
+    helper.write_text("import atexit\n\n\ndef on_exit(function):\n    atexit.register(function)\n", encoding="utf-8")
+    code = ("import pathlib, sys", "sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))",
+            "import exit_helpers", "exit_helpers.on_exit(print)")
+    change = ("act/functions.py", "\nclass ReLU(Function):", "\n" + "\n".join(code) + "\n\n\nclass ReLU(Function):")
+    try:
+        with mistakes(complete, change):
+            text = check.render(checked(complete, "4.4"))
+            line = line_of(complete, "act/functions.py", code[-1])
+    finally:
+        helper.unlink()
+    assert f"registered a function to run at exit (atexit.register at act/functions.py:{line})" in one_line(text), text
+
+
 def test_a_test_that_runs_out_of_time_names_a_thread_of_the_participants_that_still_runs(complete):
     """A thread that computes takes turns with the tests, which then run out of time: the message said only
     'an endless loop?', and nothing pointed at the thread."""
@@ -342,7 +359,7 @@ def test_stopping_the_check_ends_its_tests_and_removes_its_folder(complete, tmp_
     output, child = signal_during_a_test(complete, tmp_path, program, signum)
     assert not _alive(child), "the test process is still running"
     assert list((tmp_path / "tmp").iterdir()) == [], "the check's temporary folder is left behind"
-    assert output.rstrip().endswith(f"make {program} stopped."), output
+    assert output.rstrip().endswith(f"tools/{program}.py stopped."), output  # run by Python, not by make
     assert "Traceback" not in output, output
 
 
@@ -397,6 +414,8 @@ def test_a_leftover_breakpoint_says_to_remove_it(complete):
     ("import pdb; pdb.set_trace()", "your code called pdb.set_trace() ("),
     ("from IPython.core.debugger import set_trace; set_trace()", "your code called IPython's set_trace() ("),
     ("import pdb; pdb.Pdb().set_trace()", "your code called set_trace() ("),
+    ("import pdb; pdb.run('y = 1')", "your code called pdb.run() ("),
+    ("import pytest; pytest.set_trace()", "your code called pytest's set_trace() ("),
     ("import sys; sys.stdin.readline()", "your code read sys.stdin ("),
     ("import sys; sys.stdin.read()", "your code read sys.stdin ("),
 ])

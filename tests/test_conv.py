@@ -298,11 +298,11 @@ def convolution_backward(ctx, grad_out, inputs):
     convolution = nn.conv.Convolution
     try:
         return convolution.checked_backward(ctx, grad_out, inputs)
-    except Exception as error:
+    except (AttributeError, ValueError) as error:  # a missing attribute, or NumPy's shape error
         missing = error.__cause__ if isinstance(error.__cause__, AttributeError) else error
         if isinstance(missing, AttributeError) and getattr(missing, "obj", None) is convolution:
             raise AssertionError(on_the_class_advice(convolution, missing.name)) from error
-        if kept_on_the_class(convolution):  # e.g. Convolution.rows of another call: NumPy's shape error
+        if isinstance(missing, ValueError) and kept_on_the_class(convolution):  # Convolution.rows of another call
             raise AssertionError(on_the_class_advice(convolution, kept_on_the_class(convolution)[0])) from error
         if not (isinstance(missing, AttributeError) and getattr(missing, "obj", None) is ctx):
             raise

@@ -413,6 +413,50 @@ def test_run_without_make_the_tools_name_their_own_commands(state, capsys, monke
     assert "make " not in shown, shown
     run_hint(capsys, "3.2"), run_hint(capsys, "3.2")
     assert f"again: {python} tools/hints.py 3.2 --level=n" in hints.how_to_get_more(catalogue.TASKS_BY_ID["3.2"])
+    with pytest.raises(SystemExit):
+        hints.main(["--no-such-option"])
+    assert f"usage: {python} tools/hints.py" in capsys.readouterr().err
+
+
+def test_the_python_named_is_the_one_run_without_detours(monkeypatch):
+    """`../.venv/bin/python ../tools/check.py` from nn/ said 'Only this task: nn/../.venv/bin/python …'."""
+    monkeypatch.setattr(sys, "executable", str(ROOT / "nn" / ".." / ".venv" / "bin" / "python"))
+    assert hints.commands.python() == ".venv/bin/python"
+
+
+@pytest.mark.parametrize("via_make", [True, False])
+def test_a_command_in_a_message_is_never_cut_over_two_lines(state, capsys, monkeypatch, via_make):
+    """At 60 columns 'Check your code with: make check' ended a line and 'TASKS=3.2' began the next: copied,
+    the first line checks every task; 'python' / 'tools/check.py 3.2' did not run at all."""
+    monkeypatch.setenv("COLUMNS", "60")
+    if not via_make:
+        monkeypatch.delenv(hints.commands.VIA_MAKE)
+    for task in catalogue.TASKS:
+        shown = run_hint(capsys, task.id)
+        assert any(hints.commands.check(task.id) in line for line in shown.splitlines()), shown
+        steps = check.next_steps(task, check.Status("not started", None, 0, 1))
+        whole = [hints.commands.check(task.id), f"{hints.commands.python()} -m pytest -m {task.marker}"]
+        assert all(any(command in line for line in steps.splitlines()) for command in whole), steps
+
+
+def test_a_lower_level_asked_for_again_does_not_promise_a_hint_already_open(state, capsys):
+    """With hints 1–3 of 3.2 open, `make hint TASK=3.2 LEVEL=1` said 'make hint TASK=3.2 shows hint 2 of 3',
+    but that command shows hints 1 to 3."""
+    run_hint(capsys, "3.2", "--level=2")
+    shown = " ".join(run_hint(capsys, "3.2", "--level=1").split())
+    assert "make hint TASK=3.2 shows hint 3 of 3" in shown, shown
+    run_hint(capsys, "3.2")
+    shown = " ".join(run_hint(capsys, "3.2", "--level=1").split())
+    assert "All 3 hints are open: make hint TASK=3.2 shows them all." in shown and "hint 2 of" not in shown, shown
+
+
+def test_ctrl_c_while_finding_the_task_stops_without_a_traceback(state, capsys, monkeypatch):
+    def interrupted(root):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(hints, "first_unfinished", interrupted)
+    assert hints.main([]) == 130
+    assert capsys.readouterr().out.rstrip().endswith("stopped.")
 
 
 @pytest.mark.parametrize("columns", [60, 80])
@@ -663,7 +707,8 @@ def test_make_check_takes_task_as_well_as_tasks():
 
 
 @pytest.mark.parametrize("arguments, message", [("99", "there is no task '99'"),
-                                                ("3.2 7", "hint: the level must be 1, 2 or 3")])
+                                                ("3.2 7", "hint: the level must be 1, 2 or 3"),
+                                                ("3.2 3.3", "hint: one task at a time, got '3.2 3.3'")])
 def test_a_wrong_hint_from_a_notebook_cell_leaves_no_names_and_suggests_run(state, arguments, message):
     cell = ("before = set(globals())\n"
             f"%run ../tools/hint.py {arguments}\n"

@@ -679,8 +679,9 @@ def next_steps(task: catalogue.Task, status: Status, root: Path = ROOT) -> str:
     lines.append(f"  {hints.how_to_get_more(task, root)}")
     if any(place.startswith("notebooks/") for place in task.places):
         lines.append("  (the check reads the notebook file: save it first, Ctrl+S in JupyterLab)")
-    lines.append(f"  Only this task: {commands.check(task.id)}   "
-                 f"(with tracebacks: {commands.python()} -m pytest -m {task.marker})")
+    lines.extend(hints.wrap(f"Only this task: {hints.unbroken(commands.check(task.id))}   (with tracebacks: "
+                            f"{hints.unbroken(f'{commands.python()} -m pytest -m {task.marker}')})",
+                            hints.width(), "  ", "    "))
     return "\n".join(lines)
 
 
@@ -866,7 +867,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"check: could not run the tests.\n{error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP: the tests were stopped on the way out
-        print("make check stopped.", flush=True)
+        print(f"{commands.check()} stopped.", flush=True)
         return 130
     return 0
 

@@ -5,6 +5,9 @@ is no make or no .venv of the kit (conda, a hub's terminal, Windows; README, "Ru
     check("3.2")   'make check TASKS=3.2'       or 'python tools/check.py 3.2'
     hint("3.2")    'make hint TASK=3.2'          or 'python tools/hints.py 3.2'
     hint("3.2", "n")  'make hint TASK=3.2 LEVEL=n'  or 'python tools/hints.py 3.2 --level=n'
+    watch()        'make watch'                  or 'python tools/watch.py'
+
+They name commands to type in the kit's folder.
 """
 
 import os
@@ -21,7 +24,7 @@ def via_make() -> bool:
 
 def python() -> str:
     """How to call this Python from the kit's folder: '.venv/bin/python', else the name it has ('python3')."""
-    executable = Path(sys.executable)
+    executable = Path(os.path.abspath(sys.executable))  # '.venv/bin/python' run as ../.venv/bin/python from nn/
     try:
         return executable.relative_to(ROOT).as_posix()
     except ValueError:
@@ -32,6 +35,10 @@ def check(task_id: str = "") -> str:
     if via_make():
         return f"make check TASKS={task_id}" if task_id else "make check"
     return f"{python()} tools/check.py {task_id}".rstrip()
+
+
+def watch() -> str:
+    return "make watch" if via_make() else f"{python()} tools/watch.py"
 
 
 def hint(task_id: str = "", level: str = "") -> str:

@@ -19,7 +19,8 @@ if __name__ == "__main__":
         spec.loader.exec_module(hints)
         arguments = sys.argv[1:]
         try:
-            hints.main(arguments[:1] + [f"--level={level}" for level in arguments[1:2]] + arguments[2:],
+            level = [f"--level={arguments[1]}" if "." not in arguments[1] else arguments[1]] if arguments[1:] else []
+            hints.main(arguments[:1] + level + arguments[2:],  # '6.2 6.3': a second task, told as such
                        ask="%run ../tools/hint.py {}")
         except SystemExit as error:  # a wrong task or level: its message, without IPython's note on SystemExit
             if isinstance(error.code, str):

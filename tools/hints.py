@@ -118,6 +118,11 @@ def wrap(text: str, width: int, first: str = "", rest: str = "  ", break_words: 
         break_long_words=break_words)]
 
 
+def unbroken(command: str) -> str:
+    """``command`` kept on one line by ``wrap`` (a command cut in two runs something else when copied)."""
+    return command.replace(" ", "\0")
+
+
 def _paragraph(label: str, text: str) -> str:
     return "\n".join(wrap(text, width(), label))
 
@@ -134,12 +139,15 @@ def show(task: catalogue.Task, level: int | None = None, root: Path = ROOT, ask:
     for shown in ([level] if explicit else range(1, level + 1)):
         lines.append(_paragraph(f"Hint {shown} of {LEVELS} ({LEVEL_NAMES[shown]}): ", task.hints[shown - 1]))
     lines.append("")
-    if level < LEVELS:
-        lines.append(_paragraph("", f"Still stuck? {ask.format(task.id)} shows hint {level + 1} of {LEVELS} "
-                                    f"({LEVEL_NAMES[level + 1]}). Check your code with: {commands.check(task.id)}"))
+    opened_now, again = max(already, level), unbroken(ask.format(task.id))
+    if opened_now < LEVELS:
+        more = f"Still stuck? {again} shows hint {opened_now + 1} of {LEVELS} ({LEVEL_NAMES[opened_now + 1]})."
+    elif level < LEVELS:  # a lower level asked for again
+        more = f"All {LEVELS} hints are open: {again} shows them all."
     else:
-        lines.append(_paragraph("", f"That is the last hint. Still stuck? Ask your neighbour or a helper. "
-                                    f"Check your code with: {commands.check(task.id)}"))
+        more = "That is the last hint. Still stuck? Ask your neighbour or a helper."
+    where = "" if ask == commands.hint("{}") else " in a terminal, in the kit's folder"  # asked in a notebook
+    lines.append(_paragraph("", f"{more} Check your code with: {unbroken(commands.check(task.id))}{where}"))
     return "\n".join(lines)
 
 
@@ -169,7 +177,7 @@ def first_unfinished(root: Path) -> catalogue.Task | None:
 def main(argv: list[str] | None = None, root: Path = ROOT, ask: str | None = None) -> int:
     """``ask``: how the participant asks for a task's hint, in the messages (tools/hint.py: the notebook's form)."""
     ask = ask or commands.hint("{}")
-    parser = argparse.ArgumentParser(prog="make hint", description="Show the next hint of a task.")
+    parser = argparse.ArgumentParser(prog=commands.hint(), description="Show the next hint of a task.")
     parser.add_argument("task", nargs="*", help="a task id such as 3.2 (default: the first not done)")
     parser.add_argument("--level", default="", help="show this level (1, 2 or 3) instead of the next")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -180,9 +188,12 @@ def main(argv: list[str] | None = None, root: Path = ROOT, ask: str | None = Non
     if names:
         task = find_task(names[0], ask)
     else:
-        print(f"Finding the first task not done ({commands.check()})… To choose one: {ask.format('3.2')}\n",
-              flush=True)
-        task = first_unfinished(root)
+        print(f"Finding the first task not done… To choose one: {ask.format('3.2')}\n", flush=True)
+        try:
+            task = first_unfinished(root)
+        except KeyboardInterrupt:  # Ctrl-C while the task tests run
+            print("stopped.", flush=True)
+            return 130
         if task is None:
             print(f"Every task is done: no hint needed. Hints of a task: {ask.format('3.2')}")
             return 0

@@ -399,6 +399,31 @@ def calling_location(root: Path, depth: int = 2) -> str:
     return ""
 
 
+def registering_location(frame, root: Path) -> str:
+    """The participant's line that registered an exit handler, from the frame that called atexit.register;
+    '' when a module being imported registered it (``import matplotlib.pyplot`` does), or no line of theirs."""
+    while frame is not None:
+        location = participant_location(frame.f_code.co_filename, frame.f_lineno, root)
+        if location:
+            return location
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return ""
+        frame = frame.f_back
+    return ""
+
+
+def debugger_call(frame, root: Path) -> str:
+    """What the participant's line called to reach pdb's prompt, from the frame that called it: 'pdb.set_trace()',
+    'pdb.post_mortem()', "IPython's set_trace()", or 'set_trace()' for their own Pdb().set_trace()."""
+    called = None
+    while frame is not None and not participant_location(frame.f_code.co_filename, frame.f_lineno, root):
+        called, frame = frame, frame.f_back
+    if frame is None or called is None:
+        return "set_trace()"
+    package = called.f_globals.get("__name__", "").partition(".")[0].lstrip("_")  # _pytest: pytest
+    return f"pdb.{called.f_code.co_name}()" if package == "pdb" else f"{package}'s {called.f_code.co_name}()"
+
+
 def limit_file_size() -> None:
     """Files this process writes stay under MAX_FILE_BYTES: a write beyond fails with OSError EFBIG (Python
     ignores the signal SIGXFSZ). Not on Windows, which has no such limit."""
@@ -446,6 +471,7 @@ class Guards:
         os._exit = _refuse_exit
         sys.breakpointhook = self._refuse_breakpoint
         pdb.Pdb.set_trace = self._refuse_pdb  # pdb.set_trace() calls it; pytest's own wrapper is off (-p no:debugging)
+        pdb.Pdb.interaction = self._refuse_pdb  # pdb.run(), pdb.post_mortem(), ...: the prompt itself
         builtins.input = self._refuse_input
         from _pytest.capture import DontReadFromInput  # sys.stdin during a test: reading it is input() too
 
@@ -462,8 +488,7 @@ class Guards:
         register, start = atexit.register, threading.Thread.start
 
         def remembered_register(function, *args, **kwargs):
-            caller = sys._getframe(1)  # the participant's own line, not a library they import (matplotlib has one)
-            location = participant_location(caller.f_code.co_filename, caller.f_lineno, self.root)
+            location = registering_location(sys._getframe(1), self.root)
             if location:
                 self.exit_handlers.append(location)
             return register(function, *args, **kwargs)
@@ -478,11 +503,7 @@ class Guards:
         raise BreakpointCalled(calling_location(self.root))
 
     def _refuse_pdb(self, *args, **kwargs):
-        caller = sys._getframe(1)  # pdb's own set_trace(), IPython's, ..., or the participant's Pdb().set_trace()
-        package = caller.f_globals.get("__name__", "").partition(".")[0]
-        own = participant_location(caller.f_code.co_filename, caller.f_lineno, self.root)
-        call = "pdb.set_trace()" if package == "pdb" else "set_trace()" if own else f"{package}'s set_trace()"
-        raise PdbCalled(f"{call} ({calling_location(self.root)})")
+        raise PdbCalled(f"{debugger_call(sys._getframe(1), self.root)} ({calling_location(self.root)})")
 
     def _refuse_stdin(self, *args, **kwargs):
         raise StdinRead(calling_location(self.root))

@@ -25,13 +25,14 @@ from pathlib import Path
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.append(str(Path(__file__).resolve().parent))
 import check  # noqa: E402  (tools/check.py)
+import commands  # noqa: E402  (tools/commands.py)
 
 try:
     import watchfiles
 except ModuleNotFoundError:
     sys.exit(f"watch.py: the watch mode waits for saved files with the package watchfiles, which is not installed "
              f"in this Python ({sys.executable}): pip install watchfiles, or use make watch, which installs it; "
-             f"make check shows the same table once")
+             f"{commands.check()} shows the same table once")
 import tasks as catalogue  # noqa: E402  (tools/tasks.py)
 import taskreport  # noqa: E402  (tools/taskreport.py)
 
@@ -124,7 +125,7 @@ def describe(tasks: list[catalogue.Task], changed: set[str]) -> str:
 
 def watch(root: Path, interactive: bool) -> None:
     """Check, show, wait for a save, and again, until Ctrl-C (KeyboardInterrupt)."""
-    header = f"make watch: checks again each time you save in {', '.join(f + '/' for f in WATCHED)}. Ctrl-C stops."
+    header = f"{commands.watch()}: checks again each time you save in {', '.join(f + '/' for f in WATCHED)}. Ctrl-C stops."
     known: dict[str, check.Status] = {}
     chosen, changed = list(catalogue.TASKS), set()
     saves = saved_files(root)
@@ -152,7 +153,7 @@ def main() -> int:
     try:
         watch(check.ROOT, sys.stdout.isatty())
     except KeyboardInterrupt:
-        print("\nmake watch stopped.", flush=True)
+        print(f"\n{commands.watch()} stopped.", flush=True)
     return 0
 
 
