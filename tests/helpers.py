@@ -90,9 +90,13 @@ def assert_kept_on_ctx(function, inputs, grad_out, grads, options) -> None:
 
 
 def kept_on_the_class(function) -> list[str]:
-    """The arrays code set on a Function's class ('rows' for Convolution.rows): one call's data, which every
-    call shares. The kit's Functions hold only methods there (a constant such as a string is no concern)."""
-    return [name for name, value in vars(function).items() if isinstance(value, np.ndarray)]
+    """The arrays code set on a Function's class ('rows' for Convolution.rows, or in a dict, list or tuple
+    there): one call's data, which every call shares. The kit's Functions hold only methods there."""
+    def holds_arrays(value) -> bool:
+        values = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+        return any(isinstance(item, np.ndarray) for item in values)
+
+    return [name for name, value in vars(function).items() if holds_arrays(value)]
 
 
 def on_the_class_advice(function, name: str) -> str:

@@ -227,10 +227,13 @@ def test_a_thread_or_exit_handler_that_never_ends_does_not_hold_up_the_check(com
     assert "time limit" not in text, text
 
 
-def test_an_exit_handler_a_library_registers_is_not_blamed_on_the_participant(complete):
+@pytest.mark.parametrize("code", [("import matplotlib.pyplot",),
+                                  ("import tempfile", "with tempfile.TemporaryDirectory():", "    pass")])
+def test_an_exit_handler_a_library_registers_is_not_blamed_on_the_participant(complete, code):
     """`import matplotlib.pyplot` in act/functions.py read 'Your code registered a function to run at exit
-    (atexit.register at act/functions.py:…)': matplotlib registers one when imported, through that line."""
-    change = ("act/functions.py", "\nclass ReLU(Function):", "\nimport matplotlib.pyplot\n\n\nclass ReLU(Function):")
+    (atexit.register at act/functions.py:…)': matplotlib registers one when imported, through that line. So
+    does weakref.finalize the first time it is used (tempfile.TemporaryDirectory uses it)."""
+    change = ("act/functions.py", "\nclass ReLU(Function):", "\n" + "\n".join(code) + "\n\n\nclass ReLU(Function):")
     with mistakes(complete, change):
         text = check.render(checked(complete, "4.4"))
     assert "4.4" in text and "run at exit" not in text, text
@@ -416,6 +419,7 @@ def test_a_leftover_breakpoint_says_to_remove_it(complete):
     ("import pdb; pdb.Pdb().set_trace()", "your code called set_trace() ("),
     ("import pdb; pdb.run('y = 1')", "your code called pdb.run() ("),
     ("import pytest; pytest.set_trace()", "your code called pytest's set_trace() ("),
+    ("import pdb; pdb.runcall(check_alpha, 0.01)", "your code called pdb.runcall() ("),
     ("import sys; sys.stdin.readline()", "your code read sys.stdin ("),
     ("import sys; sys.stdin.read()", "your code read sys.stdin ("),
 ])
@@ -428,6 +432,7 @@ def test_the_debugger_or_stdin_says_what_to_remove_and_where(complete, call, sai
     status = progress.rows[0][1]
     shown = one_line("\n".join(check.failure_lines(status)))
     assert status.label == "wrong" and said in shown and "remove it" in shown, shown
+    assert f"(act/functions.py:{line}); remove it" in shown, shown  # the participant's line, not one pdb ran
     assert "sys.stdout" not in shown and "-s" not in shown.split(), shown
     assert status.raised_at == f"act/functions.py:{line} (ReLU.forward)", shown
 

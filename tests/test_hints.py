@@ -412,7 +412,8 @@ def test_run_without_make_the_tools_name_their_own_commands(state, capsys, monke
     assert f"Check your code with: {python} tools/check.py 3.2" in " ".join(shown.split()), shown
     assert "make " not in shown, shown
     run_hint(capsys, "3.2"), run_hint(capsys, "3.2")
-    assert f"again: {python} tools/hints.py 3.2 --level=n" in hints.how_to_get_more(catalogue.TASKS_BY_ID["3.2"])
+    assert f"again: {python} tools/hints.py 3.2 --level=n" in check.next_steps(
+        catalogue.TASKS_BY_ID["3.2"], check.Status("not started", None, 0, 1))
     with pytest.raises(SystemExit):
         hints.main(["--no-such-option"])
     assert f"usage: {python} tools/hints.py" in capsys.readouterr().err
@@ -437,6 +438,24 @@ def test_a_command_in_a_message_is_never_cut_over_two_lines(state, capsys, monke
         steps = check.next_steps(task, check.Status("not started", None, 0, 1))
         whole = [hints.commands.check(task.id), f"{hints.commands.python()} -m pytest -m {task.marker}"]
         assert all(any(command in line for line in steps.splitlines()) for command in whole), steps
+    for _ in range(hints.LEVELS):
+        run_hint(capsys, "3.2")
+    steps = check.fitted(check.next_steps(catalogue.TASKS_BY_ID["3.2"], check.Status("not started", None, 0, 1)), 60)
+    assert any(hints.commands.hint("3.2", "n") in line for line in steps.splitlines()), steps
+    assert "\0" not in steps, repr(steps)
+
+
+def test_a_restore_command_is_never_cut_over_two_lines(tmp_path, monkeypatch):
+    """'(cp notebooks/train.ipynb' ended a line and 'notebooks/train.ipynb.broken)' began the next."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "train.ipynb").write_text("{broken")
+    error = check.taskreport.FileError("notebooks/train.ipynb", 0, "", "InvalidNotebook", "not JSON")
+    for columns in (60, 80, 100):
+        text = check.fitted(check.describe_file_error(tmp_path, error), columns)
+        for command in ("cp notebooks/train.ipynb notebooks/train.ipynb.broken", "git checkout HEAD -- notebooks/train.ipynb"):
+            assert any(command in line for line in text.splitlines()), (columns, text)
+        assert "\0" not in text and max(map(len, text.splitlines())) <= columns, (columns, text)
 
 
 def test_a_lower_level_asked_for_again_does_not_promise_a_hint_already_open(state, capsys):
@@ -708,7 +727,9 @@ def test_make_check_takes_task_as_well_as_tasks():
 
 @pytest.mark.parametrize("arguments, message", [("99", "there is no task '99'"),
                                                 ("3.2 7", "hint: the level must be 1, 2 or 3"),
-                                                ("3.2 3.3", "hint: one task at a time, got '3.2 3.3'")])
+                                                ("3.2 3.3", "hint: one task at a time, got '3.2 3.3'"),
+                                                ("3.2 3_3", "hint: one task at a time, got '3.2 3_3'"),
+                                                ("3.2 2.0", "hint: the level must be 1, 2 or 3")])
 def test_a_wrong_hint_from_a_notebook_cell_leaves_no_names_and_suggests_run(state, arguments, message):
     cell = ("before = set(globals())\n"
             f"%run ../tools/hint.py {arguments}\n"

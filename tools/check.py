@@ -357,9 +357,9 @@ def wrapped(line: str, width: int, break_words: bool = True) -> list[str]:
 
 
 def fitted(text: str, width: int) -> str:
-    """``text`` with every line longer than ``width`` wrapped between words (a test's name stays whole),
-    except a quoted line of code, which is left as it is."""
-    return "\n".join(line if len(line) <= width or CODE_LINE.match(line) else
+    """``text`` with every line longer than ``width`` wrapped between words (a test's name stays whole, and a
+    command marked by hints.unbroken), except a quoted line of code, which is left as it is."""
+    return "\n".join(line.replace("\0", " ") if len(line) <= width or CODE_LINE.match(line) else
                      "\n".join(wrapped(line, width, break_words=False)) for line in text.splitlines())
 
 
@@ -425,12 +425,12 @@ def describe_file_error(root: Path, error: taskreport.FileError) -> str:
     """The error once: file, line, the offending line."""
     if error.exception == "InvalidNotebook":
         return (f"{error.file} is not a valid notebook ({error.message}); "
-                f"restore it ({taskreport.restore_advice(root, error.file)})")
+                f"restore it ({taskreport.restore_advice(root, error.file, hints.unbroken)})")
     if error.exception == "MissingName":
         return (f"{error.message}: a function or class of the kit is gone from the file (was it emptied, or a "
-                f"part of it deleted?); restore it ({taskreport.restore_advice(root, error.file)})")
+                f"part of it deleted?); restore it ({taskreport.restore_advice(root, error.file, hints.unbroken)})")
     if error.exception == "MissingFile":
-        return f"{error.message}: restore it ({taskreport.restore_advice(root, error.file)})"
+        return f"{error.message}: restore it ({taskreport.restore_advice(root, error.file, hints.unbroken)})"
     where = error.file.replace(" cell ", ", code cell ") + (f", line {error.line}" if error.line else "")
     if error.exception in ("SystemExit", "ExitCalled"):
         call = "sys.exit" if error.exception == "SystemExit" else "os._exit"
@@ -552,7 +552,7 @@ def cut_off_note(root: Path, error: taskreport.FileError) -> str:
         return ""
     shown = ", ".join(gone[:4]) + (", …" if len(gone) > 4 else "")
     return (f"\n  The file looks cut off: {len(gone)} of the kit's classes and functions are gone from it ({shown}). "
-            f"Restore it ({taskreport.restore_advice(root, error.file)})")
+            f"Restore it ({taskreport.restore_advice(root, error.file, hints.unbroken)})")
 
 
 def task_of(file: str, name: str) -> catalogue.Task | None:
@@ -676,7 +676,7 @@ def next_steps(task: catalogue.Task, status: Status, root: Path = ROOT) -> str:
         if status.label.startswith("waiting"):
             lines.append(f"  Its tests need task {status.label.rsplit(' ', 1)[1]} first: do that one, then come back.")
     lines.extend(hints.wrap(task.goal, hints.width(), "  goal: ", "    "))
-    lines.append(f"  {hints.how_to_get_more(task, root)}")
+    lines.extend(hints.wrap(hints.how_to_get_more(task, root), hints.width(), "  ", "    "))
     if any(place.startswith("notebooks/") for place in task.places):
         lines.append("  (the check reads the notebook file: save it first, Ctrl+S in JupyterLab)")
     lines.extend(hints.wrap(f"Only this task: {hints.unbroken(commands.check(task.id))}   (with tracebacks: "
@@ -849,7 +849,7 @@ def selected_tasks(arguments: list[str]) -> list[catalogue.Task]:
         return list(catalogue.TASKS)
     chosen = []
     for name in names:
-        task_id = name.removeprefix("task").replace("_", ".")
+        task_id = hints.task_id_of(name)
         if task_id not in catalogue.TASKS_BY_ID:
             known = ", ".join(catalogue.TASKS_BY_ID)
             raise SystemExit(f"check: there is no task {name!r}; the tasks are {known}")

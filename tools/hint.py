@@ -19,8 +19,9 @@ if __name__ == "__main__":
         spec.loader.exec_module(hints)
         arguments = sys.argv[1:]
         try:
-            level = [f"--level={arguments[1]}" if "." not in arguments[1] else arguments[1]] if arguments[1:] else []
-            hints.main(arguments[:1] + level + arguments[2:],  # '6.2 6.3': a second task, told as such
+            second = arguments[1:2]  # a level, or a second task ('6.2 6.3'), which hints.main says is one too many
+            level = [argument if hints.is_task(argument) else f"--level={argument}" for argument in second]
+            hints.main(arguments[:1] + level + arguments[2:],
                        ask="%run ../tools/hint.py {}")
         except SystemExit as error:  # a wrong task or level: its message, without IPython's note on SystemExit
             if isinstance(error.code, str):

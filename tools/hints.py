@@ -98,8 +98,8 @@ def how_to_get_more(task: catalogue.Task, root: Path = ROOT) -> str:
     """One line for `make check`: where the next hint is (never the hint itself)."""
     levels = opened(root).get(task.id, 0)
     if levels >= LEVELS:
-        return f"hints: all {LEVELS} opened; again: {commands.hint(task.id, 'n')}"
-    return f"stuck? {commands.hint(task.id)}" + (f"   ({levels} of {LEVELS} hints opened)" if levels else "")
+        return f"hints: all {LEVELS} opened; again: {unbroken(commands.hint(task.id, 'n'))}"
+    return f"stuck? {unbroken(commands.hint(task.id))}" + (f"   ({levels} of {LEVELS} hints opened)" if levels else "")
 
 
 def width() -> int:
@@ -151,9 +151,18 @@ def show(task: catalogue.Task, level: int | None = None, root: Path = ROOT, ask:
     return "\n".join(lines)
 
 
+def task_id_of(name: str) -> str:
+    """'3.2' for '3.2', 'task3_2' or '3_2'."""
+    return name.strip().removeprefix("task").replace("_", ".")
+
+
+def is_task(name: str) -> bool:
+    return task_id_of(name) in catalogue.TASKS_BY_ID
+
+
 def find_task(name: str, ask: str | None = None) -> catalogue.Task:
     ask = ask or commands.hint("{}")
-    task_id = name.strip().removeprefix("task").replace("_", ".")
+    task_id = task_id_of(name)
     if task_id not in catalogue.TASKS_BY_ID:
         raise SystemExit(f"hint: there is no task {name!r}; the tasks are {', '.join(catalogue.TASKS_BY_ID)} "
                          f"(e.g. {ask.format('3.2')})")
@@ -192,7 +201,7 @@ def main(argv: list[str] | None = None, root: Path = ROOT, ask: str | None = Non
         try:
             task = first_unfinished(root)
         except KeyboardInterrupt:  # Ctrl-C while the task tests run
-            print("stopped.", flush=True)
+            print(f"{commands.hint()} stopped.", flush=True)
             return 130
         if task is None:
             print(f"Every task is done: no hint needed. Hints of a task: {ask.format('3.2')}")

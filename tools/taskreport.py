@@ -400,28 +400,52 @@ def calling_location(root: Path, depth: int = 2) -> str:
 
 
 def registering_location(frame, root: Path) -> str:
-    """The participant's line that registered an exit handler, from the frame that called atexit.register;
-    '' when a module being imported registered it (``import matplotlib.pyplot`` does), or no line of theirs."""
+    """The participant's line that registered an exit handler, from the frame that called atexit.register: that
+    frame's own, or, when it is a helper module of theirs elsewhere in the kit, the line that called the helper;
+    '' when the standard library or a package did (matplotlib on import, weakref.finalize on first use)."""
+    if not _in_the_kit(frame.f_code.co_filename, root):
+        return ""
     while frame is not None:
         location = participant_location(frame.f_code.co_filename, frame.f_lineno, root)
         if location:
             return location
-        if frame.f_code.co_filename.startswith("<frozen importlib"):
-            return ""
         frame = frame.f_back
     return ""
 
 
+def _in_the_kit(filename: str, root: Path) -> bool:
+    try:
+        parts = Path(filename).resolve().relative_to(root).parts
+    except (ValueError, OSError):
+        return False
+    return not {".venv", "site-packages"} & set(parts)
+
+
 def debugger_call(frame, root: Path) -> str:
-    """What the participant's line called to reach pdb's prompt, from the frame that called it: 'pdb.set_trace()',
-    'pdb.post_mortem()', "IPython's set_trace()", or 'set_trace()' for their own Pdb().set_trace()."""
-    called = None
+    """What the participant's line called to reach pdb's prompt, and where, from the frame that reached it:
+    'pdb.set_trace() (act/functions.py:92)', 'pdb.runcall() (…)', "IPython's set_trace() (…)", or
+    'set_trace() (…)' for their own Pdb().set_trace()."""
+    outermost = frame
+    for outer in _outward(frame):  # pdb.runcall runs the participant's own function under the debugger
+        if outer.f_globals.get("__name__") in ("pdb", "bdb"):
+            outermost = outer
+    called, frame = None, outermost
     while frame is not None and not participant_location(frame.f_code.co_filename, frame.f_lineno, root):
         called, frame = frame, frame.f_back
-    if frame is None or called is None:
+    if frame is None:
         return "set_trace()"
-    package = called.f_globals.get("__name__", "").partition(".")[0].lstrip("_")  # _pytest: pytest
-    return f"pdb.{called.f_code.co_name}()" if package == "pdb" else f"{package}'s {called.f_code.co_name}()"
+    where = participant_location(frame.f_code.co_filename, frame.f_lineno, root)
+    if called is None:
+        return f"set_trace() ({where})"
+    package, name = called.f_globals.get("__name__", "").partition(".")[0].lstrip("_"), called.f_code.co_name
+    call = f"pdb.{name}()" if package in ("pdb", "bdb") else f"{package}'s {name}()"  # _pytest: pytest's
+    return f"{call} ({where})"
+
+
+def _outward(frame):
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
 
 
 def limit_file_size() -> None:
@@ -503,7 +527,7 @@ class Guards:
         raise BreakpointCalled(calling_location(self.root))
 
     def _refuse_pdb(self, *args, **kwargs):
-        raise PdbCalled(f"{debugger_call(sys._getframe(1), self.root)} ({calling_location(self.root)})")
+        raise PdbCalled(debugger_call(sys._getframe(1), self.root))
 
     def _refuse_stdin(self, *args, **kwargs):
         raise StdinRead(calling_location(self.root))
@@ -1083,18 +1107,19 @@ def task_test_files(root: Path, task_ids: list[str] | None = None) -> list[str]:
 IMPORTED_PACKAGES = frozenset({"numpy", "pytest", "hypothesis", "_pytest", "pluggy", "IPython"})
 
 
-def restore_advice(root: Path, file: str) -> str:
+def restore_advice(root: Path, file: str, whole=str) -> str:
     """How to get a lost or damaged file of the kit back, the ways that keep most of the participant's work
     first: JupyterLab's last checkpoint of the file if there is one, a saved copy; then the kit's own version
-    (git in a git checkout, with a copy of the damaged file kept first; the kit as handed out otherwise)."""
+    (git in a git checkout, with a copy of the damaged file kept first; the kit as handed out otherwise).
+    ``whole`` marks a command that wrapping must not cut (check.py passes hints.unbroken)."""
     path = PurePosixPath(file)
     checkpoint = path.parent / ".ipynb_checkpoints" / f"{path.stem}-checkpoint{path.suffix}"
     first = (f"copy JupyterLab's last checkpoint, {checkpoint}, back to {file}; or "
              if (root / checkpoint).is_file() else "")
     if (root / ".git").exists():
-        keep = f"keep a copy first (cp {file} {file}.broken), then " if (root / file).is_file() else ""
+        keep = f"keep a copy first ({whole(f'cp {file} {file}.broken')}), then " if (root / file).is_file() else ""
         return (f"{first}your last saved copy; or, without your work in it, the kit's own version: {keep}"
-                f"git checkout HEAD -- {file}")  # HEAD: a damaged file that was staged comes back as committed
+                f"{whole(f'git checkout HEAD -- {file}')}")  # HEAD: a damaged file that was staged comes back as committed
     if first:
         return f"{first}your last saved copy"
     return f"your last saved copy, or {file} of a fresh copy of the kit as it was handed out"
