@@ -391,11 +391,15 @@ def calling_location(root: Path, depth: int = 2) -> str:
         frame = sys._getframe(depth)
     except ValueError:  # called from fewer frames (a stream closed as it is garbage-collected)
         return ""
-    while frame is not None:
-        location = participant_location(frame.f_code.co_filename, frame.f_lineno, root)
+    return location_from(frame, root)
+
+
+def location_from(frame, root: Path) -> str:
+    """The innermost line of the participant's code from ``frame`` outward ('' when none)."""
+    for outer in _outward(frame):
+        location = participant_location(outer.f_code.co_filename, outer.f_lineno, root)
         if location:
             return location
-        frame = frame.f_back
     return ""
 
 
@@ -403,14 +407,7 @@ def registering_location(frame, root: Path) -> str:
     """The participant's line that registered an exit handler, from the frame that called atexit.register: that
     frame's own, or, when it is a helper module of theirs elsewhere in the kit, the line that called the helper;
     '' when the standard library or a package did (matplotlib on import, weakref.finalize on first use)."""
-    if not _in_the_kit(frame.f_code.co_filename, root):
-        return ""
-    while frame is not None:
-        location = participant_location(frame.f_code.co_filename, frame.f_lineno, root)
-        if location:
-            return location
-        frame = frame.f_back
-    return ""
+    return location_from(frame, root) if _in_the_kit(frame.f_code.co_filename, root) else ""
 
 
 def _in_the_kit(filename: str, root: Path) -> bool:
@@ -429,12 +426,14 @@ def debugger_call(frame, root: Path) -> str:
     for outer in _outward(frame):  # pdb.runcall runs the participant's own function under the debugger
         if outer.f_globals.get("__name__") in ("pdb", "bdb"):
             outermost = outer
-    called, frame = None, outermost
-    while frame is not None and not participant_location(frame.f_code.co_filename, frame.f_lineno, root):
-        called, frame = frame, frame.f_back
-    if frame is None:
+    called, where = None, ""
+    for frame in _outward(outermost):
+        where = participant_location(frame.f_code.co_filename, frame.f_lineno, root)
+        if where:
+            break
+        called = frame
+    if not where:
         return "set_trace()"
-    where = participant_location(frame.f_code.co_filename, frame.f_lineno, root)
     if called is None:
         return f"set_trace() ({where})"
     package, name = called.f_globals.get("__name__", "").partition(".")[0].lstrip("_"), called.f_code.co_name
